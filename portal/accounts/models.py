@@ -1,0 +1,119 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class LocalizedNameMixin(models.Model):
+    """A name kept in each interface language; `name` answers in the active one."""
+
+    name_zh_hant = models.CharField(_("name (Traditional Chinese)"), max_length=100)
+    name_zh_hans = models.CharField(_("name (Simplified Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self):
+        language = (get_language() or settings.LANGUAGE_CODE).lower()
+        if language.startswith("zh-hans"):
+            return self.name_zh_hans
+        if language.startswith("en"):
+            return self.name_en
+        return self.name_zh_hant
+
+
+class Community(LocalizedNameMixin):
+    """A community (neighbourhood) of the district, with the point used for distances."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("community")
+        verbose_name_plural = _("communities")
+
+
+class Street(LocalizedNameMixin):
+    """A street of the district directory; each belongs to one community."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="streets", verbose_name=_("community")
+    )
+
+    class Meta:
+        ordering = ["community__code", "name_en"]
+        verbose_name = _("street")
+        verbose_name_plural = _("streets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "name_en"], name="street_unique_in_community"
+            )
+        ]
+
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9]{8,15}$",
+    _("Enter a phone number of 8 to 15 digits, optionally starting with +."),
+)
+
+
+class Profile(models.Model):
+    """What a resident tells the district about themselves."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    display_name = models.CharField(_("display name"), max_length=80, blank=True)
+    phone = models.CharField(
+        _("mobile phone"), max_length=16, blank=True, validators=[phone_validator]
+    )
+    street = models.ForeignKey(
+        Street,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="residents",
+        verbose_name=_("home street"),
+    )
+    preferred_language = models.CharField(
+        _("preferred language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+    )
+    notify_email = models.BooleanField(_("send me e-mail"), default=True)
+    notify_sms = models.BooleanField(_("send me text messages (SMS)"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("resident profile")
+        verbose_name_plural = _("resident profiles")
+
+    def __str__(self):
+        return self.display_name or self.user.email
+
+    @property
+    def community(self):
+        return self.street.community if self.street_id else None
+
+    @property
+    def is_complete(self):
+        return bool(self.display_name and self.street_id)

@@ -1,0 +1,33 @@
+"""Staff roles. Each role is a Django group created by migration; the names are stable keys."""
+
+from django.utils.translation import gettext_lazy as _
+
+EDITORS = "Editors"
+CLINIC_STAFF = "Clinic staff"
+CASE_OFFICERS = "Case officers"
+
+STAFF_GROUPS = {
+    EDITORS: _("Editors"),
+    CLINIC_STAFF: _("Clinic staff"),
+    CASE_OFFICERS: _("Case officers"),
+}
+
+
+def staff_roles(user):
+    """The staff role names a user holds (empty for residents)."""
+    if not user.is_authenticated:
+        return []
+    return [g.name for g in user.groups.all() if g.name in STAFF_GROUPS]
+
+
+def is_staff_member(user):
+    """Whether the user works for the district: superuser, Django staff or in a staff group."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or user.is_staff:
+        return True
+    return user.groups.filter(name__in=STAFF_GROUPS).exists()
+
+
+def has_role(user, role):
+    return user.is_authenticated and (user.is_superuser or user.groups.filter(name=role).exists())

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MyPageConfig(AppConfig):
+    name = "portal.mypage"
+    label = "mypage"
+    verbose_name = _("My page")

@@ -1,0 +1,66 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .models import PanelLayout
+from .panels import registered_panels, render_panel
+
+LAYOUT_ACTIONS = {"up", "down", "hide", "show"}
+
+
+def _layout_for(user):
+    try:
+        return user.mypage_layout
+    except PanelLayout.DoesNotExist:
+        return PanelLayout(user=user)
+
+
+def _panels_for(request):
+    return [p for p in registered_panels() if p.is_shown(request)]
+
+
+@login_required
+def index(request):
+    layout = _layout_for(request.user)
+    arranged = layout.arrange(_panels_for(request))
+    hidden = set(layout.hidden)
+    visible = [render_panel(p, request) for p in arranged if p.slug not in hidden]
+    context = {
+        "panels": visible,
+        "hidden_panels": [p for p in arranged if p.slug in hidden],
+        "first_slug": visible[0].slug if visible else None,
+        "last_slug": visible[-1].slug if visible else None,
+    }
+    return render(request, "mypage/index.html", context)
+
+
+@login_required
+@require_POST
+def change_layout(request):
+    """Move, hide or show one panel. Works as a plain form post, so no JavaScript is needed."""
+    action = request.POST.get("action")
+    slug = request.POST.get("panel")
+    layout = _layout_for(request.user)
+    arranged = [p.slug for p in layout.arrange(_panels_for(request))]
+    if action not in LAYOUT_ACTIONS or slug not in arranged:
+        messages.error(request, _("That change to My page could not be made. Please try again."))
+        return redirect("mypage:index")
+    if action in {"up", "down"}:
+        visible = [s for s in arranged if s not in layout.hidden]
+        if slug in visible:
+            layout.move(slug, -1 if action == "up" else 1, visible)
+            layout.order = layout.order + [s for s in arranged if s not in layout.order]
+    else:
+        layout.set_hidden(slug, action == "hide")
+        if action == "hide":
+            messages.success(
+                request, _("The panel is hidden. You can show it again at the bottom of the page.")
+            )
+        else:
+            messages.success(request, _("The panel is shown again."))
+    layout.save()
+    url = reverse("mypage:index")
+    return redirect(url if action == "hide" else f"{url}#panel-{slug}")

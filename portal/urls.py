@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.templatetags.static import static
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.documents import urls as wagtaildocs_urls
+
+from portal.accounts import views as account_views
+
+urlpatterns = [
+    # Staff sign in through allauth too, so MFA applies to the back office.
+    path(
+        "admin/login/",
+        RedirectView.as_view(pattern_name="account_login", query_string=True),
+        name="admin_login_redirect",
+    ),
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+    path("admin/", include(wagtailadmin_urls)),
+    path("documents/", include(wagtaildocs_urls)),
+    path("accounts/", include("portal.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("language/", account_views.set_language, name="set_language"),
+    path("me/", include("portal.mypage.urls")),
+    path("inbox/", include("portal.notifications.urls")),
+    path("fhir/", include("health.fhir.urls")),
+    path("health/", include("health.records.urls")),
+    path("clinics/", include("health.booking.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+urlpatterns.append(path("", include(wagtail_urls)))

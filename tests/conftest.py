@@ -1,0 +1,64 @@
+import os
+
+import pytest
+
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+
+def pytest_configure(config):
+    # In CI the suite must run on the production engines; fail loudly rather than fall back.
+    if os.environ.get("CI") == "true" and os.environ.get("PORTAL_TEST_PROFILE") != "embedded":
+        missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
+        if missing:
+            raise pytest.UsageError(f"CI=true needs {', '.join(missing)} (PostgreSQL and Redis)")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Make serialized_rollback work for every test that asks for it.
+
+    Tests that need real transactions (browser tests against the live server, concurrency
+    tests) flush the database afterwards; `serialized_rollback=True` loads the migrated data
+    (home page, site, staff groups) again before them. Django keeps that snapshot on the
+    connection object, but while Playwright runs its event loop in the test thread Django
+    hands out a different connection object, which would have no snapshot and silently restore
+    nothing. Keeping the snapshot on the connection class makes it visible to both.
+    """
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            snapshot = getattr(connection, "_test_serialized_contents", None)
+            if snapshot is None:
+                snapshot = connection.creation.serialize_db_to_string()
+            type(connection)._test_serialized_contents = snapshot
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    from django.core.cache import cache
+
+    cache.clear()  # rate-limit counters and cached fragments must not leak between tests
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def password():
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def resident(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def resident_client(client, resident):
+    client.force_login(resident)
+    return client

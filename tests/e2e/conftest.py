@@ -1,0 +1,107 @@
+"""Browser tests: Playwright drives Debian's Chromium against pytest-django's live server.
+
+axe-core (from node_modules, installed by `make test`) runs on every page a test visits and
+any violation fails the test.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+# between browser steps are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}; `make test` installs it", pytrace=False)
+    if not AXE.exists():
+        pytest.fail(f"axe-core not found at {AXE}; `make test` runs npm ci", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A thin wrapper: every navigation can be followed by an axe-core check."""
+
+    def __init__(self, page, base_url):
+        self.page = page
+        self.base_url = base_url
+
+    def __getattr__(self, name):
+        return getattr(self.page, name)
+
+    def visit(self, path):
+        self.page.goto(self.base_url + path)
+        self.check_accessibility()
+
+    def check_accessibility(self):
+        self.page.add_script_tag(path=str(AXE))
+        result = self.page.evaluate(
+            """async () => {
+                const r = await axe.run(document, {resultTypes: ['violations']});
+                return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
+            }"""
+        )
+        assert result == [], (
+            f"axe-core violations on {self.page.url}:\n{json.dumps(result, indent=2)}"
+        )
+
+    def assert_fits(self, width=360):
+        scroll_width = self.page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= width, (
+            f"{self.page.url} scrolls sideways at {width}px ({scroll_width}px)"
+        )
+
+
+@pytest.fixture
+def page(browser, live_server, settings, request):
+    # The server thread reads settings per request, so a test can see e-mails in mail.outbox.
+    settings.ALLOWED_HOSTS = ["*"]
+    context = browser.new_context(viewport={"width": 360, "height": 780}, locale="en-GB")
+    pw_page = context.new_page()
+    pw_page.set_default_timeout(15_000)
+    yield Page(pw_page, live_server.url)
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        # Keep what the browser showed, for whoever reads the failure.
+        out = Path(os.environ.get("PORTAL_VAR_DIR", "var")) / "e2e-failures"
+        out.mkdir(parents=True, exist_ok=True)
+        pw_page.screenshot(path=str(out / f"{request.node.name}.png"), full_page=True)
+    context.close()

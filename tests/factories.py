@@ -1,0 +1,67 @@
+"""Shared factories for the whole suite. App-specific factories live beside their tests."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+import factory
+from allauth.account.models import EmailAddress
+
+from portal.accounts.models import Community, Street
+
+DEFAULT_PASSWORD = "correct horse battery"
+
+
+class CommunityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Community
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"community-{n}")
+    name_zh_hant = factory.Sequence(lambda n: f"第{n}社區")
+    name_zh_hans = factory.Sequence(lambda n: f"第{n}社区")
+    name_en = factory.Sequence(lambda n: f"Community {n}")
+    latitude = "22.300000"
+    longitude = "114.170000"
+
+
+class StreetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Street
+
+    community = factory.SubFactory(CommunityFactory)
+    name_zh_hant = factory.Sequence(lambda n: f"第{n}街")
+    name_zh_hans = factory.Sequence(lambda n: f"第{n}街")
+    name_en = factory.Sequence(lambda n: f"Street {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A resident with a verified primary e-mail address and a profile."""
+
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"resident{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+
+    @factory.post_generation
+    def verified(self, create, extracted, **kwargs):
+        if create:
+            self.save()
+            EmailAddress.objects.update_or_create(
+                user=self,
+                email=self.email,
+                defaults={"primary": True, "verified": True if extracted is None else extracted},
+            )
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        if create and extracted:
+            for name in extracted:
+                self.groups.add(Group.objects.get(name=name))
+
+
+class StaffFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"staff{n}")

@@ -1,0 +1,126 @@
+from django.urls import reverse
+
+from wagtail import hooks
+
+import pytest
+
+from portal.mypage.models import PanelLayout
+from portal.mypage.panels import Panel
+
+pytestmark = pytest.mark.django_db
+
+
+class BrokenPanel(Panel):
+    slug = "broken"
+    title = "Broken panel"
+    order = 5
+
+    def render(self, request):
+        raise RuntimeError("backend down")
+
+
+class ExtraPanel(Panel):
+    slug = "extra"
+    title = "Extra panel"
+    order = 50
+
+    def render(self, request):
+        return "<p>extra content</p>"
+
+
+@pytest.fixture
+def extra_panels():
+    with hooks.register_temporarily("register_mypage_panel", lambda: ExtraPanel()):
+        yield
+
+
+def panel_ids(html):
+    import re
+
+    return re.findall(r'<section class="panel[^"]*" id="panel-([\w-]+)"', html)
+
+
+def test_anonymous_users_are_sent_to_login(client):
+    response = client.get("/me/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/me/"
+
+
+def test_my_page_shows_the_profile_panel(resident_client, resident):
+    resident_client.cookies["portal_language"] = "en"
+    html = resident_client.get("/me/").content.decode()
+    assert "My profile" in html
+    assert resident.email in html
+    assert "Verified" in html
+
+
+def test_a_failing_panel_is_isolated(resident_client, caplog):
+    resident_client.cookies["portal_language"] = "en"
+    with hooks.register_temporarily("register_mypage_panel", lambda: BrokenPanel()):
+        response = resident_client.get("/me/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This information is unavailable right now" in html
+    assert "My profile" in html  # the rest still renders
+    assert "backend down" in caplog.text
+    assert "backend down" not in html
+
+
+def test_hide_and_show_a_panel(resident_client, resident, extra_panels):
+    response = resident_client.post(reverse("mypage:layout"), {"panel": "extra", "action": "hide"})
+    assert response.status_code == 302
+    html = resident_client.get("/me/").content.decode()
+    assert "extra" not in panel_ids(html)
+    assert "extra content" not in html
+    assert PanelLayout.objects.get(user=resident).hidden == ["extra"]
+    resident_client.post(reverse("mypage:layout"), {"panel": "extra", "action": "show"})
+    assert "extra" in panel_ids(resident_client.get("/me/").content.decode())
+
+
+def test_reorder_panels(resident_client, extra_panels):
+    assert panel_ids(resident_client.get("/me/").content.decode())[:2] == ["profile", "extra"]
+    resident_client.post(reverse("mypage:layout"), {"panel": "extra", "action": "up"})
+    assert panel_ids(resident_client.get("/me/").content.decode())[:2] == ["extra", "profile"]
+    resident_client.post(reverse("mypage:layout"), {"panel": "extra", "action": "down"})
+    assert panel_ids(resident_client.get("/me/").content.decode())[:2] == ["profile", "extra"]
+
+
+def test_layouts_are_per_user(client, extra_panels):
+    from tests.factories import UserFactory
+
+    alice, bob = UserFactory(), UserFactory()
+    client.force_login(alice)
+    client.post(reverse("mypage:layout"), {"panel": "extra", "action": "hide"})
+    client.force_login(bob)
+    assert "extra" in panel_ids(client.get("/me/").content.decode())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"panel": "no-such-panel", "action": "hide"},
+        {"panel": "profile", "action": "explode"},
+        {},
+        {"panel": "x" * 5000, "action": "up"},
+    ],
+)
+def test_bad_layout_changes_are_refused(resident_client, resident, data):
+    resident_client.cookies["portal_language"] = "en"
+    response = resident_client.post(reverse("mypage:layout"), data, follow=True)
+    assert response.status_code == 200
+    assert "could not be made" in response.content.decode()
+    assert not PanelLayout.objects.filter(user=resident).exists()
+
+
+def test_layout_change_needs_post_and_login(client):
+    assert (
+        client.post(reverse("mypage:layout"), {"panel": "profile", "action": "hide"}).status_code
+        == 302
+    )
+    assert not PanelLayout.objects.exists()
+
+
+def test_query_count_is_bounded(resident_client, django_assert_max_num_queries):
+    resident_client.get("/me/")
+    with django_assert_max_num_queries(12):
+        assert resident_client.get("/me/").status_code == 200

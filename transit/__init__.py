@@ -1,0 +1,1 @@
+"""Public transport: GTFS import, realtime polling, departures and stops (not built yet)."""
