@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -9,6 +10,12 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from portal.accounts import views as account_views
 
+
+def favicon(request):
+    # Resolved per request: with hashed static names the manifest exists only after collectstatic.
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+
+
 urlpatterns = [
     # Staff sign in through allauth too, so MFA applies to the back office.
     path(
@@ -16,7 +23,7 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="account_login", query_string=True),
         name="admin_login_redirect",
     ),
-    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("portal.accounts.urls")),
