@@ -1,7 +1,8 @@
 """Browser tests: Playwright drives Debian's Chromium against pytest-django's live server.
 
 axe-core (from node_modules, installed by `make test`) runs on every page a test visits and
-any violation fails the test.
+any violation fails the test. Mark browser test modules with `pytest.mark.e2e` so the
+embedded smoke run can leave them out.
 """
 
 import json
@@ -32,12 +33,6 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

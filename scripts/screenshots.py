@@ -1,0 +1,49 @@
+"""Take the README's screenshots from a running portal (`make run` in another terminal).
+
+    .venv/bin/python scripts/screenshots.py [http://127.0.0.1:8000]
+
+Signs in as the first demo resident and saves phone-sized PNGs under docs/screenshots/.
+"""
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RESIDENT = ("chan.taiman@demo.district.example", "demo-district-2026")
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+        page = browser.new_context(
+            viewport={"width": 390, "height": 844}, device_scale_factor=1
+        ).new_page()
+        page.goto(BASE + "/")
+        page.screenshot(path=OUT / "home-zh-hant.png", full_page=True)
+        page.goto(BASE + "/accounts/login/")
+        page.fill("#id_login", RESIDENT[0])
+        page.fill("#id_password", RESIDENT[1])
+        page.click("main form button[type=submit]")
+        page.wait_for_url("**/me/")
+        page.screenshot(path=OUT / "mypage-zh-hant.png", full_page=True)
+        page.select_option("#language-select", "en")
+        page.click("form.language-switcher button")
+        page.wait_for_selector('html[lang="en"]')
+        page.screenshot(path=OUT / "mypage-en.png", full_page=True)
+        browser.close()
+    print(f"Screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
