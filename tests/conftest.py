@@ -13,6 +13,26 @@ def pytest_configure(config):
             raise pytest.UsageError(f"CI=true needs {', '.join(missing)} (PostgreSQL and Redis)")
 
 
+def pytest_collection_modifyitems(items):
+    """Every test with real transactions starts from the migrated data.
+
+    A transactional test ends with a flush; with serialized_rollback the next one reloads the
+    migrated rows (site, home page, groups, content types) first. Without it, a test after a
+    flushed one would start from an empty database, content types included.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker
+            and marker.kwargs.get("transaction")
+            and "serialized_rollback" not in marker.kwargs
+        ):
+            item.add_marker(
+                pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True),
+                append=False,
+            )
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Make serialized_rollback work for every test that asks for it.
@@ -46,6 +66,20 @@ def _test_settings(settings, tmp_path):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def celery_eager():
+    """Run published tasks in-process, as a worker would, instead of leaving them in a broker.
+
+    Tests that need a real broker (the Redis outage test) turn this off themselves.
+    """
+    from portal.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield celery_app
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

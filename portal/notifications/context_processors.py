@@ -1,0 +1,22 @@
+from .services import unread_count
+
+
+def request_unread_count(request):
+    """The signed-in user's unread count, counted at most once per request."""
+    if not hasattr(request, "_notifications_unread"):
+        request._notifications_unread = unread_count(request.user)
+    return request._notifications_unread
+
+
+def inbox(request):
+    """`inbox_unread` for the header: the signed-in user's unread message count.
+
+    The value is a callable, which templates call when they use it: a page whose templates
+    never show the count runs no query. The count is kept on the request because every
+    render_to_string(..., request=request) (each My page panel) runs the context processors
+    again, and it must still be one query per request.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"inbox_unread": lambda: request_unread_count(request)}

@@ -1,0 +1,133 @@
+"""The outbox: what the portal has told each resident, and how far each channel got.
+
+A Message is the in-portal copy (the inbox) and the source of truth for every other channel.
+Each external channel (e-mail, SMS) has one Delivery row per message; the unique constraint on
+(message, channel) is what makes "at most once per channel" a database fact rather than a hope.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Message(models.Model):
+    """One notification for one user, stored as plain text in the recipient's language."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_messages",
+        verbose_name=_("recipient"),
+    )
+    kind = models.CharField(_("kind"), max_length=64, default="general")
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("body"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    # The language the text was rendered in, so the e-mail around it matches.
+    language = models.CharField(_("language"), max_length=10)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notif_message_inbox_idx"),
+            # Partial index: the header's unread count touches only unread rows.
+            models.Index(
+                fields=["user"], condition=Q(read_at__isnull=True), name="notif_message_unread_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+    def get_absolute_url(self):
+        return reverse("notifications:detail", args=[self.pk])
+
+    @property
+    def is_read(self):
+        return self.read_at is not None
+
+
+class MessageAttachment(models.Model):
+    """A file sent with the e-mail of a message (for example a booking's .ics).
+
+    Kept in the database, not in file storage, because it must be written in the same
+    transaction as the message: a rollback must leave no orphan file behind.
+    """
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    mimetype = models.CharField(_("type"), max_length=127)
+    content = models.BinaryField(_("content"))
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.filename
+
+
+class Delivery(models.Model):
+    """The state of one message on one external channel."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("message")
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    address = models.CharField(_("sent to"), max_length=254, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "channel"], name="notif_delivery_once_per_channel"
+            ),
+        ]
+        indexes = [
+            # Partial indexes: nearly every row ends up "sent", and the sweep only ever asks
+            # for "pending and due" and "sending since before X", so these stay small.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="notif_delivery_due_idx",
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(status="sending"),
+                name="notif_delivery_sending_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()}: {self.message_id} ({self.get_status_display()})"

@@ -1,0 +1,357 @@
+"""Delivery: once per channel, retries with backoff, the sweep, and racing workers."""
+
+import logging
+import threading
+from datetime import timedelta
+
+from django.core import mail
+from django.db import connection, transaction
+from django.utils import timezone
+
+import pytest
+from kombu.exceptions import OperationalError
+
+from portal.notifications import services, tasks
+from portal.notifications.models import Delivery
+from portal.notifications.services import Attachment, notify, sweep_outbox
+from tests.factories import UserFactory
+
+from .backends import FailOnceEmailBackend, GateEmailBackend
+from .factories import DeliveryFactory, MessageFactory, set_profile
+
+BACKENDS = "tests.portal.notifications.backends"
+
+
+def sms_user(**profile):
+    user = UserFactory()
+    set_profile(user, notify_sms=True, phone="+85291234567", **profile)
+    return user
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_notify_delivers_once_per_channel(sms_outbox):
+    user = sms_user()
+    with transaction.atomic():
+        message = notify(
+            user,
+            "Your appointment is booked",
+            "Monday 10:00 at the Central clinic.",
+            kind="booking.booked",
+            url="/clinics/appointments/12/",
+        )
+        assert mail.outbox == []  # nothing leaves before the commit
+
+    assert len(mail.outbox) == 1
+    email = mail.outbox[0]
+    assert email.to == [user.email]
+    assert email.subject == "Your appointment is booked"
+    assert "Monday 10:00 at the Central clinic." in email.body
+    assert "https://portal.example/clinics/appointments/12/" in email.body
+    assert f"https://portal.example/inbox/{message.pk}/" in email.body
+    assert email.extra_headers["Auto-Submitted"] == "auto-generated"
+    html, mimetype = email.alternatives[0]
+    assert mimetype == "text/html"
+    assert 'href="https://portal.example/clinics/appointments/12/"' in html
+
+    assert len(sms_outbox) == 1
+    assert sms_outbox[0]["phone"] == "+85291234567"
+    assert "Your appointment is booked" in sms_outbox[0]["text"]
+    assert "https://portal.example/clinics/appointments/12/" in sms_outbox[0]["text"]
+
+    deliveries = {d.channel: d for d in message.deliveries.all()}
+    assert set(deliveries) == {"email", "sms"}
+    for delivery in deliveries.values():
+        assert delivery.status == Delivery.Status.SENT
+        assert delivery.attempts == 1
+        assert delivery.sent_at is not None
+    assert deliveries["email"].address == user.email
+
+    # Whatever runs again afterwards sends nothing more.
+    assert sweep_outbox(now=timezone.now() + timedelta(days=1)).attempted == 0
+    tasks.deliver_message.apply(args=[message.pk])
+    assert len(mail.outbox) == 1
+    assert len(sms_outbox) == 1
+
+
+@pytest.mark.django_db
+def test_delivering_twice_sends_once():
+    user = UserFactory()
+    message = notify(user, "s", "b")  # no commit yet: nothing sent
+    delivery = message.deliveries.get()
+
+    assert services.deliver_message(message.pk) == 1
+    assert services.deliver_message(message.pk) == 0
+    tasks.deliver_message.apply(args=[message.pk])  # a task redelivered after a worker crash
+    assert services.attempt_delivery(delivery.pk) is False
+
+    assert len(mail.outbox) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SENT
+    assert delivery.attempts == 1
+
+
+@pytest.mark.django_db
+def test_email_is_written_in_the_recipients_language(django_capture_on_commit_callbacks):
+    user = UserFactory()
+    set_profile(user, preferred_language="zh-hans")
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(user, "s", "b")
+    html, _mimetype = mail.outbox[0].alternatives[0]
+    assert '<html lang="zh-hans">' in html
+
+
+@pytest.mark.django_db
+def test_attachment_arrives_on_the_email(django_capture_on_commit_callbacks):
+    user = UserFactory()
+    ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(
+            user,
+            "Your appointment",
+            "Add it to your calendar.",
+            attachments=[
+                Attachment("appointment.ics", ics, "text/calendar"),
+                Attachment("letter.pdf", b"%PDF-1.4\x00\xff", "application/pdf"),
+            ],
+        )
+    attachments = mail.outbox[0].attachments
+    assert [(a.filename, a.mimetype) for a in attachments] == [
+        ("appointment.ics", "text/calendar"),
+        ("letter.pdf", "application/pdf"),
+    ]
+    assert attachments[0].content == ics
+    assert attachments[1].content == b"%PDF-1.4\x00\xff"
+    # The attachment really is in the MIME message the server receives.
+    raw = mail.outbox[0].message().as_string()
+    assert 'filename="appointment.ics"' in raw
+    assert "text/calendar" in raw
+
+
+@pytest.mark.django_db
+def test_failing_delivery_backs_off_then_fails(settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.BrokenEmailBackend"
+    user = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(user, "s", "b")
+
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.PENDING
+    assert delivery.attempts == 1
+    assert "451 mail server unavailable" in delivery.last_error
+    assert delivery.next_attempt_at - delivery.claimed_at == timedelta(seconds=60)
+
+    # Not due yet: the sweep leaves it alone.
+    assert sweep_outbox(now=delivery.next_attempt_at - timedelta(seconds=1)).attempted == 0
+
+    assert sweep_outbox(now=delivery.next_attempt_at).attempted == 1
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.PENDING
+    assert delivery.attempts == 2
+    assert delivery.next_attempt_at - delivery.claimed_at == timedelta(seconds=120)
+
+    sweep_outbox(now=delivery.next_attempt_at)
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.FAILED  # NOTIFICATIONS_MAX_ATTEMPTS = 3
+    assert delivery.attempts == 3
+    assert "SMTPServerDisconnected" in delivery.last_error
+
+    assert sweep_outbox(now=timezone.now() + timedelta(days=30)).attempted == 0
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_delivery_recovers_after_a_failure(settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.FailOnceEmailBackend"
+    FailOnceEmailBackend.reset(failures=1)
+    user = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(user, "Decision on your application", "Approved.")
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.PENDING
+
+    sweep_outbox(now=delivery.next_attempt_at)
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SENT
+    assert delivery.attempts == 2
+    assert delivery.last_error == ""
+    assert [m.subject for m in mail.outbox] == ["Decision on your application"]
+
+
+def test_backoff_doubles_up_to_a_ceiling(settings):
+    settings.NOTIFICATIONS_RETRY_BASE_SECONDS = 30
+    settings.NOTIFICATIONS_RETRY_MAX_SECONDS = 3600
+    delays = [services.retry_delay(n).total_seconds() for n in range(1, 10)]
+    assert delays == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+
+
+@pytest.mark.django_db
+def test_a_failing_channel_does_not_resend_the_others(
+    settings, sms_outbox, django_capture_on_commit_callbacks
+):
+    settings.SMS_BACKEND = f"{BACKENDS}.BrokenSMSBackend"
+    user = sms_user()
+    with django_capture_on_commit_callbacks(execute=True):
+        message = notify(user, "s", "b")
+    sms = message.deliveries.get(channel="sms")
+    assert sms.status == Delivery.Status.PENDING
+    assert "SMS gateway unreachable" in sms.last_error
+
+    settings.SMS_BACKEND = "portal.notifications.sms.LocmemSMSBackend"
+    sweep_outbox(now=sms.next_attempt_at)
+    assert len(sms_outbox) == 1
+    assert len(mail.outbox) == 1
+    assert set(message.deliveries.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+
+@pytest.mark.django_db
+def test_address_gone_fails_at_once_without_retry():
+    user = UserFactory()
+    message = notify(user, "s", "b")
+    type(user).objects.filter(pk=user.pk).update(email="")
+
+    services.deliver_message(message.pk)
+    delivery = message.deliveries.get()
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.attempts == 1
+    assert "no e-mail address" in delivery.last_error
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_stuck_sending_is_marked_failed_and_never_resent():
+    now = timezone.now()
+    stuck = DeliveryFactory(
+        status=Delivery.Status.SENDING, attempts=1, claimed_at=now - timedelta(minutes=16)
+    )
+    in_progress = DeliveryFactory(
+        status=Delivery.Status.SENDING, attempts=1, claimed_at=now - timedelta(minutes=1)
+    )
+
+    result = sweep_outbox(now=now)
+    assert result.stale == 1
+    stuck.refresh_from_db()
+    in_progress.refresh_from_db()
+    assert stuck.status == Delivery.Status.FAILED
+    assert "not resent" in stuck.last_error
+    assert in_progress.status == Delivery.Status.SENDING
+
+    sweep_outbox(now=now + timedelta(days=1))
+    stuck.refresh_from_db()
+    assert stuck.status == Delivery.Status.FAILED
+    assert stuck.attempts == 1
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_sweep_delivers_due_messages_oldest_first_in_batches():
+    now = timezone.now()
+    old = DeliveryFactory(next_attempt_at=now - timedelta(hours=2), message__subject="old")
+    newer = DeliveryFactory(next_attempt_at=now - timedelta(hours=1), message__subject="newer")
+    later = DeliveryFactory(  # a retry, not due yet
+        next_attempt_at=now + timedelta(hours=1), attempts=1, message__subject="later"
+    )
+
+    assert sweep_outbox(now=now, batch_size=1).sent == 1
+    assert [m.subject for m in mail.outbox] == ["old"]
+    result = sweep_outbox(now=now)
+    assert (result.attempted, result.sent) == (1, 1)
+    assert [m.subject for m in mail.outbox] == ["old", "newer"]
+    later.refresh_from_db()
+    assert later.status == Delivery.Status.PENDING
+    for delivery in (old, newer):
+        delivery.refresh_from_db()
+        assert delivery.status == Delivery.Status.SENT
+
+
+@pytest.mark.django_db
+def test_first_attempt_does_not_wait_for_the_workers_clock():
+    # The web server stamped the delivery; the worker's clock runs two seconds behind.
+    delivery = DeliveryFactory(next_attempt_at=timezone.now() + timedelta(seconds=2))
+    assert services.deliver_message(delivery.message_id) == 1
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_sweep_task_runs_the_sweep():
+    DeliveryFactory(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    tasks.sweep_outbox.apply()
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_broker_failure_is_logged_and_swallowed(
+    monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.deliver_message, "apply_async", broker_down)
+    user = UserFactory()
+    with (
+        caplog.at_level(logging.WARNING, logger="portal.notifications"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        message = notify(user, "s", "b")
+
+    assert "Could not queue delivery" in caplog.text
+    assert "Connection refused" in caplog.text
+    assert message.deliveries.get().status == Delivery.Status.PENDING
+    assert mail.outbox == []
+
+    sweep_outbox()
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_workers_send_once_on_postgresql(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("the claim race is tested on PostgreSQL; SQLite runs one writer at a time")
+    settings.EMAIL_BACKEND = f"{BACKENDS}.GateEmailBackend"
+    GateEmailBackend.reset()
+    delivery = DeliveryFactory(message=MessageFactory())
+    workers = 8
+    start = threading.Barrier(workers)
+    finished = threading.Semaphore(0)
+    results = []
+
+    def worker():
+        try:
+            start.wait(timeout=30)
+            results.append(services.attempt_delivery(delivery.pk))
+        finally:
+            connection.close()  # this thread's own connection
+            finished.release()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        # The winner is held inside the send, so every other worker must give up while the
+        # send is in progress. With a broken claim a second worker would be held too and
+        # this wait would run out.
+        for _ in range(workers - 1):
+            assert finished.acquire(timeout=30), "more than one worker is sending"
+        assert GateEmailBackend.entered.wait(timeout=30), "no worker is sending"
+        assert GateEmailBackend.senders == 1
+    finally:
+        GateEmailBackend.gate.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    assert sorted(results) == [False] * (workers - 1) + [True]
+    assert len(mail.outbox) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SENT
+    assert delivery.attempts == 1
+
+
+@pytest.mark.django_db
+def test_default_sms_backend_writes_the_text_to_the_log(settings, caplog):
+    settings.SMS_BACKEND = "portal.notifications.sms.LogSMSBackend"
+    user = sms_user()
+    message = notify(user, "Check-in code", "Your code is 4711.", channels={"sms"})
+    with caplog.at_level(logging.INFO, logger="portal.notifications.sms"):
+        assert services.deliver_message(message.pk) == 1
+    assert "SMS to +85291234567" in caplog.text
+    assert "Your code is 4711." in caplog.text
+    assert message.deliveries.get().status == Delivery.Status.SENT
