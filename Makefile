@@ -25,8 +25,8 @@ system-packages:
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gettext; fi
 
 browser-packages:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; fi
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei; fi
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -246,6 +246,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_ADAPTER = "portal.accounts.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"login": "portal.accounts.forms.LoginForm"}
+ACCOUNT_USER_DISPLAY = "portal.accounts.models.user_display"
 ACCOUNT_RATE_LIMITS = {
     # Login throttling: failed attempts per IP and per account, then a lock-out window.
     "login_failed": "10/m/ip,5/5m/key",

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.http import HttpResponsePermanentRedirect
-from django.templatetags.static import static
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -13,7 +13,7 @@ from portal.accounts import views as account_views
 
 def favicon(request):
     # Resolved per request: with hashed static names the manifest exists only after collectstatic.
-    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+    return HttpResponsePermanentRedirect(static_url("img/favicon.svg"))
 
 
 urlpatterns = [

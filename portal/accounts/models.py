@@ -117,3 +117,9 @@ class Profile(models.Model):
     @property
     def is_complete(self):
         return bool(self.display_name and self.street_id)
+
+
+def user_display(user):
+    """How allauth names a user in messages: their display name, else their e-mail."""
+    profile = getattr(user, "profile", None)
+    return (profile.display_name if profile else "") or user.email or user.get_username()

@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django.utils import translation
 
 from .models import Profile
 
@@ -9,3 +11,15 @@ from .models import Profile
 def create_profile(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
         Profile.objects.get_or_create(user=instance)
+
+
+@receiver(user_logged_in)
+def use_preferred_language(sender, request, user, **kwargs):
+    """Speak the resident's language from the moment they sign in (the welcome message too),
+    unless this browser chose one with the language switcher."""
+    if request is None or settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+        return
+    profile = Profile.objects.filter(user=user).only("preferred_language").first()
+    if profile and profile.preferred_language:
+        translation.activate(profile.preferred_language)
+        request.LANGUAGE_CODE = profile.preferred_language

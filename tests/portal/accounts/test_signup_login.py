@@ -160,3 +160,16 @@ def test_tampered_reset_link_is_rejected(client, resident):
     assert "password reset link was invalid" in response.content.decode()
     resident.refresh_from_db()
     assert resident.check_password("correct horse battery")
+
+
+def test_sign_in_speaks_the_residents_language(client, password):
+    user = UserFactory()
+    user.profile.preferred_language = "en"
+    user.profile.display_name = "Mei Lin"
+    user.profile.save()
+    response = client.post(
+        reverse("account_login"), {"login": user.email, "password": password}, follow=True
+    )
+    html = response.content.decode()
+    assert '<html lang="en">' in html
+    assert "Successfully signed in as Mei Lin." in html
