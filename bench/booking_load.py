@@ -1,0 +1,267 @@
+"""Booking under load: the portal served by gunicorn on PostgreSQL, many residents booking at
+once through the real booking form (session cookie, CSRF, the whole middleware stack).
+
+Seeds a service, a clinic, --slots slots of --capacity places and one resident (with a signed-in
+session) per attempt; spreads --attempts evenly over the slots in random order so every slot is
+asked for more places than it has; fires them from --clients concurrent keep-alive connections
+at 127.0.0.1; then checks the database. Bookings made must equal total capacity, with no
+errors. Not a test: run it by hand against a database of its own, e.g.
+
+    DEBUG=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_booking_bench \\
+        .venv/bin/python manage.py migrate
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_booking_bench \\
+        REDIS_URL=redis://127.0.0.1:6379/6 SECRET_KEY=bench-only \\
+        .venv/bin/python bench/booking_load.py --clients 200 --attempts 1000 --slots 100
+
+Results go in docs/benchmarks.md.
+"""
+
+import argparse
+import http.client
+import os
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+    sys.exit("Set DATABASE_URL to a PostgreSQL database of its own (see the docstring).")
+# Plain HTTP on 127.0.0.1: no HTTPS redirect, and the server must accept the host.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import (  # noqa: E402
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,  # noqa: E402
+)
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db.models import Sum  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from health.booking.models import Appointment, Clinic, Service, Slot  # noqa: E402
+from portal.accounts.models import Profile  # noqa: E402
+
+PREFIX = "bench-load"
+
+
+def seed(slots, capacity, attempts):
+    """Fresh bench data; returns (slot ids, [(session key, csrf token)] one per attempt)."""
+    User = get_user_model()
+    Appointment.objects.filter(slot__clinic__code=PREFIX).delete()
+    Slot.objects.filter(clinic__code=PREFIX).delete()
+    Clinic.objects.filter(code=PREFIX).delete()
+    User.objects.filter(username__startswith=PREFIX).delete()
+    service, _ = Service.objects.update_or_create(
+        code=PREFIX,
+        defaults={"name_zh_hant": "壓測", "name_zh_hans": "压测", "name_en": "Load test"},
+    )
+    clinic = Clinic.objects.create(
+        code=PREFIX,
+        name_zh_hant="壓測診所",
+        name_zh_hans="压测诊所",
+        name_en="Load test clinic",
+        address="1 Bench Road",
+        latitude="22.3",
+        longitude="114.17",
+        phone="28000000",
+    )
+    clinic.services.add(service)
+    first_day = timezone.localdate() + timedelta(days=1)
+    rows = []
+    for index in range(slots):
+        day = first_day + timedelta(days=index // 32)
+        start = timezone.make_aware(datetime.combine(day, datetime.min.time())) + timedelta(
+            hours=9, minutes=15 * (index % 32)
+        )
+        rows.append(
+            Slot(
+                clinic=clinic,
+                service=service,
+                start=start,
+                end=start + timedelta(minutes=15),
+                capacity=capacity,
+            )
+        )
+    slot_ids = [s.pk for s in Slot.objects.bulk_create(rows)]
+    users = User.objects.bulk_create(
+        [
+            User(
+                username=f"{PREFIX}-{i}", email=f"{PREFIX}-{i}@bench.example", password="!unusable"
+            )
+            for i in range(attempts)
+        ]
+    )
+    Profile.objects.bulk_create(
+        [Profile(user=u, display_name=u.username, notify_email=False) for u in users]
+    )
+    sessions = []
+    for user in users:
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        sessions.append((store.session_key, secrets.token_hex(16)))
+    return slot_ids, sessions
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(workers):
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "false"},
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/clinics/", headers={"Host": "127.0.0.1"})
+            connection.getresponse().read()
+            return process, port
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    sys.exit("gunicorn did not start")
+
+
+def run(port, jobs, clients):
+    local = threading.local()
+    results = []
+    lock = threading.Lock()
+
+    def attempt(job):
+        slot_id, (session_key, token) = job
+        if not hasattr(local, "connection"):
+            local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        body = urlencode({"person": "self", "csrfmiddlewaretoken": token})
+        headers = {
+            "Host": "127.0.0.1",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"sessionid={session_key}; csrftoken={token}; portal_language=en",
+        }
+        started = time.perf_counter()
+        try:
+            local.connection.request("POST", f"/clinics/slot/{slot_id}/book/", body, headers)
+            response = local.connection.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            location = response.getheader("Location", "")
+            if response.status == 302 and "/clinics/appointments/" in location:
+                outcome = "booked"
+            elif response.status == 302 and "/clinics/clinic/" in location:
+                outcome = "full"
+            else:
+                outcome = f"error {response.status}"
+        except Exception as error:  # a dropped connection is an error to report, not to hide
+            local.connection.close()
+            del local.connection
+            elapsed, outcome = time.perf_counter() - started, f"error {type(error).__name__}"
+        with lock:
+            results.append((outcome, elapsed))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(attempt, jobs))
+    return results, time.perf_counter() - started
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--attempts", type=int, default=1000)
+    parser.add_argument("--slots", type=int, default=100)
+    parser.add_argument("--capacity", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
+    args = parser.parse_args()
+    if args.attempts < args.slots * args.capacity:
+        sys.exit("Need at least slots x capacity attempts so every place is asked for.")
+
+    # DEBUG is off as in production, so pages need the hashed static files.
+    call_command("collectstatic", interactive=False, verbosity=0)
+    slot_ids, sessions = seed(args.slots, args.capacity, args.attempts)
+    targets = [slot_ids[i % len(slot_ids)] for i in range(args.attempts)]
+    random.shuffle(targets)
+    process, port = start_server(args.workers)
+    try:
+        results, wall = run(port, list(zip(targets, sessions, strict=True)), args.clients)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+    outcomes = [o for o, _ in results]
+    latencies = [t * 1000 for _, t in results]
+    booked_rows = Appointment.objects.filter(slot__clinic__code=PREFIX, status="booked").count()
+    booked_counter = Slot.objects.filter(clinic__code=PREFIX).aggregate(n=Sum("booked"))["n"]
+    over = Slot.objects.filter(clinic__code=PREFIX, booked__gt=args.capacity).count()
+    errors = [o for o in outcomes if o.startswith("error")]
+    total = args.slots * args.capacity
+    print(f"database: {settings.DATABASES['default']['NAME']}, gunicorn workers: {args.workers}")
+    print(
+        f"attempts {len(results)} from {args.clients} clients in {wall:.2f} s "
+        f"({len(results) / wall:.0f}/s)"
+    )
+    print(
+        f"booked answers {outcomes.count('booked')}, full answers {outcomes.count('full')}, "
+        f"errors {len(errors)}"
+    )
+    print(
+        f"appointments in database {booked_rows}, slot counters {booked_counter}, "
+        f"total capacity {total}, slots over capacity {over}"
+    )
+    print(
+        f"latency ms: p50 {statistics.median(latencies):.1f}, "
+        f"p95 {percentile(latencies, 0.95):.1f}, max {max(latencies):.1f}"
+    )
+    if errors:
+        print("errors:", sorted(set(errors)))
+    ok = booked_rows == booked_counter == total and not errors and not over
+    # Bench data is left in place for inspection; the next run replaces it.
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""The clinic's day in the Wagtail admin: who is coming, check-in by code, no-show, completed."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import services
+from .forms import CheckInForm
+from .models import Appointment, AppointmentStatus, Service, Slot
+
+
+def _require_staff(request):
+    if not request.user.has_perm("booking.view_appointment"):
+        raise PermissionDenied
+
+
+def _int(value):
+    return int(value) if str(value or "").isdigit() and len(str(value)) < 19 else None
+
+
+def _day_url(clinic, service, day):
+    url = reverse("booking_day_list")
+    query = f"?clinic={clinic.pk}&day={day.isoformat()}"
+    return f"{url}{query}&service={service.pk}" if service else f"{url}{query}"
+
+
+def _parse(request):
+    source = request.POST if request.method == "POST" else request.GET
+    clinics = services.clinics_managed_by(request.user)
+    clinic_id = source.get("clinic")
+    clinic = clinics.filter(pk=clinic_id).first() if str(clinic_id or "").isdigit() else None
+    clinic = clinic or clinics.first()
+    try:
+        day = date.fromisoformat(source.get("day") or "")
+    except ValueError:
+        day = timezone.localdate()
+    service_id = source.get("service")
+    service = None
+    if clinic and str(service_id or "").isdigit():
+        service = clinic.services.filter(pk=service_id).first()
+    return clinics, clinic, service, day
+
+
+def day_list(request):
+    """GET: the list for a clinic, day and (optionally) service. POST: one staff action."""
+    _require_staff(request)
+    clinics, clinic, service, day = _parse(request)
+    form = CheckInForm(request.POST if request.POST.get("action") == "check_in" else None)
+    if request.method == "POST" and clinic is not None:
+        if not request.user.has_perm("booking.change_appointment"):
+            raise PermissionDenied
+        action = request.POST.get("action")
+        try:
+            if action == "check_in":
+                if form.is_valid():
+                    appointment = services.check_in(clinic, form.cleaned_data["code"])
+                    messages.success(
+                        request,
+                        _("%(name)s is checked in for %(time)s.")
+                        % {
+                            "name": appointment.patient_name,
+                            "time": timezone.localtime(appointment.start).strftime("%H:%M"),
+                        },
+                    )
+                    return redirect(_day_url(clinic, service, timezone.localdate()))
+            elif action in {"no_show", "completed"}:
+                # Only appointments of a clinic this staff member runs: anything else is a 404.
+                appointment = get_object_or_404(
+                    Appointment.objects.select_related("resident__profile", "dependant"),
+                    pk=request.POST.get("appointment")
+                    if str(request.POST.get("appointment", "")).isdigit()
+                    else None,
+                    slot__clinic=clinic,
+                )
+                if action == "no_show":
+                    services.mark_no_show(appointment)
+                    messages.success(
+                        request,
+                        _("%(name)s is marked as not attended.")
+                        % {"name": appointment.patient_name},
+                    )
+                else:
+                    services.mark_completed(appointment)
+                    messages.success(
+                        request,
+                        _("%(name)s's visit is marked as completed.")
+                        % {"name": appointment.patient_name},
+                    )
+                return redirect(_day_url(clinic, service, day))
+            elif action in {"close_slot", "capacity"}:
+                slot = get_object_or_404(
+                    Slot, pk=_int(request.POST.get("slot")), clinic=clinic, start__gt=timezone.now()
+                )
+                if action == "close_slot":
+                    reason = request.POST.get("reason", "").strip()
+                    if not reason:
+                        messages.error(request, _("Give a reason: the residents will read it."))
+                    else:
+                        cancelled = services.close_slot(slot, reason=reason)
+                        messages.success(
+                            request,
+                            _("The time is closed; %(count)s residents were told.")
+                            % {"count": len(cancelled)},
+                        )
+                else:
+                    capacity = _int(request.POST.get("capacity"))
+                    if capacity is None or not 1 <= capacity <= 100:
+                        messages.error(request, _("Enter a capacity from 1 to 100."))
+                    else:
+                        services.set_slot_capacity(slot, capacity)
+                        messages.success(request, _("The capacity is changed."))
+                return redirect(_day_url(clinic, service, day))
+            else:
+                messages.error(request, _("Unknown action."))
+        except services.BookingError as error:
+            messages.error(request, str(error))
+            if action != "check_in":
+                return redirect(_day_url(clinic, service, day))
+    appointments, counts = services.day_list(clinic, day, service=service) if clinic else ([], {})
+    slots = []
+    if clinic:
+        slots = (
+            Slot.objects.filter(
+                clinic=clinic,
+                start__gte=services.local_midnight(day),
+                start__lt=services.local_midnight(day + timedelta(days=1)),
+            )
+            .select_related("service", "practitioner")
+            .order_by("start", "service__sort_order")
+        )
+        if service:
+            slots = slots.filter(service=service)
+    labels = dict(AppointmentStatus.choices)
+    return TemplateResponse(
+        request,
+        "booking/staff/day_list.html",
+        {
+            "clinics": clinics,
+            "clinic": clinic,
+            "services": clinic.services.all() if clinic else Service.objects.none(),
+            "service": service,
+            "day": day,
+            "previous_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+            "today": timezone.localdate(),
+            "appointments": appointments,
+            "counts": [(labels[status], n) for status, n in counts.items()],
+            "total": len(appointments),
+            "capacity": sum(s.capacity for s in slots if s.status == "open"),
+            "slots": slots,
+            "form": form,
+            "now": timezone.now(),
+        },
+    )

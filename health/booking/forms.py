@@ -1,0 +1,174 @@
+from datetime import date
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from wagtail.admin.forms import WagtailAdminModelForm
+
+from .models import Clinic, Closure, Dependant, Practitioner, ScheduleRule
+from .services import clinics_managed_by, dependants_of
+
+
+class PersonForm(forms.Form):
+    """Who the appointment (or waitlist place) is for: the resident or one of their dependants.
+
+    Only the resident's own active dependants are choices, so a tampered id is a form error.
+    """
+
+    person = forms.ChoiceField(label=_("Who is the appointment for?"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dependants = {str(d.pk): d for d in dependants_of(user)}
+        profile = getattr(user, "profile", None)
+        me = (profile.display_name if profile else "") or user.email
+        self.fields["person"].choices = [("self", _("Me (%(name)s)") % {"name": me})] + [
+            (pk, f"{d.name} ({d.get_relationship_display()})") for pk, d in self.dependants.items()
+        ]
+        self.fields["person"].initial = "self"
+
+    @property
+    def dependant(self):
+        return self.dependants.get(self.cleaned_data.get("person"))
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for cancelling"),
+        required=False,
+        max_length=200,
+        help_text=_("This helps the clinic plan. You do not have to give one."),
+    )
+
+
+class DependantForm(forms.ModelForm):
+    class Meta:
+        model = Dependant
+        fields = ["name", "date_of_birth", "relationship"]
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data["date_of_birth"]
+        if value > timezone.localdate():
+            raise forms.ValidationError(_("The date of birth cannot be in the future."))
+        if value < date(1900, 1, 1):
+            raise forms.ValidationError(_("Enter a date of birth after 1900."))
+        return value
+
+
+class CheckInForm(forms.Form):
+    code = forms.CharField(
+        label=_("Check-in code"),
+        max_length=40,
+        help_text=_("Type the code the patient shows, or scan their QR image into this box."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "autofocus": True}
+        ),
+    )
+
+
+class ClinicScopedAdminForm(WagtailAdminModelForm):
+    """Admin forms offer only the clinics (and their practitioners) the staff member runs, so a
+    tampered POST for another clinic fails validation."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        clinics = clinics_managed_by(self.for_user) if self.for_user else Clinic.objects.none()
+        if "clinic" in self.fields:
+            self.fields["clinic"].queryset = clinics
+        if "practitioner" in self.fields:
+            self.fields["practitioner"].queryset = Practitioner.objects.filter(
+                clinic__in=clinics, is_active=True
+            )
+
+
+class PractitionerForm(ClinicScopedAdminForm):
+    class Meta:
+        model = Practitioner
+        fields = ["clinic", "name", "role", "is_active"]
+
+
+class ClinicForm(WagtailAdminModelForm):
+    """Clinic staff edit their clinic's details; who is staff is for administrators."""
+
+    class Meta:
+        model = Clinic
+        fields = [
+            "code",
+            "name_zh_hant",
+            "name_zh_hans",
+            "name_en",
+            "community",
+            "address",
+            "latitude",
+            "longitude",
+            "phone",
+            "opening_hours",
+            "services",
+            "cancel_cutoff_hours",
+            "reschedule_cutoff_hours",
+            "is_active",
+            "staff",
+        ]
+        widgets = {"services": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not (self.for_user and self.for_user.is_superuser):
+            for name in ("code", "staff"):
+                self.fields.pop(name, None)
+
+
+class ScheduleRuleForm(ClinicScopedAdminForm):
+    class Meta:
+        model = ScheduleRule
+        fields = [
+            "clinic",
+            "service",
+            "practitioner",
+            "weekday",
+            "start_time",
+            "end_time",
+            "slot_minutes",
+            "capacity",
+            "valid_from",
+            "valid_to",
+            "is_active",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        clinic, service = cleaned.get("clinic"), cleaned.get("service")
+        practitioner = cleaned.get("practitioner")
+        start, end = cleaned.get("start_time"), cleaned.get("end_time")
+        if clinic and service and not clinic.services.filter(pk=service.pk).exists():
+            self.add_error("service", _("This clinic does not offer this service."))
+        if clinic and practitioner and practitioner.clinic_id != clinic.pk:
+            self.add_error("practitioner", _("This practitioner does not work at this clinic."))
+        if start and end and end <= start:
+            self.add_error("end_time", _("The end time must be after the start time."))
+        valid_from, valid_to = cleaned.get("valid_from"), cleaned.get("valid_to")
+        if valid_from and valid_to and valid_to < valid_from:
+            self.add_error("valid_to", _("The last day must not be before the first day."))
+        return cleaned
+
+
+class ClosureForm(ClinicScopedAdminForm):
+    class Meta:
+        model = Closure
+        fields = ["clinic", "service", "date", "start_time", "end_time", "reason"]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_time"), cleaned.get("end_time")
+        if (start is None) != (end is None):
+            raise forms.ValidationError(
+                _("Give both a start and an end time, or neither for the whole day.")
+            )
+        if start and end and end <= start:
+            self.add_error("end_time", _("The end time must be after the start time."))
+        day = cleaned.get("date")
+        if day and day < timezone.localdate():
+            self.add_error("date", _("A closure cannot be in the past."))
+        return cleaned

@@ -1,0 +1,411 @@
+"""The resident's side of clinic booking. Plain forms and links, so every step works on a
+phone without JavaScript. Rules live in services.py; a broken rule becomes a message."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+import segno
+
+from . import ics, services
+from .forms import CancelForm, DependantForm, PersonForm
+from .models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Clinic,
+    Dependant,
+    Service,
+    Slot,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+
+
+def _service_or_404(code):
+    return get_object_or_404(Service, code=code, is_active=True)
+
+
+def _own_appointment(request, pk):
+    """Another resident's appointment is a 404: its existence is not ours to reveal."""
+    return get_object_or_404(
+        Appointment.objects.select_related(
+            "slot__clinic", "slot__service", "slot__practitioner", "dependant", "resident__profile"
+        ),
+        pk=pk,
+        resident=request.user,
+    )
+
+
+def _slot_or_redirect(request, slot_id):
+    slot = (
+        Slot.objects.select_related("clinic", "service", "practitioner").filter(pk=slot_id).first()
+    )
+    if slot is None or not slot.clinic.is_active or not slot.service.is_active:
+        messages.error(request, str(services.SlotNotFound()))
+        return None, redirect("booking:index")
+    return slot, None
+
+
+def _clinic_days_url(slot, day=None):
+    url = reverse("booking:clinic_days", args=[slot.clinic_id, slot.service.code])
+    return f"{url}?day={(day or timezone.localdate(slot.start)).isoformat()}"
+
+
+@login_required
+def index(request):
+    """Step 1: choose a service."""
+    upcoming = list(services.upcoming_for(request.user)[:3])
+    return render(
+        request,
+        "booking/index.html",
+        {"services": Service.objects.filter(is_active=True), "upcoming": upcoming},
+    )
+
+
+@login_required
+def clinics(request, service):
+    """Step 2: clinics offering the service, nearest (or soonest) first."""
+    service = _service_or_404(service)
+    order = "soonest" if request.GET.get("order") == "soonest" else "distance"
+    results = services.clinics_for_service(service, request.user, order=order)
+    return render(
+        request,
+        "booking/clinics.html",
+        {
+            "service": service,
+            "results": results,
+            "order": order,
+            "has_home": services.home_point(request.user) is not None,
+        },
+    )
+
+
+def _my_appointments_in(user, slots):
+    """{slot id: appointment id} of the resident's active appointments among these slots."""
+    return dict(
+        Appointment.objects.filter(
+            resident=user, status__in=ACTIVE_STATUSES, slot__in=[s.pk for s in slots]
+        ).values_list("slot_id", "pk")
+    )
+
+
+def _calendar(days, selected):
+    """Two Monday-to-Sunday weeks from the selected day's week, for a compact phone calendar.
+    Days outside the booking window have `None` free places; earlier/later page by two weeks."""
+    free = dict(days)
+    monday = selected - timedelta(days=selected.weekday())
+    weeks = [
+        [(day, free.get(day)) for day in (monday + timedelta(days=7 * week + i) for i in range(7))]
+        for week in range(2)
+    ]
+    first, last = days[0][0], days[-1][0]
+    earlier = max(first, monday - timedelta(days=14)) if first < monday else None
+    later = monday + timedelta(days=14) if last >= monday + timedelta(days=14) else None
+    return {"weeks": weeks, "earlier_day": earlier, "later_day": later}
+
+
+def _parse_day(value, days):
+    try:
+        day = date.fromisoformat(value) if value else None
+    except ValueError:
+        day = None
+    valid = {d for d, _count in days}
+    if day in valid:
+        return day
+    return next((d for d, count in days if count), days[0][0])
+
+
+@login_required
+def clinic_days(request, clinic_id, service):
+    """Step 3: pick a day, then a time. Full times offer the waitlist."""
+    service = _service_or_404(service)
+    clinic = get_object_or_404(Clinic, pk=clinic_id, is_active=True, services=service)
+    days = services.bookable_days(clinic, service)
+    day = _parse_day(request.GET.get("day"), days)
+    if request.GET.get("day") and request.GET.get("day") != day.isoformat():
+        messages.warning(
+            request,
+            _("Bookings are open from today for %(days)s days. Choose a day in that window.")
+            % {"days": services.horizon_days()},
+        )
+    slots = services.day_slots(clinic, service, day)
+    return render(
+        request,
+        "booking/clinic_days.html",
+        {
+            "clinic": clinic,
+            "service": service,
+            **_calendar(days, day),
+            "day": day,
+            "slots": slots,
+            "mine": _my_appointments_in(request.user, slots),
+            "reschedule": None,
+        },
+    )
+
+
+@login_required
+def book(request, slot_id):
+    """Step 4: confirm who it is for, then book."""
+    slot, response = _slot_or_redirect(request, slot_id)
+    if response:
+        return response
+    form = PersonForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        dependant = form.dependant
+        # A double submit (or a second tab) finds the booking already made: show it.
+        existing = Appointment.objects.filter(
+            slot=slot, resident=request.user, dependant=dependant, status__in=ACTIVE_STATUSES
+        ).first()
+        if existing:
+            messages.info(request, _("This appointment is already booked."))
+            return redirect("booking:appointment", existing.pk)
+        try:
+            appointment = services.book(request.user, slot.pk, dependant=dependant)
+        except (
+            services.SlotFull,
+            services.SlotClosed,
+            services.SlotInPast,
+            services.BeyondHorizon,
+            services.SlotNotFound,
+        ) as error:
+            messages.error(request, str(error))
+            return redirect(_clinic_days_url(slot))
+        except services.BookingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, _("Your appointment is booked. We have sent you a confirmation.")
+            )
+            return redirect("booking:appointment", appointment.pk)
+    elif request.method != "POST":
+        # Say at once why this time cannot be booked, before the resident fills anything in.
+        try:
+            services.check_slot_bookable(slot)
+            if slot.free <= 0:
+                raise services.SlotFull()
+        except services.BookingError as error:
+            messages.error(request, str(error))
+            return redirect(_clinic_days_url(slot))
+    return render(request, "booking/book.html", {"slot": slot, "form": form})
+
+
+@login_required
+def waitlist_join(request, slot_id):
+    slot, response = _slot_or_redirect(request, slot_id)
+    if response:
+        return response
+    form = PersonForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.join_waitlist(request.user, slot.pk, dependant=form.dependant)
+        except services.SlotNotFull as error:
+            messages.info(request, str(error))
+            return redirect("booking:book", slot.pk)
+        except (services.SlotClosed, services.SlotInPast, services.BeyondHorizon) as error:
+            messages.error(request, str(error))
+            return redirect(_clinic_days_url(slot))
+        except services.BookingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _("You are on the waitlist. If a place frees up we will offer it to you."),
+            )
+            return redirect("booking:waitlist")
+    return render(request, "booking/waitlist_join.html", {"slot": slot, "form": form})
+
+
+@login_required
+def appointments(request):
+    now = timezone.now()
+    return render(
+        request,
+        "booking/appointments.html",
+        {
+            "upcoming": services.upcoming_for(request.user, now=now),
+            "past": services.past_for(request.user, now=now)[:50],
+            "offers": WaitlistEntry.objects.filter(
+                resident=request.user, status=WaitlistStatus.OFFERED, offer_expires_at__gt=now
+            ).select_related("slot__clinic", "slot__service", "dependant"),
+        },
+    )
+
+
+def qr_svg(code, title):
+    """The check-in code as an inline SVG QR image (no external service, works offline)."""
+    return segno.make(code, error="m").svg_inline(scale=6, border=2, title=title, omitsize=True)
+
+
+@login_required
+def appointment(request, pk):
+    appointment = _own_appointment(request, pk)
+    now = timezone.now()
+    clinic = appointment.slot.clinic
+    can_change = appointment.status == AppointmentStatus.BOOKED
+    return render(
+        request,
+        "booking/appointment.html",
+        {
+            "appointment": appointment,
+            "slot": appointment.slot,
+            "qr": qr_svg(appointment.check_in_code, _("QR image of the check-in code"))
+            if appointment.is_active
+            else "",
+            "can_cancel": can_change
+            and appointment.start - now >= timedelta(hours=clinic.cancel_cutoff_hours),
+            "can_reschedule": can_change
+            and appointment.start - now >= timedelta(hours=clinic.reschedule_cutoff_hours),
+        },
+    )
+
+
+@login_required
+def appointment_ics(request, pk):
+    appointment = _own_appointment(request, pk)
+    body = ics.appointment_ics(
+        appointment, cancelled=appointment.status == AppointmentStatus.CANCELLED
+    )
+    response = HttpResponse(body, content_type=f"{ics.ICS_MIMETYPE}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{ics.ics_filename(appointment)}"'
+    return response
+
+
+@login_required
+def cancel(request, pk):
+    appointment = _own_appointment(request, pk)
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cancel(appointment, by=request.user, reason=form.cleaned_data["reason"])
+        except services.BookingError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request, _("The appointment is cancelled. We have sent you a confirmation.")
+            )
+        return redirect("booking:appointment", appointment.pk)
+    if appointment.status != AppointmentStatus.BOOKED:
+        messages.error(request, str(services.NotActive()))
+        return redirect("booking:appointment", appointment.pk)
+    return render(
+        request,
+        "booking/cancel.html",
+        {"appointment": appointment, "slot": appointment.slot, "form": form},
+    )
+
+
+@login_required
+def reschedule(request, pk):
+    """Pick a new time at the same clinic for the same service; POST moves the appointment."""
+    appointment = _own_appointment(request, pk)
+    slot = appointment.slot
+    if appointment.status != AppointmentStatus.BOOKED:
+        messages.error(request, str(services.NotActive()))
+        return redirect("booking:appointment", appointment.pk)
+    if request.method == "POST":
+        try:
+            new = services.reschedule(appointment, request.POST.get("slot"))
+        except services.BookingError as error:
+            messages.error(request, str(error))
+            return redirect(reverse("booking:reschedule", args=[appointment.pk]))
+        messages.success(
+            request, _("Your appointment has been moved. We have sent you a new confirmation.")
+        )
+        return redirect("booking:appointment", new.pk)
+    days = services.bookable_days(slot.clinic, slot.service)
+    day = _parse_day(request.GET.get("day"), days)
+    slots = services.day_slots(slot.clinic, slot.service, day)
+    return render(
+        request,
+        "booking/clinic_days.html",
+        {
+            "clinic": slot.clinic,
+            "service": slot.service,
+            **_calendar(days, day),
+            "day": day,
+            "slots": slots,
+            "mine": _my_appointments_in(request.user, slots),
+            "reschedule": appointment,
+        },
+    )
+
+
+@login_required
+def dependants(request):
+    form = DependantForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        dependant = form.save(commit=False)
+        dependant.owner = request.user
+        dependant.save()
+        messages.success(
+            request, _("%(name)s has been added to your household.") % {"name": dependant.name}
+        )
+        return redirect("booking:dependants")
+    return render(
+        request,
+        "booking/dependants.html",
+        {"dependants": services.dependants_of(request.user), "form": form},
+    )
+
+
+@login_required
+@require_POST
+def dependant_remove(request, pk):
+    dependant = get_object_or_404(Dependant, pk=pk, owner=request.user, is_active=True)
+    try:
+        services.remove_dependant(dependant)
+    except services.BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("%(name)s has been removed from your household.") % {"name": dependant.name}
+        )
+    return redirect("booking:dependants")
+
+
+@login_required
+def waitlist(request):
+    entries = (
+        WaitlistEntry.objects.select_related("slot__clinic", "slot__service", "dependant")
+        .filter(resident=request.user, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
+        .order_by("slot__start")
+    )
+    return render(request, "booking/waitlist.html", {"entries": entries, "now": timezone.now()})
+
+
+def _waitlist_action(request, pk, action):
+    try:
+        result = action(request.user, pk)
+    except WaitlistEntry.DoesNotExist:
+        raise Http404 from None
+    except services.BookingError as error:
+        messages.error(request, str(error))
+        return None
+    return result
+
+
+@login_required
+@require_POST
+def waitlist_accept(request, pk):
+    appointment = _waitlist_action(request, pk, services.accept_offer)
+    if appointment is None:
+        return redirect("booking:waitlist")
+    messages.success(request, _("The place is yours: your appointment is booked."))
+    return redirect("booking:appointment", appointment.pk)
+
+
+@login_required
+@require_POST
+def waitlist_leave(request, pk):
+    if _waitlist_action(request, pk, services.leave_waitlist) is not None:
+        messages.success(request, _("You have left the waitlist."))
+    return redirect("booking:waitlist")

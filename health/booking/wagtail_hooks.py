@@ -1,0 +1,392 @@
+"""How clinic booking plugs into the portal: the My page panel, demo data, and the staff side
+in the Wagtail admin (clinic, schedule and closure viewsets scoped to the staff member's own
+clinics, and the day list)."""
+
+from datetime import time
+
+from django.contrib import messages
+from django.db import transaction
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext_lazy as _
+
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.views import generic
+from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+
+from portal.mypage.panels import Panel
+
+from . import admin_views, services
+from .forms import ClinicForm, ClosureForm, PractitionerForm, ScheduleRuleForm
+from .models import (
+    Clinic,
+    Closure,
+    Practitioner,
+    ScheduleRule,
+    Service,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+
+
+# My page ----------------------------------------------------------------------------------------
+class NextAppointmentsPanel(Panel):
+    slug = "appointments"
+    title = _("Next appointments")
+    order = 30
+    template_name = "booking/panels/appointments.html"
+
+    def get_context_data(self, request):
+        # Two queries whatever the resident's history: the next three, and open offers.
+        now = timezone.now()
+        return {
+            "appointments": list(services.upcoming_for(request.user, now=now)[:3]),
+            "offers": WaitlistEntry.objects.filter(
+                resident=request.user, status=WaitlistStatus.OFFERED, offer_expires_at__gt=now
+            ).exists(),
+        }
+
+
+@hooks.register("register_mypage_panel")
+def register_appointments_panel():
+    return NextAppointmentsPanel()
+
+
+# Staff: scoped viewsets -------------------------------------------------------------------------
+class ClinicScopedViewMixin:
+    """Limit listings and the objects that edit/delete views load to the user's clinics.
+    Another clinic's object id in the URL is then a 404, not an edit."""
+
+    clinic_lookup = "clinic__in"
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return queryset.filter(
+            **{self.clinic_lookup: services.clinics_managed_by(self.request.user)}
+        )
+
+
+class ScopedIndexView(ClinicScopedViewMixin, generic.IndexView):
+    pass
+
+
+class ScopedEditView(ClinicScopedViewMixin, generic.EditView):
+    pass
+
+
+class ScopedDeleteView(ClinicScopedViewMixin, generic.DeleteView):
+    pass
+
+
+class ClinicIndexView(ScopedIndexView):
+    clinic_lookup = "pk__in"
+
+
+class ClinicEditView(ScopedEditView):
+    clinic_lookup = "pk__in"
+
+
+class ClinicDeleteView(ScopedDeleteView):
+    clinic_lookup = "pk__in"
+
+
+class ScopedViewSet(ModelViewSet):
+    index_view_class = ScopedIndexView
+    edit_view_class = ScopedEditView
+    delete_view_class = ScopedDeleteView
+    copy_view_enabled = False
+    add_to_admin_menu = False
+    form_class = None
+
+    def get_form_class(self, for_update=False):
+        return self.form_class
+
+
+class ClinicViewSet(ScopedViewSet):
+    name = "booking_clinics"
+    model = Clinic
+    form_class = ClinicForm
+    index_view_class = ClinicIndexView
+    edit_view_class = ClinicEditView
+    delete_view_class = ClinicDeleteView
+    icon = "home"
+    menu_label = _("Clinics")
+    list_display = ["name", "address", "phone", "is_active"]
+
+
+class PractitionerViewSet(ScopedViewSet):
+    name = "booking_practitioners"
+    model = Practitioner
+    form_class = PractitionerForm
+    icon = "user"
+    menu_label = _("Practitioners")
+    list_display = ["name", "role", "clinic", "is_active"]
+
+
+class ServiceViewSet(ModelViewSet):
+    name = "booking_services"
+    model = Service
+    icon = "tasks"
+    menu_label = _("Clinic services")
+    copy_view_enabled = False
+    form_fields = [
+        "code",
+        "name_zh_hant",
+        "name_zh_hans",
+        "name_en",
+        "description",
+        "default_slot_minutes",
+        "is_active",
+        "sort_order",
+    ]
+    list_display = ["name", "code", "is_active"]
+
+
+def _report_kept(request, kept):
+    if kept:
+        times = ", ".join(
+            timezone.localtime(slot.start).strftime("%Y-%m-%d %H:%M") for slot in kept[:10]
+        )
+        messages.warning(
+            request,
+            gettext_now(
+                "The new schedule no longer has these times, but residents are booked in them, "
+                "so they stay open: %(times)s. Add a closure for them to cancel and tell the "
+                "residents."
+            )
+            % {"times": times},
+        )
+
+
+class RuleSyncMixin:
+    """A schedule change regenerates its slots at once (in the same transaction)."""
+
+    def save_instance(self):
+        instance = super().save_instance()
+        result = services.sync_rule_slots(instance)
+        _report_kept(self.request, result["kept"])
+        return instance
+
+
+class RuleCreateView(RuleSyncMixin, generic.CreateView):
+    pass
+
+
+class RuleEditView(RuleSyncMixin, ScopedEditView):
+    pass
+
+
+class RuleDeleteView(ScopedDeleteView):
+    def delete_action(self):
+        with transaction.atomic():
+            _report_kept(self.request, services.retire_rule(self.object))
+            super().delete_action()
+
+
+class ScheduleRuleViewSet(ScopedViewSet):
+    name = "booking_schedules"
+    model = ScheduleRule
+    form_class = ScheduleRuleForm
+    add_view_class = RuleCreateView
+    edit_view_class = RuleEditView
+    delete_view_class = RuleDeleteView
+    icon = "date"
+    menu_label = _("Weekly schedules")
+    list_display = ["__str__", "capacity", "slot_minutes", "valid_from", "valid_to", "is_active"]
+
+
+class ClosureApplyMixin:
+    """Saving a closure closes the slots it covers and notifies each affected resident."""
+
+    def save_instance(self):
+        instance = super().save_instance()
+        if instance.created_by_id is None:
+            Closure.objects.filter(pk=instance.pk).update(created_by=self.request.user)
+        cancelled = services.apply_closure(instance)
+        messages.info(
+            self.request,
+            gettext_now("%(count)s appointments were cancelled and the residents told.")
+            % {"count": len(cancelled)},
+        )
+        return instance
+
+
+class ClosureCreateView(ClosureApplyMixin, generic.CreateView):
+    pass
+
+
+class ClosureEditView(ClosureApplyMixin, ScopedEditView):
+    pass
+
+
+class ClosureViewSet(ScopedViewSet):
+    name = "booking_closures"
+    model = Closure
+    form_class = ClosureForm
+    add_view_class = ClosureCreateView
+    edit_view_class = ClosureEditView
+    icon = "warning"
+    menu_label = _("Closures")
+    list_display = ["date", "clinic", "service", "start_time", "end_time", "reason", "applied_at"]
+
+
+class BookingViewSetGroup(ModelViewSetGroup):
+    items = (
+        ClinicViewSet,
+        ServiceViewSet,
+        PractitionerViewSet,
+        ScheduleRuleViewSet,
+        ClosureViewSet,
+    )
+    menu_icon = "date"
+    menu_label = _("Clinic booking")
+    menu_name = "clinic-booking"
+    menu_order = 300
+
+
+@hooks.register("register_admin_viewset")
+def register_booking_viewsets():
+    return BookingViewSetGroup()
+
+
+@hooks.register("register_admin_urls")
+def register_day_list_url():
+    return [
+        path(
+            "booking/day/",
+            admin_views.day_list,
+            name="booking_day_list",
+        ),
+    ]
+
+
+class DayListMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.has_perm("booking.view_appointment")
+
+
+@hooks.register("register_admin_menu_item")
+def register_day_list_menu_item():
+    return DayListMenuItem(
+        _("Clinic day list"), reverse("booking_day_list"), icon_name="list-ul", order=290
+    )
+
+
+# Demo data --------------------------------------------------------------------------------------
+DEMO_SERVICES = [
+    # code, zh-hant, zh-hans, en, minutes
+    ("general", "普通科", "普通科", "General practice", 15),
+    ("vaccination", "疫苗接種", "疫苗接种", "Vaccination", 10),
+    ("maternal-child", "母嬰健康", "母婴健康", "Maternal and child health", 20),
+    ("chronic", "慢性病覆診", "慢性病复诊", "Chronic disease follow-up", 15),
+    ("dental", "牙科", "牙科", "Dental", 30),
+]
+
+DEMO_CLINICS = [
+    # code, zh-hant, zh-hans, en, phone, services (located at their community)
+    (
+        "harbour",
+        "海濱健康中心",
+        "海滨健康中心",
+        "Harbour Health Centre",
+        "28001001",
+        ["general", "vaccination", "chronic"],
+    ),
+    (
+        "hillside",
+        "山景健康中心",
+        "山景健康中心",
+        "Hillside Health Centre",
+        "28001002",
+        ["general", "maternal-child", "dental"],
+    ),
+    (
+        "market",
+        "街市健康中心",
+        "街市健康中心",
+        "Market Health Centre",
+        "28001003",
+        ["general", "vaccination", "maternal-child"],
+    ),
+    (
+        "riverside",
+        "河畔健康中心",
+        "河畔健康中心",
+        "Riverside Health Centre",
+        "28001004",
+        ["general", "chronic", "dental"],
+    ),
+]
+
+
+@hooks.register("load_demo_data")
+def load_booking_demo(stdout):
+    """Services, one clinic per demo community, weekday sessions and 8 weeks of slots.
+    Idempotent: rows are matched by code, rules by clinic/service/weekday/time."""
+    from django.contrib.auth import get_user_model
+
+    from portal.accounts.models import Community
+
+    services_by_code = {}
+    for order, (code, zh_hant, zh_hans, en, minutes) in enumerate(DEMO_SERVICES):
+        services_by_code[code], _created = Service.objects.update_or_create(
+            code=code,
+            defaults={
+                "name_zh_hant": zh_hant,
+                "name_zh_hans": zh_hans,
+                "name_en": en,
+                "default_slot_minutes": minutes,
+                "sort_order": order,
+            },
+        )
+    nurse = get_user_model().objects.filter(email="nurse@demo.district.example").first()
+    communities = list(Community.objects.all())
+    clinics = []
+    for index, community in enumerate(communities):
+        code, zh_hant, zh_hans, en, phone, codes = DEMO_CLINICS[index % len(DEMO_CLINICS)]
+        clinic_code = code if index < len(DEMO_CLINICS) else f"{code}-{community.code}"
+        clinic, _created = Clinic.objects.update_or_create(
+            code=clinic_code,
+            defaults={
+                "name_zh_hant": zh_hant
+                if clinic_code == code
+                else f"{community.name_zh_hant}{zh_hant}",
+                "name_zh_hans": zh_hans
+                if clinic_code == code
+                else f"{community.name_zh_hans}{zh_hans}",
+                "name_en": en if clinic_code == code else f"{community.name_en} {en}",
+                "community": community,
+                "address": f"1 {community.name_en} Road",
+                "latitude": community.latitude,
+                "longitude": community.longitude,
+                "phone": phone,
+                "opening_hours": "Mon–Fri 09:00–12:30, 14:00–17:00",
+            },
+        )
+        clinic.services.add(*(services_by_code[c] for c in codes))
+        if nurse is not None and index == 0:
+            clinic.staff.add(nurse)
+        Practitioner.objects.get_or_create(
+            clinic=clinic, name=f"Dr {community.name_en}", defaults={"role": "Family doctor"}
+        )
+        for service_code in codes:
+            service = services_by_code[service_code]
+            for weekday in range(5):
+                for start, end in ((time(9), time(12, 30)), (time(14), time(17))):
+                    ScheduleRule.objects.get_or_create(
+                        clinic=clinic,
+                        service=service,
+                        weekday=weekday,
+                        start_time=start,
+                        defaults={
+                            "end_time": end,
+                            "slot_minutes": service.default_slot_minutes,
+                            "capacity": 2 if service_code == "vaccination" else 1,
+                            "valid_from": timezone.localdate(),
+                        },
+                    )
+        clinics.append(clinic)
+    created = services.generate_slots()
+    stdout.write(f"Clinic booking: {len(clinics)} clinics, {created} new slots.")

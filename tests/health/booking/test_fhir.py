@@ -1,0 +1,190 @@
+"""Booking as FHIR R4 resources, validated with fhir.resources' R4B models."""
+
+import json
+from datetime import timedelta
+
+from django.utils import timezone
+
+import pytest
+from fhir.resources.R4B.appointment import Appointment as FhirAppointment
+from fhir.resources.R4B.location import Location as FhirLocation
+from fhir.resources.R4B.schedule import Schedule as FhirSchedule
+from fhir.resources.R4B.slot import Slot as FhirSlot
+
+from health.booking import fhir, services
+from tests.factories import UserFactory
+
+from .factories import DependantFactory, PractitionerFactory, ScheduleRuleFactory, SlotFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schedule_and_location_are_valid(clinic, service):
+    ScheduleRuleFactory(clinic=clinic, service=service)
+    schedule = fhir.schedule_resource(clinic, service)
+    FhirSchedule.model_validate(schedule)
+    assert schedule["actor"][0]["reference"] == f"Location/booking-clinic-{clinic.pk}"
+    assert "mon 09:00-10:00" in schedule["comment"]
+    location = fhir.location_resource(clinic)
+    FhirLocation.model_validate(location)
+    assert location["position"]["latitude"] == pytest.approx(22.3)
+
+
+def test_slot_status_follows_capacity_and_closure(clinic, service):
+    slot = SlotFactory(clinic=clinic, service=service, capacity=1)
+    FhirSlot.model_validate(fhir.slot_resource(slot))
+    assert fhir.slot_resource(slot)["status"] == "free"
+    services.book(UserFactory(), slot.pk)
+    slot.refresh_from_db()
+    assert fhir.slot_resource(slot)["status"] == "busy"
+    services.close_slot(slot, reason="Outage")
+    slot.refresh_from_db()
+    resource = fhir.slot_resource(slot)
+    FhirSlot.model_validate(resource)
+    assert resource["status"] == "busy-unavailable"
+    assert resource["schedule"]["reference"] == f"Schedule/booking-{clinic.pk}-{service.pk}"
+
+
+@pytest.mark.parametrize(
+    "action,expected",
+    [
+        (None, "booked"),
+        ("check_in", "checked-in"),
+        ("complete", "fulfilled"),
+        ("cancel", "cancelled"),
+        ("no_show", "noshow"),
+    ],
+)
+def test_appointment_statuses_are_valid_fhir(clinic, service, action, expected):
+    now = timezone.now()
+    practitioner = PractitionerFactory(clinic=clinic)
+    slot = SlotFactory(
+        clinic=clinic, service=service, start=now + timedelta(hours=5), practitioner=practitioner
+    )
+    resident = UserFactory()
+    appointment = services.book(resident, slot.pk, dependant=DependantFactory(owner=resident))
+    later = slot.start + timedelta(minutes=1)
+    if action == "check_in":
+        services.check_in(clinic, appointment.check_in_code, now=slot.start - timedelta(minutes=5))
+    elif action == "complete":
+        services.mark_completed(appointment)
+    elif action == "cancel":
+        services.cancel(appointment, by=resident, reason="Travel")
+    elif action == "no_show":
+        services.mark_no_show(appointment, now=later)
+    appointment.refresh_from_db()
+
+    resource = fhir.appointment_resource(appointment)
+
+    FhirAppointment.model_validate(resource)
+    assert resource["status"] == expected
+    assert resource["slot"] == [{"reference": f"Slot/booking-{slot.pk}"}]
+    patient = resource["participant"][0]["actor"]
+    assert patient["identifier"]["system"].endswith("household-member")
+    if action == "cancel":
+        assert resource["cancelationReason"]["text"] == "Travel"
+
+
+def test_patient_reference_hook(slot, resident):
+    appointment = services.book(resident, slot.pk)
+    resource = fhir.appointment_resource(
+        appointment, patient_reference=lambda a: {"reference": "Patient/p-1", "display": "Chan"}
+    )
+    FhirAppointment.model_validate(resource)
+    assert resource["participant"][0]["actor"]["reference"] == "Patient/p-1"
+
+
+def test_search_appointments_by_date_status_and_compartment(clinic, service, resident):
+    first = SlotFactory(clinic=clinic, service=service, capacity=2)
+    second = SlotFactory(clinic=clinic, service=service, start=first.start + timedelta(days=2))
+    mine = services.book(resident, first.pk)
+    mine_later = services.book(resident, second.pk)
+    services.cancel(mine_later, by=resident)
+    services.book(UserFactory(), first.pk)
+
+    day = timezone.localdate(first.start).isoformat()
+    results = fhir.search("Appointment", {"date": [day]}, resident=resident)
+    assert [r["id"] for r in results] == [f"booking-{mine.pk}"]
+    results = fhir.search("Appointment", {"status": ["cancelled"]}, resident=resident)
+    assert [r["id"] for r in results] == [f"booking-{mine_later.pk}"]
+    results = fhir.search("Appointment", {"date": [f"ge{day}"], "_count": ["10"]})
+    assert len(results) == 3
+    with pytest.raises(fhir.SearchError):
+        fhir.search("Appointment", {"date": ["yesterday"]})
+    with pytest.raises(fhir.SearchError):
+        fhir.search("Appointment", {"subject": ["x"]})
+    with pytest.raises(fhir.SearchError):
+        fhir.search("Appointment", {"status": ["maybe"]})
+
+
+def test_search_slots_and_read(clinic, service):
+    free = SlotFactory(clinic=clinic, service=service, capacity=1)
+    full = SlotFactory(
+        clinic=clinic, service=service, capacity=1, start=free.start + timedelta(hours=1)
+    )
+    services.book(UserFactory(), full.pk)
+    results = fhir.search("Slot", {"status": ["free"], "service-type": [service.code]})
+    assert [r["id"] for r in results] == [f"booking-{free.pk}"]
+    schedule = f"Schedule/booking-{clinic.pk}-{service.pk}"
+    assert len(fhir.search("Slot", {"schedule": [schedule]})) == 2
+    assert fhir.read("Slot", f"booking-{full.pk}")["status"] == "busy"
+    assert fhir.read("Slot", "booking-999999") is None
+    assert fhir.read("Slot", "../etc") is None
+    schedules = fhir.search("Schedule", {"actor": [f"Location/booking-clinic-{clinic.pk}"]})
+    assert [s["id"] for s in schedules] == [f"booking-{clinic.pk}-{service.pk}"]
+    assert fhir.read("Schedule", f"booking-{clinic.pk}-{service.pk}")["active"] is True
+
+
+def test_read_respects_the_resident_compartment(slot, resident):
+    theirs = services.book(UserFactory(), slot.pk)
+    assert fhir.read("Appointment", f"booking-{theirs.pk}", resident=resident) is None
+    assert fhir.read("Appointment", f"booking-{theirs.pk}")["id"] == f"booking-{theirs.pk}"
+
+
+def test_completed_visit_becomes_an_encounter_in_the_linked_record(slot, resident):
+    from fhir.resources.R4B.encounter import Encounter as FhirEncounter
+
+    from health.fhir.access import system_requester
+    from health.fhir.models import Resource
+    from health.fhir.store import create_resource
+    from health.records.models import PatientLink
+
+    patient = create_resource(
+        "Patient",
+        {"resourceType": "Patient", "name": [{"family": "Chan", "given": ["Tai Man"]}]},
+        requester=system_requester("test"),
+    ).resource
+    PatientLink.objects.create(user=resident, patient_id=patient.resource_id)
+    appointment = services.book(resident, slot.pk)
+
+    services.mark_completed(appointment)
+    services.record_encounter(appointment)  # a second call records nothing more
+
+    [encounter] = Resource.objects.filter(resource_type="Encounter", deleted=False)
+    body = json.loads(encounter.body)
+    FhirEncounter.model_validate(body)
+    assert body["subject"]["reference"] == f"Patient/{patient.resource_id}"
+    assert body["status"] == "finished"
+    assert encounter.patient_id == patient.resource_id
+
+
+def test_no_encounter_without_a_linked_patient(slot, resident):
+    from health.fhir.models import Resource
+
+    services.mark_completed(services.book(resident, slot.pk))
+    assert not Resource.objects.filter(resource_type="Encounter").exists()
+
+
+def test_refused_booking_as_operation_outcome(clinic, service):
+    from fhir.resources.R4B.operationoutcome import OperationOutcome
+
+    slot = SlotFactory(clinic=clinic, service=service, capacity=1)
+    services.book(UserFactory(), slot.pk)
+    with pytest.raises(services.BookingError) as full:
+        services.book(UserFactory(), slot.pk)
+    status, outcome = fhir.booking_error_outcome(full.value)
+    OperationOutcome.model_validate(outcome)
+    assert status == 409
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "full"
+    assert fhir.booking_error_outcome(services.SlotNotFound())[0] == 404
+    assert fhir.booking_error_outcome(services.BeyondHorizon(days=56))[0] == 422
