@@ -4,6 +4,8 @@ import pytest
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
+pytest_plugins = ["tests.browser"]
+
 
 def pytest_configure(config):
     # In CI the suite must run on the production engines; fail loudly rather than fall back.

@@ -11,9 +11,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialize
 
 def english(page):
     page.visit("/")
-    page.select_option("#language-select", "en")
-    page.click("form.language-switcher button")
-    page.wait_for_selector('html[lang="en"]')
+    page.use_language("en")
     assert page.inner_text("h1") == "Welcome to the District Portal"
 
 

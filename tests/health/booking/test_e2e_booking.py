@@ -7,32 +7,20 @@ import pytest
 
 from health.booking.models import Appointment, AppointmentStatus
 from portal.notifications.services import sweep_outbox
-from tests.e2e.conftest import browser, page  # noqa: F401  (shared Playwright fixtures)
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.factories import UserFactory
 
 from .factories import ClinicFactory, ServiceFactory, SlotFactory, tomorrow_at
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def sign_in_in_english(tab, user):
-    tab.visit("/accounts/login/")
-    tab.select_option("#language-select", "en")
-    tab.click("form.language-switcher button")
-    tab.wait_for_selector('html[lang="en"]')
-    tab.fill("#id_login", user.email)
-    tab.fill("#id_password", DEFAULT_PASSWORD)
-    tab.click("main form button[type=submit]")
-    tab.wait_for_url("**/me/")
-
-
-def test_book_receive_ics_cancel_and_rebook(page):  # noqa: F811
+def test_book_receive_ics_cancel_and_rebook(page):
     service = ServiceFactory(code="vaccination", name_en="Vaccination")
     clinic = ClinicFactory(services=[service], name_en="Harbour Health Centre")
     slot = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(10), capacity=1)
     SlotFactory(clinic=clinic, service=service, start=tomorrow_at(11), capacity=1)
     resident = UserFactory(email="mei@example.org")
-    sign_in_in_english(page, resident)
+    page.sign_in(resident)
 
     page.visit("/clinics/")
     page.assert_fits()

@@ -1,8 +1,10 @@
-"""Browser tests: Playwright drives Debian's Chromium against pytest-django's live server.
+"""Browser-test fixtures, loaded for the whole suite from tests/conftest.py.
 
-axe-core (from node_modules, installed by `make test`) runs on every page a test visits and
-any violation fails the test. Mark browser test modules with `pytest.mark.e2e` so the
-embedded smoke run can leave them out.
+Playwright drives Debian's Chromium against pytest-django's live server. axe-core (from
+node_modules, installed by `make test`) runs on every page a test visits and any violation
+fails the test. Browser tests live with the feature they test (tests/e2e for the foundation,
+tests/health/... for health); mark their modules with `pytest.mark.e2e` so the embedded smoke
+run can leave them out.
 """
 
 import json
@@ -11,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import DEFAULT_PASSWORD
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -77,6 +81,21 @@ class Page:
         assert result == [], (
             f"axe-core violations on {self.page.url}:\n{json.dumps(result, indent=2)}"
         )
+
+    def use_language(self, language="en"):
+        """Pick the interface language with the switcher in the header."""
+        self.page.select_option("#language-select", language)
+        self.page.click("form.language-switcher button")
+        self.page.wait_for_selector(f'html[lang="{language}"]')
+
+    def sign_in(self, user, password=DEFAULT_PASSWORD, language="en"):
+        """Sign in through the login form and land on My page."""
+        self.visit("/accounts/login/")
+        self.use_language(language)
+        self.page.fill("#id_login", user.email)
+        self.page.fill("#id_password", password)
+        self.page.click("main form button[type=submit]")
+        self.page.wait_for_url("**/me/")
 
     def assert_fits(self, width=360):
         scroll_width = self.page.evaluate("document.documentElement.scrollWidth")
