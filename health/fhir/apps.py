@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FhirConfig(AppConfig):
+    name = "health.fhir"
+    label = "fhir"
+    verbose_name = _("FHIR store")

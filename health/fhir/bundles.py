@@ -1,0 +1,444 @@
+"""Transaction and batch Bundles (POST to the service base).
+
+A transaction is all-or-nothing: every entry is validated before anything is written, the
+writes run in one database transaction, and the first failure rolls everything back and is
+answered with an OperationOutcome naming the entry. Entries are processed in FHIR's order
+(DELETE, POST, PUT, GET); `urn:uuid:` fullUrls are given ids up front and every reference to
+them is rewritten before the resources are stored, so a whole Synthea patient (thousands of
+entries) goes in with a few bulk INSERTs per table.
+
+A batch runs each entry on its own; one failing entry does not stop the others.
+
+References are rewritten in place: the Bundle passed in is consumed (its resources end up
+with the server's ids), which spares a deep copy of thousands of entries.
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from django.db import transaction
+
+from . import searchparams as sp
+from . import store
+from .errors import FhirError, PreconditionFailed
+from .responses import bundle_text, entry_text
+from .validation import ID_RE, is_resource_type, validate_resource
+
+METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
+
+
+@dataclass
+class Entry:
+    index: int
+    method: str
+    url: str
+    resource_type: str
+    resource_id: str = ""
+    query: str = ""
+    full_url: str = ""
+    resource: dict = None
+    if_none_exist: str = ""
+    if_match: str = ""
+    # Filled while processing.
+    response: dict = field(default_factory=dict)
+    resource_text: str = None
+
+    @property
+    def path(self):
+        return f"Bundle.entry[{self.index}]"
+
+
+def _parse_entry(index, raw):
+    where = f"Bundle.entry[{index}]"
+    if not isinstance(raw, dict):
+        raise FhirError(400, f"{where} must be an object", code="structure", expression=where)
+    request = raw.get("request")
+    if not isinstance(request, dict):
+        raise FhirError(
+            400, f"{where}.request is required", code="required", expression=f"{where}.request"
+        )
+    method = request.get("method")
+    url = request.get("url")
+    if method not in METHOD_ORDER:
+        raise FhirError(
+            400,
+            f"{where}.request.method {method!r} is not supported (GET, POST, PUT, DELETE)",
+            code="not-supported",
+            expression=f"{where}.request.method",
+        )
+    if not isinstance(url, str) or not url.strip():
+        raise FhirError(
+            400,
+            f"{where}.request.url is required",
+            code="required",
+            expression=f"{where}.request.url",
+        )
+    path, _, query = url.strip().lstrip("/").partition("?")
+    parts = path.split("/")
+    rtype = parts[0]
+    if not is_resource_type(rtype):
+        raise FhirError(
+            400,
+            f"{where}.request.url names unknown resource type {rtype!r}",
+            code="not-supported",
+            expression=f"{where}.request.url",
+        )
+    entry = Entry(
+        index=index,
+        method=method,
+        url=url,
+        resource_type=rtype,
+        query=query,
+        full_url=raw.get("fullUrl") or "",
+        if_none_exist=request.get("ifNoneExist") or "",
+        if_match=request.get("ifMatch") or "",
+    )
+    if len(parts) > 1:
+        entry.resource_id = parts[1]
+        if not ID_RE.match(entry.resource_id):
+            raise FhirError(
+                400,
+                f"{where}.request.url has an invalid id",
+                code="value",
+                expression=f"{where}.request.url",
+            )
+    if len(parts) > 2 and not (method == "GET" and len(parts) == 4 and parts[2] == "_history"):
+        raise FhirError(
+            400,
+            f"{where}.request.url is not supported in a Bundle",
+            code="not-supported",
+            expression=f"{where}.request.url",
+        )
+    if method in ("POST", "PUT"):
+        resource = raw.get("resource")
+        validate_resource(resource, None, path=f"{where}.resource")
+        if resource["resourceType"] != rtype:
+            raise FhirError(
+                400,
+                f"{where}.resource is a {resource['resourceType']} but the url names {rtype}",
+                code="invalid",
+                expression=f"{where}.resource.resourceType",
+            )
+        if method == "POST" and entry.resource_id:
+            raise FhirError(
+                400,
+                f"{where}: POST goes to the type, not an id",
+                code="invalid",
+                expression=f"{where}.request.url",
+            )
+        if method == "PUT" and not entry.resource_id and not query:
+            raise FhirError(
+                400,
+                f"{where}: PUT needs Type/id or Type?criteria",
+                code="invalid",
+                expression=f"{where}.request.url",
+            )
+        entry.resource = resource
+    elif method == "DELETE" and not entry.resource_id:
+        raise FhirError(
+            400,
+            f"{where}: conditional delete is not supported",
+            code="not-supported",
+            expression=f"{where}.request.url",
+        )
+    return entry
+
+
+def _rewrite_references(node, mapping, resolve_conditional):
+    """Replace references to fullUrls (urn:uuid:...) and conditional references in place."""
+    if isinstance(node, dict):
+        ref = node.get("reference")
+        if isinstance(ref, str):
+            if ref in mapping:
+                node["reference"] = mapping[ref]
+            elif "?" in ref and not ref.startswith("#"):
+                node["reference"] = resolve_conditional(ref)
+        for value in node.values():
+            if isinstance(value, dict | list):
+                _rewrite_references(value, mapping, resolve_conditional)
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, dict | list):
+                _rewrite_references(item, mapping, resolve_conditional)
+
+
+def _conditional_resolver(requester, entry_path):
+    cache = {}
+
+    def resolve(ref):
+        if ref not in cache:
+            rtype, _, criteria = ref.partition("?")
+            if not is_resource_type(rtype):
+                raise FhirError(
+                    400,
+                    f"Conditional reference {ref!r} names an unknown type",
+                    code="not-supported",
+                    expression=entry_path(),
+                )
+            matches = store.find_matches(rtype, criteria, requester)
+            if len(matches) != 1:
+                raise FhirError(
+                    412 if matches else 404,
+                    f"Conditional reference {ref!r} matches {len(matches)} resources "
+                    "(needs exactly one)",
+                    code="not-found" if not matches else "multiple-matches",
+                    expression=entry_path(),
+                )
+            cache[ref] = matches[0].reference
+        return cache[ref]
+
+    return resolve
+
+
+def _response(status, resource=None, base=None, location=True):
+    out = {"status": status}
+    if resource is not None:
+        if location:
+            out["location"] = (
+                f"{resource.resource_type}/{resource.resource_id}/_history/{resource.version_id}"
+            )
+        out["etag"] = store.etag(resource.version_id)
+        out["lastModified"] = store.format_instant(resource.last_updated)
+    return out
+
+
+def _with_path(error, entry):
+    """Prefix an error's expressions with the entry path (once)."""
+    for issue in error.issues:
+        expressions = issue.get("expression") or []
+        if not any(e.startswith("Bundle.") for e in expressions):
+            issue["expression"] = [entry.path, *expressions]
+        issue["diagnostics"] = f"{entry.path}: {issue.get('diagnostics', '')}"
+    return error
+
+
+def _assign_ids(entries):
+    """Give POST entries their ids now and map fullUrls to the references they become."""
+    mapping = {}
+    for entry in entries:
+        if entry.method == "POST":
+            entry.resource_id = store.new_id()
+        if entry.full_url and entry.method in ("POST", "PUT") and entry.resource_id:
+            mapping[entry.full_url] = f"{entry.resource_type}/{entry.resource_id}"
+    return mapping
+
+
+def _run_get(entry, requester, base, trail):
+    if entry.resource_id:
+        parts = entry.url.split("?")[0].strip("/").split("/")
+        if len(parts) == 4:
+            version = store.read_version(
+                entry.resource_type, entry.resource_id, parts[3], requester=requester
+            )
+            trail.add("vread", entry.resource_type, entry.resource_id, version.current.patient_id)
+            entry.resource_text = version.text
+            entry.response = {"status": "200 OK", "etag": store.etag(version.version_id)}
+            return
+        resource = store.read_resource(entry.resource_type, entry.resource_id, requester=requester)
+        trail.add("read", entry.resource_type, entry.resource_id, resource.patient_id)
+        entry.resource_text = resource.body
+        entry.response = _response("200 OK", resource, location=False)
+        return
+    from .views import run_search
+
+    entry.resource_text = run_search(
+        entry.resource_type,
+        parse_qsl(entry.query, keep_blank_values=True),
+        requester,
+        base,
+        f"{base}/{entry.resource_type}",
+        trail,
+    )
+    entry.response = {"status": "200 OK"}
+
+
+def _run_one(entry, requester, base, trail):
+    """Carry out one entry with the single-resource store functions."""
+    if entry.method == "DELETE":
+        resource = store.delete_resource(
+            entry.resource_type, entry.resource_id, requester=requester
+        )
+        if resource is not None:
+            trail.add("delete", entry.resource_type, entry.resource_id, resource.patient_id)
+        entry.response = {"status": "204 No Content"}
+    elif entry.method == "POST":
+        result = store.create_resource(
+            entry.resource_type,
+            entry.resource,
+            requester=requester,
+            if_none_exist=entry.if_none_exist or None,
+            validated=True,
+            resource_id=entry.resource_id or None,
+        )
+        if entry.resource_id and result.resource.resource_id != entry.resource_id:
+            # A concurrent conditional create won after references to this entry were
+            # rewritten; the Bundle must be retried rather than stored half-linked.
+            raise FhirError(
+                409, "A concurrent conditional create matched; retry the Bundle", code="conflict"
+            )
+        entry.resource_id = result.resource.resource_id
+        if result.created:
+            trail.add("create", entry.resource_type, entry.resource_id, result.resource.patient_id)
+        entry.response = _response("201 Created" if result.created else "200 OK", result.resource)
+    elif entry.method == "PUT":
+        result = _put(entry, requester)
+        trail.add(
+            "update" if not result.created else "create",
+            entry.resource_type,
+            result.resource.resource_id,
+            result.resource.patient_id,
+        )
+        entry.response = _response("201 Created" if result.created else "200 OK", result.resource)
+    else:
+        _run_get(entry, requester, base, trail)
+
+
+def _put(entry, requester):
+    if entry.resource_id:
+        return store.update_resource(
+            entry.resource_type,
+            entry.resource_id,
+            entry.resource,
+            requester=requester,
+            if_match=entry.if_match or None,
+            validated=True,
+        )
+    return store.conditional_update(
+        entry.resource_type, entry.query, entry.resource, requester=requester
+    )
+
+
+def process_bundle(bundle, requester, base, trail):
+    """Run a transaction or batch Bundle; returns the response Bundle as JSON text."""
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise FhirError(
+            400, "POST to the base needs a Bundle", code="invalid", expression="Bundle.resourceType"
+        )
+    kind = bundle.get("type")
+    if kind not in ("transaction", "batch"):
+        raise FhirError(
+            400,
+            "Bundle.type must be transaction or batch",
+            code="invalid",
+            expression="Bundle.type",
+        )
+    raw_entries = bundle.get("entry") or []
+    if not isinstance(raw_entries, list):
+        raise FhirError(
+            400, "Bundle.entry must be a list", code="structure", expression="Bundle.entry"
+        )
+    max_entries = store.max_bundle_entries()
+    if len(raw_entries) > max_entries:
+        raise FhirError(413, f"A Bundle may hold at most {max_entries} entries", code="too-costly")
+    if kind == "transaction":
+        entries = _transaction(raw_entries, requester, base, trail)
+    else:
+        entries = _batch(raw_entries, requester, base, trail)
+    texts = [entry_text(None, e.resource_text, response=e.response) for e in entries]
+    return bundle_text({"resourceType": "Bundle", "type": f"{kind}-response"}, texts)
+
+
+def _transaction(raw_entries, requester, base, trail):
+    # Validate everything before the first write, so a bad entry costs no database work.
+    entries = [_parse_entry(i, raw) for i, raw in enumerate(raw_entries)]
+    full_urls = [e.full_url for e in entries if e.full_url]
+    if len(full_urls) != len(set(full_urls)):
+        raise FhirError(
+            400, "Two entries share a fullUrl", code="invalid", expression="Bundle.entry.fullUrl"
+        )
+    ordered = sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index))
+    current = {"entry": None}
+    resolver = _conditional_resolver(
+        requester, lambda: current["entry"].path if current["entry"] else "Bundle"
+    )
+    with transaction.atomic():
+        mapping = _assign_ids(entries)
+        # Conditional creates first: a match replaces the id given above, before any body
+        # referring to it is written.
+        for entry in ordered:
+            if entry.method == "POST" and entry.if_none_exist:
+                current["entry"] = entry
+                try:
+                    matches = store.find_matches(
+                        entry.resource_type, entry.if_none_exist, requester
+                    )
+                except FhirError as error:
+                    raise _with_path(error, entry) from None
+                if len(matches) > 1:
+                    raise _with_path(
+                        PreconditionFailed("ifNoneExist matches several resources"), entry
+                    )
+                if matches:
+                    entry.resource_id = matches[0].resource_id
+                    entry.response = _response("200 OK", matches[0])
+                    if entry.full_url:
+                        mapping[entry.full_url] = matches[0].reference
+        for entry in ordered:
+            if entry.resource is not None:
+                current["entry"] = entry
+                try:
+                    _rewrite_references(entry.resource, mapping, resolver)
+                except FhirError as error:
+                    raise _with_path(error, entry) from None
+        bulk = []
+        for entry in ordered:
+            current["entry"] = entry
+            try:
+                if entry.method == "POST" and not entry.if_none_exist:
+                    patient = sp.patient_compartment(
+                        entry.resource_type, entry.resource_id, entry.resource
+                    )
+                    store.check_write(requester, entry.resource_type, "c", patient)
+                    bulk.append(entry)
+                    continue
+                if entry.method == "POST" and entry.response:
+                    continue  # matched an existing resource
+                if bulk and entry.method != "POST":
+                    _flush_bulk(bulk, trail)
+                    bulk = []
+                _run_one(entry, requester, base, trail)
+            except FhirError as error:
+                raise _with_path(error, entry) from None
+        if bulk:
+            _flush_bulk(bulk, trail)
+        trail.flush()
+    return entries
+
+
+def _flush_bulk(entries, trail):
+    resources = store.bulk_create(
+        [(e.resource_type, e.resource_id, e.resource, "POST") for e in entries]
+    )
+    for entry, resource in zip(entries, resources, strict=True):
+        entry.response = _response("201 Created", resource)
+        trail.add_many("create", resource.resource_type, resource.patient_id)
+
+
+def _batch(raw_entries, requester, base, trail):
+    results = []
+    parsed = []
+    for i, raw in enumerate(raw_entries):
+        try:
+            parsed.append(_parse_entry(i, raw))
+        except FhirError as error:
+            failed = Entry(index=i, method="", url="", resource_type="")
+            failed.response = {"status": str(error.status), "outcome": error.outcome()}
+            results.append(failed)
+    mapping = {}
+    for entry in sorted(parsed, key=lambda e: (METHOD_ORDER[e.method], e.index)):
+        try:
+            with transaction.atomic():
+                if entry.resource is not None:
+                    _rewrite_references(
+                        entry.resource,
+                        mapping,
+                        _conditional_resolver(requester, lambda e=entry: e.path),
+                    )
+                _run_one(entry, requester, base, trail)
+                trail.flush()
+            if entry.full_url and entry.method in ("POST", "PUT") and entry.resource_id:
+                mapping[entry.full_url] = f"{entry.resource_type}/{entry.resource_id}"
+        except FhirError as error:
+            entry.response = {"status": str(error.status), "outcome": error.outcome()}
+        results.append(entry)
+    return sorted(results, key=lambda e: e.index)

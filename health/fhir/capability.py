@@ -1,0 +1,117 @@
+"""The CapabilityStatement: generated from the same tables the code runs on, so it cannot
+claim a parameter or interaction that the server does not implement."""
+
+from django.utils import timezone
+
+from . import searchparams as sp
+from .search import supported_params
+from .store import format_instant
+from .validation import is_storable_type, resource_types
+
+INSTANCE_AND_TYPE = [
+    "read",
+    "vread",
+    "update",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+]
+
+
+def _includes(resource_type):
+    return [
+        f"{resource_type}:{name}"
+        for name, definition in sp.params_for(resource_type).items()
+        if definition[0] == sp.REFERENCE
+    ]
+
+
+def _revincludes(resource_type):
+    out = []
+    for source, params in sp.SEARCH_PARAMS.items():
+        for name, definition in params.items():
+            if definition[0] != sp.REFERENCE:
+                continue
+            targets = definition[2] if len(definition) > 2 else None
+            if targets is None or resource_type in targets:
+                out.append(f"{source}:{name}")
+    return out
+
+
+def capability_statement(base):
+    """The server's CapabilityStatement as a dict."""
+    resources = []
+    for resource_type in resource_types():
+        if not is_storable_type(resource_type):
+            continue
+        entry = {
+            "type": resource_type,
+            "interaction": [{"code": code} for code in INSTANCE_AND_TYPE],
+            "versioning": "versioned-update",
+            "readHistory": True,
+            "updateCreate": True,
+            "conditionalCreate": True,
+            "conditionalUpdate": True,
+            "conditionalDelete": "not-supported",
+            "searchInclude": _includes(resource_type),
+            "searchRevInclude": _revincludes(resource_type),
+            "searchParam": [
+                {"name": name, "type": kind} for name, kind in supported_params(resource_type)
+            ],
+        }
+        if resource_type == "Patient":
+            entry["operation"] = [
+                {
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                },
+                {
+                    "name": "summary",
+                    "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary",
+                },
+            ]
+        for key in ("searchInclude", "searchRevInclude"):
+            if not entry[key]:
+                del entry[key]
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": format_instant(timezone.now()),
+        "publisher": "District Portal",
+        "kind": "instance",
+        "software": {"name": "District Portal FHIR store"},
+        "implementation": {"description": "District Portal FHIR store", "url": base},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "description": (
+                        "Clinic staff by signed-in session; other systems by Bearer tokens "
+                        "issued by the district, with SMART scopes (patient/, user/, "
+                        "system/ with cruds permissions). Residents read their own "
+                        "patient compartment only."
+                    )
+                },
+                "resource": resources,
+                "interaction": [
+                    {"code": "transaction"},
+                    {"code": "batch"},
+                    {"code": "history-system"},
+                ],
+                "searchParam": [
+                    {"name": "_count", "type": "number"},
+                    {"name": "_offset", "type": "number"},
+                    {"name": "_sort", "type": "string"},
+                    {"name": "_include", "type": "special"},
+                    {"name": "_revinclude", "type": "special"},
+                    {"name": "_total", "type": "token"},
+                    {"name": "_summary", "type": "token"},
+                ],
+            }
+        ],
+    }

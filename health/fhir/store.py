@@ -1,0 +1,564 @@
+"""The FHIR store's write and read path: versions, history and the search index.
+
+Every function that writes does it in one transaction: the current row, the history row and
+all index rows commit together or not at all. Functions take an optional `requester`
+(access.Requester); when given, its scopes and patient compartment are enforced here, so
+views, Bundles, the importer and staff forms share one rule.
+"""
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC
+from urllib.parse import parse_qsl, urlencode
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from . import searchparams as sp
+from .errors import FhirError, Forbidden, Gone, NotFound, PreconditionFailed
+from .models import (
+    ConditionalCreateKey,
+    DateIndex,
+    QuantityIndex,
+    ReferenceIndex,
+    Resource,
+    ResourceVersion,
+    StringIndex,
+    TokenIndex,
+)
+from .validation import ID_RE, validate_resource
+
+INDEX_MODELS = {
+    sp.TOKEN: TokenIndex,
+    sp.STRING: StringIndex,
+    sp.DATE: DateIndex,
+    sp.REFERENCE: ReferenceIndex,
+    sp.QUANTITY: QuantityIndex,
+}
+
+BULK_BATCH = 500
+
+
+def max_bundle_entries():
+    return getattr(settings, "FHIR_MAX_BUNDLE_ENTRIES", 50_000)
+
+
+def format_instant(moment):
+    """A FHIR instant in UTC with microseconds, e.g. 2026-01-02T03:04:05.123456Z."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def new_id():
+    """A server-assigned logical id (a random UUID, so bulk inserts never collide)."""
+    return str(uuid.uuid4())
+
+
+def dumps(data):
+    """Compact JSON as stored and served."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def etag(version_id):
+    """The weak ETag FHIR uses for a version: W/"3"."""
+    return f'W/"{version_id}"'
+
+
+def parse_etag(value):
+    """The version in an If-Match header (W/"3", "3" or 3); None if unreadable."""
+    text = (value or "").strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    return text if text.isdigit() else None
+
+
+@dataclass
+class WriteResult:
+    resource: Resource
+    created: bool
+    # The resource existed already (conditional create matched): nothing was written.
+    matched: bool = False
+
+    @property
+    def status(self):
+        return 201 if self.created else 200
+
+
+def _stamp(body, resource_type, resource_id, version_id, when):
+    """The stored JSON text: the body with id and meta.versionId/lastUpdated set by us."""
+    stamped = {"resourceType": resource_type, "id": resource_id}
+    stamped.update((k, v) for k, v in body.items() if k not in ("resourceType", "id", "meta"))
+    meta = dict(body.get("meta") or {})
+    meta["versionId"] = str(version_id)
+    meta["lastUpdated"] = format_instant(when)
+    stamped["meta"] = meta
+    return dumps(stamped)
+
+
+# Columns after (resource_id, resource_type, param) for each index table, in the order
+# searchparams.extract_index yields them.
+INDEX_COLUMNS = {
+    sp.TOKEN: ("system", "code"),
+    sp.STRING: ("value", "exact"),
+    sp.DATE: ("start", "end"),
+    sp.REFERENCE: ("target_type", "target_id"),
+    sp.QUANTITY: ("value", "system", "code"),
+}
+
+
+def insert_rows(model, columns, rows):
+    """Insert plain tuples into a model's table as fast as the database allows.
+
+    PostgreSQL gets COPY, which avoids building and parsing one huge INSERT per batch (the
+    main cost of a whole-patient Bundle); other databases get executemany.
+    """
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            # Through the fields' own conversion, so datetimes and decimals are stored in
+            # exactly the format the ORM compares against on this backend.
+            fields = [model._meta.get_field(c) for c in columns]
+            prepared = [
+                [f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)]
+                for row in rows
+            ]
+            marks = ", ".join(["%s"] * len(columns))
+            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+            for i in range(0, len(prepared), BULK_BATCH):
+                cursor.executemany(sql, prepared[i : i + BULK_BATCH])
+
+
+def _write_index(pairs):
+    """Insert the index rows of [(Resource, body dict)]: one bulk insert per index table."""
+    collected = {kind: [] for kind in INDEX_MODELS}
+    for resource, body in pairs:
+        head = (resource.pk, resource.resource_type)
+        for kind, entries in sp.extract_index(resource.resource_type, body).items():
+            if kind == sp.TOKEN:
+                tail = (resource.patient_id,)
+                collected[kind].extend(head + entry + tail for entry in entries)
+            else:
+                collected[kind].extend(head + entry for entry in entries)
+    for kind, rows in collected.items():
+        columns = ("resource", "resource_type", "param", *INDEX_COLUMNS[kind])
+        if kind == sp.TOKEN:
+            columns += ("patient_id",)
+        insert_rows(INDEX_MODELS[kind], columns, rows)
+
+
+def _reserve_ids(model, count):
+    """Take `count` primary keys from the table's sequence (PostgreSQL), for COPY."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _clear_index(resource):
+    for model in INDEX_MODELS.values():
+        model.objects.filter(resource=resource).delete()
+
+
+def check_write(requester, resource_type, permission, *patient_ids):
+    """Raise Forbidden unless the requester may write into all the given compartments."""
+    if requester is None:
+        return
+    limit = requester.compartment(resource_type, permission)
+    if limit is not None and any(pid not in limit for pid in patient_ids):
+        raise Forbidden("The resource is outside the patient compartment this client may write")
+
+
+def _insert(resource_type, resource_id, body, method="POST"):
+    when = timezone.now()
+    text = _stamp(body, resource_type, resource_id, 1, when)
+    resource = Resource.objects.create(
+        resource_type=resource_type,
+        resource_id=resource_id,
+        version_id=1,
+        last_updated=when,
+        body=text,
+        patient_id=sp.patient_compartment(resource_type, resource_id, body),
+    )
+    ResourceVersion.objects.create(
+        current=resource,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        version_id=1,
+        last_updated=when,
+        body=None,  # the current version's body lives on the Resource row only
+        method=method,
+    )
+    _write_index([(resource, body)])
+    return resource
+
+
+def criteria_hash(resource_type, criteria):
+    """A stable key for If-None-Exist criteria: parameters sorted, values unchanged."""
+    pairs = sorted(parse_qsl(criteria.lstrip("?"), keep_blank_values=True))
+    normal = urlencode(pairs)
+    return hashlib.sha256(f"{resource_type}?{normal}".encode()).hexdigest(), normal
+
+
+def find_matches(resource_type, criteria, requester=None, limit=2):
+    """Resources of a type matching search criteria (a query string); at most `limit`."""
+    from .search import build_search
+
+    params = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
+    if not params:
+        raise FhirError(400, "Conditional criteria are empty", code="invalid")
+    for name, _value in params:
+        if name.startswith("_") and name not in ("_id", "_lastUpdated"):
+            raise FhirError(400, f"{name} cannot be used in conditional criteria", code="invalid")
+    search = build_search(resource_type, params, requester)
+    return list(search.queryset.order_by("pk")[:limit])
+
+
+def create_resource(
+    resource_type, body, *, requester=None, if_none_exist=None, validated=False, resource_id=None
+):
+    """Create a resource with a server-assigned id (POST).
+
+    With `if_none_exist` (search criteria) this is FHIR's conditional create: an existing
+    single match is returned unchanged (200), several matches are a 412, none creates (201).
+    The criteria are claimed through a unique row (ConditionalCreateKey), so concurrent
+    requests with the same criteria create exactly one resource.
+    """
+    if not validated:
+        validate_resource(body, resource_type)
+    patient = sp.patient_compartment(resource_type, "", body)
+    check_write(requester, resource_type, "c", patient)
+    resource_id = resource_id or new_id()
+    with transaction.atomic():
+        if not if_none_exist:
+            return WriteResult(_insert(resource_type, resource_id, body), created=True)
+        return _conditional_create(resource_type, resource_id, body, if_none_exist, requester)
+
+
+def _conditional_create(resource_type, resource_id, body, criteria, requester):
+    matches = find_matches(resource_type, criteria, requester)
+    if len(matches) > 1:
+        raise PreconditionFailed(f"If-None-Exist criteria match several {resource_type} resources")
+    if matches:
+        return WriteResult(matches[0], created=False, matched=True)
+    digest, normal = criteria_hash(resource_type, criteria)
+    try:
+        with transaction.atomic():
+            resource = _insert(resource_type, resource_id, body)
+            ConditionalCreateKey.objects.create(
+                resource_type=resource_type,
+                criteria_hash=digest,
+                criteria=normal,
+                resource=resource,
+            )
+            return WriteResult(resource, created=True)
+    except IntegrityError:
+        # Another request claimed the same criteria and committed first: answer with its
+        # resource, as if this request had arrived second.
+        matches = find_matches(resource_type, criteria, requester)
+        if len(matches) == 1:
+            return WriteResult(matches[0], created=False, matched=True)
+        raise FhirError(
+            409, "A concurrent conditional create is in progress; retry", code="conflict"
+        ) from None
+
+
+def update_resource(
+    resource_type, resource_id, body, *, requester=None, if_match=None, validated=False
+):
+    """Update (PUT) a resource, creating it with the client's id if it does not exist.
+
+    `if_match` is the If-Match header: a stale version is a 412 and nothing changes.
+    """
+    if not ID_RE.match(resource_id or ""):
+        raise FhirError(400, "Invalid resource id", code="value")
+    if not validated:
+        validate_resource(body, resource_type)
+    if body.get("id") is None:
+        raise FhirError(
+            400,
+            "The resource must have an id for update",
+            code="required",
+            expression=f"{resource_type}.id",
+        )
+    if body.get("id") != resource_id:
+        raise FhirError(
+            400,
+            f"Resource id {body.get('id')!r} does not match the URL id {resource_id!r}",
+            code="invalid",
+            expression=f"{resource_type}.id",
+        )
+    expected = None
+    if if_match is not None:
+        expected = parse_etag(if_match)
+        if expected is None:
+            raise FhirError(400, 'If-Match must be a version ETag such as W/"3"', code="value")
+    new_patient = sp.patient_compartment(resource_type, resource_id, body)
+    with transaction.atomic():
+        current = (
+            Resource.objects.select_for_update()
+            .filter(resource_type=resource_type, resource_id=resource_id)
+            .first()
+        )
+        if current is None:
+            if expected is not None:
+                raise PreconditionFailed(f"{resource_type}/{resource_id} does not exist")
+            check_write(requester, resource_type, "c", new_patient)
+            try:
+                with transaction.atomic():
+                    return WriteResult(
+                        _insert(resource_type, resource_id, body, method="PUT"), created=True
+                    )
+            except IntegrityError:
+                # Created concurrently by another request: update that one instead.
+                current = (
+                    Resource.objects.select_for_update()
+                    .filter(resource_type=resource_type, resource_id=resource_id)
+                    .get()
+                )
+        check_write(requester, resource_type, "u", current.patient_id, new_patient)
+        if expected is not None and int(expected) != current.version_id:
+            raise PreconditionFailed(
+                f"Version conflict: If-Match {expected}, current version {current.version_id}"
+            )
+        was_deleted = current.deleted
+        return WriteResult(
+            _new_version(current, body, new_patient, method="PUT"), created=was_deleted
+        )
+
+
+def conditional_update(resource_type, criteria, body, *, requester=None, validated=False):
+    """PUT Type?criteria: update the single match, create when none, 412 when several."""
+    if not validated:
+        validate_resource(body, resource_type)
+    with transaction.atomic():
+        matches = find_matches(resource_type, criteria, requester)
+        if len(matches) > 1:
+            raise PreconditionFailed(f"The criteria match several {resource_type} resources")
+        if matches:
+            resource_id = matches[0].resource_id
+            if body.get("id") not in (None, resource_id):
+                raise FhirError(
+                    400,
+                    "The resource id does not match the resource the criteria found",
+                    code="invalid",
+                    expression=f"{resource_type}.id",
+                )
+        else:
+            resource_id = body.get("id") or new_id()
+        body = {**body, "id": resource_id}
+        return update_resource(
+            resource_type, resource_id, body, requester=requester, validated=True
+        )
+
+
+def _new_version(current, body, patient_id, method):
+    when = timezone.now()
+    version = current.version_id + 1
+    text = (
+        None
+        if body is None
+        else _stamp(body, current.resource_type, current.resource_id, version, when)
+    )
+    if current.body is not None:
+        # The version being superseded gets its body now; until then it lived only on
+        # the current row (written once, not twice, on the import path).
+        ResourceVersion.objects.filter(current=current, version_id=current.version_id).update(
+            body=current.body
+        )
+    current.version_id = version
+    current.last_updated = when
+    current.body = text
+    current.deleted = body is None
+    current.patient_id = patient_id
+    current.save(update_fields=["version_id", "last_updated", "body", "deleted", "patient_id"])
+    ResourceVersion.objects.create(
+        current=current,
+        resource_type=current.resource_type,
+        resource_id=current.resource_id,
+        version_id=version,
+        last_updated=when,
+        body=None,
+        deleted=body is None,
+        method=method,
+    )
+    _clear_index(current)
+    ConditionalCreateKey.objects.filter(resource=current).delete()
+    if body is not None:
+        _write_index([(current, body)])
+    return current
+
+
+def delete_resource(resource_type, resource_id, *, requester=None):
+    """Delete a resource: a new, empty version; later reads answer 410 Gone.
+
+    Returns the Resource, or None when it was already deleted. Unknown ids raise NotFound.
+    """
+    with transaction.atomic():
+        current = (
+            Resource.objects.select_for_update()
+            .filter(resource_type=resource_type, resource_id=resource_id)
+            .first()
+        )
+        if current is None or (
+            requester is not None and not requester.may_see(resource_type, current.patient_id, "r")
+        ):
+            if requester is not None:
+                requester.compartment(resource_type, "d")  # 403 without the scope at all
+            raise NotFound()
+        check_write(requester, resource_type, "d", current.patient_id)
+        if current.deleted:
+            return None
+        # The compartment is kept on the tombstone so access rules still apply to it.
+        return _new_version(current, None, current.patient_id, method="DELETE")
+
+
+def read_resource(resource_type, resource_id, *, requester=None):
+    """The current version; NotFound if absent or not visible, Gone if deleted."""
+    resource = read_resource_any(resource_type, resource_id, requester=requester)
+    if resource.deleted:
+        raise Gone(f"{resource_type}/{resource_id} has been deleted")
+    return resource
+
+
+def read_resource_any(resource_type, resource_id, *, requester=None):
+    """The current row, deleted or not; NotFound if absent or not visible."""
+    if requester is not None:
+        requester.compartment(resource_type, "r")
+    resource = Resource.objects.filter(resource_type=resource_type, resource_id=resource_id).first()
+    if resource is None or (
+        requester is not None and not requester.may_see(resource_type, resource.patient_id, "r")
+    ):
+        raise NotFound(f"{resource_type}/{resource_id} is not known")
+    return resource
+
+
+def read_version(resource_type, resource_id, version_id, *, requester=None):
+    """One version (vread); NotFound if absent or not visible, Gone for a delete version."""
+    if requester is not None:
+        requester.compartment(resource_type, "r")
+    resource = Resource.objects.filter(resource_type=resource_type, resource_id=resource_id).first()
+    if resource is None or (
+        requester is not None and not requester.may_see(resource_type, resource.patient_id, "r")
+    ):
+        raise NotFound(f"{resource_type}/{resource_id} is not known")
+    if not str(version_id).isdigit():
+        raise NotFound("Version ids are numbers")
+    version = ResourceVersion.objects.filter(current=resource, version_id=int(version_id)).first()
+    if version is None:
+        raise NotFound(f"{resource_type}/{resource_id} has no version {version_id}")
+    version.current = resource  # version.text reads the current body from it
+    if version.deleted:
+        raise Gone(f"Version {version_id} of {resource_type}/{resource_id} is a deletion")
+    return version
+
+
+def history_queryset(resource_type=None, resource_id=None, *, requester=None, since=None):
+    """Versions newest first, limited to what the requester may read."""
+    qs = ResourceVersion.objects.all()
+    if resource_type:
+        qs = qs.filter(resource_type=resource_type)
+        if requester is not None:
+            limit = requester.compartment(resource_type, "r")
+            if limit is not None:
+                qs = qs.filter(current__patient_id__in=limit)
+    elif requester is not None:
+        limit = requester.compartment("*", "r")
+        if limit is not None:
+            qs = qs.filter(current__patient_id__in=limit)
+    if resource_id:
+        qs = qs.filter(resource_id=resource_id)
+    if since is not None:
+        qs = qs.filter(last_updated__gte=since)
+    return qs.order_by("-last_updated", "-pk")
+
+
+def bulk_create(items):
+    """Create many new resources at once: [(resource_type, resource_id, body, method)].
+
+    Used by transaction Bundles and the importer for entries that create resources with ids
+    nobody else can hold (fresh UUIDs). A handful of bulk inserts replace several queries per
+    resource; a clash on an id still fails the whole transaction through the constraint.
+    """
+    when = timezone.now()
+    resources, bodies = [], []
+    for resource_type, resource_id, body, _method in items:
+        resources.append(
+            Resource(
+                resource_type=resource_type,
+                resource_id=resource_id,
+                version_id=1,
+                last_updated=when,
+                body=_stamp(body, resource_type, resource_id, 1, when),
+                patient_id=sp.patient_compartment(resource_type, resource_id, body),
+            )
+        )
+        bodies.append(body)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            for resource, pk in zip(resources, _reserve_ids(Resource, len(resources)), strict=True):
+                resource.pk = pk
+            insert_rows(
+                Resource,
+                (
+                    "id",
+                    "resource_type",
+                    "resource_id",
+                    "version_id",
+                    "last_updated",
+                    "body",
+                    "deleted",
+                    "patient_id",
+                ),
+                [
+                    (r.pk, r.resource_type, r.resource_id, 1, when, r.body, False, r.patient_id)
+                    for r in resources
+                ],
+            )
+        else:
+            Resource.objects.bulk_create(resources, batch_size=BULK_BATCH)
+        insert_rows(
+            ResourceVersion,
+            (
+                "current",
+                "resource_type",
+                "resource_id",
+                "version_id",
+                "last_updated",
+                "body",
+                "deleted",
+                "method",
+            ),
+            [
+                (r.pk, r.resource_type, r.resource_id, 1, when, None, False, item[3])
+                for r, item in zip(resources, items, strict=True)
+            ],
+        )
+        _write_index(list(zip(resources, bodies, strict=True)))
+    return resources
+
+
+def analyze_tables():
+    """Refresh PostgreSQL's planner statistics for the store's tables after a big import.
+
+    Without it the planner may still believe the index tables are tiny and pick nested
+    loops that take seconds instead of milliseconds, until autovacuum catches up.
+    """
+    if connection.vendor != "postgresql":
+        return
+    tables = [Resource, ResourceVersion, *INDEX_MODELS.values()]
+    names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {names}")

@@ -1,0 +1,203 @@
+"""Parsing and validating FHIR R4 JSON with fhir.resources' R4B models.
+
+Every write goes through `validate_resource`. Errors become a FhirError with an
+OperationOutcome whose `expression` names the element at fault (FHIRPath-like, e.g.
+`Observation.code` or `Bundle.entry[3].resource.valueQuantity.value`).
+"""
+
+import json
+import re
+from functools import lru_cache
+
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B import resource as r4b_resource
+from pydantic import ValidationError
+
+from .errors import FhirError
+
+ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+# Abstract or server-only types that may not be stored as resources of their own.
+_NOT_STORABLE = {"Resource", "DomainResource", "OperationOutcome"}
+
+
+@lru_cache(maxsize=1)
+def resource_types():
+    """Every concrete R4B resource type name, sorted."""
+    from fhir.resources.R4B import fhirtypes
+
+    names = set()
+    for attr in dir(fhirtypes):
+        if not attr.endswith("Type") or not attr[:1].isupper():
+            continue
+        try:
+            klass = get_fhir_model_class(attr[:-4])
+        except ValueError:
+            continue
+        if isinstance(klass, type) and issubclass(klass, r4b_resource.Resource):
+            names.add(attr[:-4])
+    return tuple(sorted(names - {"Resource", "DomainResource"}))
+
+
+def is_resource_type(name):
+    return isinstance(name, str) and name in _type_set()
+
+
+def is_storable_type(name):
+    return is_resource_type(name) and name not in _NOT_STORABLE
+
+
+@lru_cache(maxsize=1)
+def _type_set():
+    return frozenset(resource_types())
+
+
+def parse_json(raw):
+    """Decode a request body; anything that is not a JSON object is a 400."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FhirError(400, "Body is not UTF-8", code="structure") from exc
+    if not raw or not raw.strip():
+        raise FhirError(400, "Body is empty", code="structure")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise FhirError(
+            400,
+            f"Invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            code="structure",
+        ) from exc
+    if not isinstance(data, dict):
+        raise FhirError(400, "Body must be a JSON object (a FHIR resource)", code="structure")
+    return data
+
+
+def _tree_is_clean(data, types):
+    """Fast check, without paths, that no element is empty and every resourceType is known.
+
+    Runs on every resource of every import; `_check_resource_types` (slower, with paths)
+    only runs when this finds a problem, to say where it is.
+    """
+    stack = [data]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        if type(node) is dict:
+            if not node:
+                return False
+            rtype = node.get("resourceType")
+            if rtype is not None and rtype not in types:
+                return False
+            for value in node.values():
+                kind = type(value)
+                if kind is dict or kind is list:
+                    push(value)
+                elif value is None or value == "":
+                    return False
+        else:
+            if not node:
+                return False
+            for value in node:
+                kind = type(value)
+                if kind is dict or kind is list:
+                    push(value)
+    return True
+
+
+def _check_resource_types(data, path):
+    """Find any unknown resourceType anywhere in the tree before pydantic sees it.
+
+    fhir.resources raises a bare KeyError (not a ValidationError) for an unknown type inside
+    `contained` or a Bundle entry, so it has to be caught here to answer 400, not 500.
+    """
+    if isinstance(data, dict):
+        if "resourceType" in data:
+            rtype = data["resourceType"]
+            if not is_resource_type(rtype):
+                raise FhirError(
+                    400,
+                    f"Unknown resource type {rtype!r} (this server speaks FHIR R4)",
+                    code="not-supported",
+                    expression=f"{path}.resourceType" if path else "resourceType",
+                )
+        for key, value in data.items():
+            where = f"{path}.{key}" if path else key
+            if value is None or value == "" or value == [] or value == {}:
+                # FHIR's ele-1: an element has a value or children; null and empty are errors.
+                raise FhirError(422, f"{where} is empty or null", code="value", expression=where)
+            if isinstance(value, dict | list):
+                _check_resource_types(value, where)
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            if item is None or item == {} or item == []:
+                where = f"{path}[{i}]"
+                raise FhirError(422, f"{where} is empty or null", code="value", expression=where)
+            if isinstance(item, dict | list):
+                _check_resource_types(item, f"{path}[{i}]")
+
+
+def _expression(root, loc):
+    parts = [root]
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] += f"[{item}]"
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def validate_resource(data, expected_type=None, path=None):
+    """Validate one resource (a dict) against its R4B model; return it unchanged.
+
+    `expected_type` is the type named by the URL; `path` prefixes the expressions in the
+    OperationOutcome (used for Bundle entries).
+    """
+    if not isinstance(data, dict):
+        raise FhirError(400, "A resource must be a JSON object", code="structure", expression=path)
+    rtype = data.get("resourceType")
+    where = path or rtype or "resource"
+    if not rtype:
+        raise FhirError(
+            400, "Missing resourceType", code="required", expression=f"{where}.resourceType"
+        )
+    if not is_resource_type(rtype):
+        raise FhirError(
+            400,
+            f"Unknown resource type {rtype!r} (this server speaks FHIR R4)",
+            code="not-supported",
+            expression=f"{where}.resourceType",
+        )
+    if rtype in _NOT_STORABLE:
+        raise FhirError(400, f"{rtype} cannot be stored", code="not-supported", expression=where)
+    if expected_type and rtype != expected_type:
+        raise FhirError(
+            400,
+            f"Resource type {rtype} does not match the URL ({expected_type})",
+            code="invalid",
+            expression=f"{where}.resourceType",
+        )
+    if "id" in data and (not isinstance(data["id"], str) or not ID_RE.match(data["id"])):
+        raise FhirError(400, "Invalid resource id", code="value", expression=f"{where}.id")
+    if not _tree_is_clean(data, _type_set()):
+        _check_resource_types(data, where)
+    try:
+        get_fhir_model_class(rtype).model_validate(data)
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors()[:20]:
+            expression = _expression(where, err.get("loc", ()))
+            issues.append(
+                {
+                    "severity": "error",
+                    "code": "required" if err.get("type") == "missing" else "value",
+                    "diagnostics": f"{expression}: {err.get('msg')}",
+                    "expression": [expression],
+                }
+            )
+        raise FhirError(422, issues[0]["diagnostics"], issues=issues) from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        # Defence in depth: fhir_core raises plain errors for some malformed nested input.
+        raise FhirError(422, f"{where}: invalid content ({exc})", code="value") from exc
+    return data

@@ -1,0 +1,206 @@
+"""Clinic staff screens inside the Wagtail admin: find a patient, see and edit the record,
+issue activation codes, import Bundles. Every read and write goes through the FHIR store
+with the staff member's Requester, so it is validated and audited like an API call."""
+
+import json
+import tempfile
+from functools import wraps
+from pathlib import Path
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from health.fhir.errors import FhirError
+from health.fhir.search import build_search
+from portal.accounts.roles import CLINIC_STAFF, has_role
+
+from . import services, staff
+from .admin_forms import (
+    CodedEntryForm,
+    EncounterNoteForm,
+    ImportForm,
+    PatientSearchForm,
+    VitalSignsForm,
+)
+from .audit import AuditTrail
+
+
+def clinic_staff_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not has_role(request.user, CLINIC_STAFF):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _requester(request):
+    from health.fhir.access import requester_for_user
+
+    return requester_for_user(request.user)
+
+
+@clinic_staff_required
+def patient_search(request):
+    form = PatientSearchForm(request.GET or None)
+    patients = []
+    if form.is_valid() and any(form.cleaned_data.values()):
+        params = [("_count", "50")]
+        if form.cleaned_data["name"]:
+            params.append(("name", form.cleaned_data["name"]))
+        if form.cleaned_data["identifier"]:
+            params.append(("identifier", form.cleaned_data["identifier"]))
+        if form.cleaned_data["birth_date"]:
+            params.append(("birthdate", form.cleaned_data["birth_date"].isoformat()))
+        requester = _requester(request)
+        search = build_search("Patient", params, requester)
+        rows = list(search.queryset[:50])
+        trail = AuditTrail(requester)
+        for row in rows:
+            trail.add("search", "Patient", row.resource_id, row.patient_id, detail="staff search")
+        trail.flush()
+        for row in rows:
+            body = json.loads(row.body)
+            patients.append(
+                {
+                    "id": row.resource_id,
+                    "name": _name(body),
+                    "birth_date": body.get("birthDate", ""),
+                    "identifiers": ", ".join(
+                        i.get("value", "") for i in body.get("identifier", [])
+                    ),
+                }
+            )
+    return render(request, "records/admin/search.html", {"form": form, "patients": patients})
+
+
+def _name(body):
+    for name in body.get("name") or []:
+        text = name.get("text") or " ".join([*name.get("given", []), name.get("family", "")])
+        if text.strip():
+            return text.strip()
+    return ""
+
+
+@clinic_staff_required
+def patient_detail(request, patient_id):
+    record = services.Record(request.user, patient_id)
+    try:
+        patient = record.patient()
+    except FhirError as error:
+        raise PermissionDenied if error.status == 403 else _not_found() from None
+    context = {
+        "patient_id": patient_id,
+        "patient": patient,
+        "name": _name(patient),
+        "allergies": record.allergies(),
+        "conditions": record.conditions(),
+        "medications": record.medications(),
+        "immunizations": record.immunizations(),
+        "vitals": record.latest_vitals(),
+        "encounters": record.encounters(count=20),
+        "new_code": request.session.pop("records_new_code", None),
+    }
+    record.flush()
+    return render(request, "records/admin/patient.html", context)
+
+
+def _not_found():
+    from django.http import Http404
+
+    return Http404("No such patient")
+
+
+@clinic_staff_required
+@require_POST
+def activation_code(request, patient_id):
+    try:
+        _record, code = services.create_activation_code(patient_id, request.user)
+    except FhirError:
+        raise _not_found() from None
+    # Shown once on the next page; never stored in clear.
+    request.session["records_new_code"] = code
+    return redirect("records_admin:patient", patient_id=patient_id)
+
+
+FORMS = {
+    "vitals": (VitalSignsForm, _("Add vital signs")),
+    "condition": (CodedEntryForm, _("Add a condition")),
+    "allergy": (CodedEntryForm, _("Add an allergy")),
+    "immunization": (CodedEntryForm, _("Add an immunization")),
+    "note": (EncounterNoteForm, _("Add an encounter note")),
+}
+
+
+@clinic_staff_required
+def add_entry(request, patient_id, kind):
+    if kind not in FORMS:
+        raise _not_found()
+    form_class, title = FORMS[kind]
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if kind == "vitals":
+                staff.add_vital_signs(request.user, patient_id, data)
+            elif kind == "condition":
+                staff.add_condition(
+                    request.user, patient_id, data["text"], data["code"], data["date"]
+                )
+            elif kind == "allergy":
+                staff.add_allergy(request.user, patient_id, data["text"], data["code"])
+            elif kind == "immunization":
+                staff.add_immunization(
+                    request.user, patient_id, data["text"], data["code"], data["date"]
+                )
+            else:
+                staff.add_encounter_note(request.user, patient_id, data["note"], data["reason"])
+        except FhirError as error:
+            form.add_error(None, "; ".join(i.get("diagnostics", "") for i in error.issues))
+        else:
+            messages.success(request, _("Saved to the health record."))
+            return redirect("records_admin:patient", patient_id=patient_id)
+    return render(
+        request,
+        "records/admin/form.html",
+        {"form": form, "title": title, "patient_id": patient_id},
+    )
+
+
+@clinic_staff_required
+@require_POST
+def entered_in_error(request, patient_id, resource_type, resource_id):
+    try:
+        staff.mark_entered_in_error(
+            request.user, resource_type, resource_id, request.POST.get("version", "")
+        )
+    except FhirError as error:
+        messages.error(request, "; ".join(i.get("diagnostics", "") for i in error.issues))
+    except ValueError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Marked as entered in error."))
+    return redirect("records_admin:patient", patient_id=patient_id)
+
+
+@clinic_staff_required
+def import_bundle(request):
+    from health.fhir.access import requester_for_user
+    from health.fhir.importer import import_files
+
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        suffix = ".ndjson" if upload.name.endswith(".ndjson") else ".json"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"upload{suffix}"
+            with open(path, "wb") as handle:
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+            report = import_files([path], requester_for_user(request.user), "urn:import")
+    return render(request, "records/admin/import.html", {"form": form, "report": report})

@@ -1,0 +1,481 @@
+"""The resident's health record: linking accounts to Patients, and reading the record.
+
+Everything here reads through the FHIR store with the resident's own Requester, so the
+record pages obey exactly the access rules of the API (own compartment only), and every
+read is audited like an API read.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from health.fhir import searchparams as sp
+from health.fhir.access import requester_for_user
+from health.fhir.models import Resource
+from health.fhir.search import build_search
+
+from .audit import AuditTrail
+from .models import ActivationCode, LinkAttempt, PatientLink
+
+# No 0/O or 1/I/L: codes are read aloud at the clinic counter and typed on phones.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12
+
+
+class LinkError(Exception):
+    """Linking failed; the message is shown to the resident."""
+
+
+def activation_days():
+    return getattr(settings, "RECORDS_ACTIVATION_CODE_DAYS", 14)
+
+
+def max_code_attempts():
+    return getattr(settings, "RECORDS_ACTIVATION_CODE_ATTEMPTS", 5)
+
+
+def max_user_attempts():
+    """Failed tries per resident per hour, across all codes."""
+    return getattr(settings, "RECORDS_LINK_ATTEMPTS_PER_HOUR", 10)
+
+
+def normalise_code(text):
+    return "".join(c for c in (text or "").upper() if c.isalnum())
+
+
+def hash_code(code):
+    # Keyed, so a copy of the table alone does not let anyone try codes offline.
+    return hmac.new(
+        settings.SECRET_KEY.encode(), normalise_code(code).encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def format_code(code):
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def create_activation_code(patient_id, staff_user):
+    """Issue a new code for a Patient; earlier unused codes for it stop working.
+
+    Returns (ActivationCode, the code text to hand to the resident once).
+    """
+    requester = requester_for_user(staff_user)
+    from health.fhir.store import read_resource
+
+    read_resource("Patient", patient_id, requester=requester)  # exists and staff may see it
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    now = timezone.now()
+    with transaction.atomic():
+        ActivationCode.objects.filter(patient_id=patient_id, used_at__isnull=True).update(
+            expires_at=now
+        )
+        record = ActivationCode.objects.create(
+            patient_id=patient_id,
+            code_hash=hash_code(code),
+            created_by=staff_user,
+            expires_at=now + timedelta(days=activation_days()),
+        )
+        trail = AuditTrail(requester)
+        trail.add("update", "Patient", patient_id, patient_id, detail="activation code issued")
+        trail.flush()
+    return record, format_code(code)
+
+
+def _patient_birth_date(patient_id):
+    row = Resource.objects.filter(
+        resource_type="Patient", resource_id=patient_id, deleted=False
+    ).first()
+    if row is None:
+        return None
+    return json.loads(row.body).get("birthDate")
+
+
+def redeem_activation_code(user, code, birth_date):
+    """Link the user's account to the code's Patient if the birth date matches.
+
+    Raises LinkError with a message for the resident; the same message is used for an
+    unknown code and a wrong birth date, so the form reveals nothing about either.
+    """
+    now = timezone.now()
+    recent_failures = LinkAttempt.objects.filter(
+        user=user, succeeded=False, attempted_at__gte=now - timedelta(hours=1)
+    ).count()
+    if recent_failures >= max_user_attempts():
+        raise LinkError(_("Too many attempts. Please try again in an hour."))
+    failure = _("The code and date of birth do not match our records, or the code has expired.")
+    with transaction.atomic():
+        record = (
+            ActivationCode.objects.select_for_update()
+            .filter(code_hash=hash_code(code), used_at__isnull=True, expires_at__gt=now)
+            .first()
+        )
+        matched = (
+            record is not None
+            and record.failed_attempts < max_code_attempts()
+            and _patient_birth_date(record.patient_id) == birth_date.isoformat()
+        )
+        if not matched:
+            if record is not None:
+                record.failed_attempts += 1
+                record.save(update_fields=["failed_attempts"])
+            LinkAttempt.objects.create(user=user, succeeded=False)
+            raise_after = failure
+        else:
+            record.used_at = now
+            record.used_by = user
+            record.save(update_fields=["used_at", "used_by"])
+            LinkAttempt.objects.create(user=user, succeeded=True)
+            try:
+                with transaction.atomic():
+                    link = PatientLink.objects.create(user=user, patient_id=record.patient_id)
+            except IntegrityError:
+                link = PatientLink.objects.get(user=user, patient_id=record.patient_id)
+            trail = AuditTrail(requester_for_user(user))
+            trail.add(
+                "update", "Patient", record.patient_id, record.patient_id, detail="account linked"
+            )
+            trail.flush()
+            return link
+    # Raised outside the atomic block so the failed-attempt counters are committed.
+    raise LinkError(raise_after)
+
+
+def linked_patient_id(user):
+    """The Patient id the resident's account is linked to (the first link), or None."""
+    return (
+        PatientLink.objects.filter(user=user)
+        .order_by("linked_at", "pk")
+        .values_list("patient_id", flat=True)
+        .first()
+    )
+
+
+# -- reading the record ----------------------------------------------------------------------
+
+
+def _concept_text(concept):
+    if not isinstance(concept, dict):
+        return ""
+    if concept.get("text"):
+        return concept["text"]
+    for coding in concept.get("coding") or []:
+        if coding.get("display") or coding.get("code"):
+            return coding.get("display") or coding["code"]
+    return ""
+
+
+def _status(concept):
+    for coding in (concept or {}).get("coding") or []:
+        if coding.get("code"):
+            return coding["code"]
+    return ""
+
+
+def parse_moment(text):
+    """A FHIR date/dateTime as an aware datetime (its start), or None."""
+    rng = sp.date_range(text) if text else None
+    return rng[0] if rng else None
+
+
+def effective(body):
+    return (
+        body.get("effectiveDateTime")
+        or (body.get("effectivePeriod") or {}).get("start")
+        or body.get("occurrenceDateTime")
+        or (body.get("period") or {}).get("start")
+        or body.get("authoredOn")
+        or body.get("onsetDateTime")
+        or body.get("recordedDate")
+        or body.get("date")
+        or ""
+    )
+
+
+@dataclass
+class Item:
+    """One line of the record as the resident sees it."""
+
+    kind: str
+    label: str
+    when: object = None
+    status: str = ""
+    detail: str = ""
+    resource_id: str = ""
+    version: str = ""
+
+
+class Record:
+    """A resident's view of one Patient compartment, audited per page."""
+
+    def __init__(self, user, patient_id):
+        self.user = user
+        self.patient_id = patient_id
+        self.requester = requester_for_user(user)
+        self.trail = AuditTrail(self.requester)
+
+    def _search(self, resource_type, *params, count=200):
+        pairs = [("patient", self.patient_id), *params, ("_count", str(count))]
+        search = build_search(resource_type, pairs, self.requester)
+        rows = list(search.queryset[: search.count])
+        if rows:
+            self.trail.add_many(
+                "read", resource_type, self.patient_id, len(rows), detail="record page"
+            )
+        return [json.loads(r.body) for r in rows]
+
+    def flush(self):
+        self.trail.flush()
+
+    def patient(self):
+        from health.fhir.store import read_resource
+
+        resource = read_resource("Patient", self.patient_id, requester=self.requester)
+        self.trail.add("read", "Patient", self.patient_id, self.patient_id, detail="record page")
+        return json.loads(resource.body)
+
+    def allergies(self):
+        return [
+            Item(
+                "allergy",
+                _concept_text(b.get("code")),
+                parse_moment(b.get("recordedDate") or b.get("onsetDateTime")),
+                _status(b.get("clinicalStatus")),
+                b.get("criticality", ""),
+                b["id"],
+                b.get("meta", {}).get("versionId", ""),
+            )
+            for b in self._search("AllergyIntolerance", ("_sort", "-date"))
+            if _status(b.get("verificationStatus")) != "entered-in-error"
+        ]
+
+    def conditions(self, active_only=False):
+        params = [("_sort", "-onset-date")]
+        if active_only:
+            params.append(("clinical-status", "active,recurrence,relapse"))
+        return [
+            Item(
+                "condition",
+                _concept_text(b.get("code")),
+                parse_moment(b.get("onsetDateTime") or b.get("recordedDate")),
+                _status(b.get("clinicalStatus")),
+                "",
+                b["id"],
+                b.get("meta", {}).get("versionId", ""),
+            )
+            for b in self._search("Condition", *params)
+        ]
+
+    def medications(self, active_only=False):
+        items = []
+        for rtype, sort in (
+            ("MedicationRequest", "-authoredon"),
+            ("MedicationStatement", "-effective"),
+        ):
+            params = [("_sort", sort)]
+            if active_only:
+                params.append(("status", "active"))
+            for b in self._search(rtype, *params):
+                dosage = (b.get("dosageInstruction") or b.get("dosage") or [{}])[0].get("text", "")
+                items.append(
+                    Item(
+                        "medication",
+                        _concept_text(b.get("medicationCodeableConcept")) or _("Medication"),
+                        parse_moment(b.get("authoredOn") or effective(b)),
+                        b.get("status", ""),
+                        dosage,
+                        b["id"],
+                    )
+                )
+        return items
+
+    def immunizations(self):
+        return [
+            Item(
+                "immunization",
+                _concept_text(b.get("vaccineCode")),
+                parse_moment(b.get("occurrenceDateTime")),
+                b.get("status", ""),
+                "",
+                b["id"],
+                b.get("meta", {}).get("versionId", ""),
+            )
+            for b in self._search("Immunization", ("_sort", "-date"))
+        ]
+
+    def next_immunization_due(self):
+        """The earliest future due date from ImmunizationRecommendation resources, if any."""
+        today = timezone.localdate().isoformat()
+        best = None
+        for body in self._search("ImmunizationRecommendation", count=50):
+            for rec in body.get("recommendation") or []:
+                for criterion in rec.get("dateCriterion") or []:
+                    value = criterion.get("value", "")
+                    if value >= today and (best is None or value < best[0]):
+                        label = _concept_text((rec.get("vaccineCode") or [{}])[0]) or _concept_text(
+                            rec.get("targetDisease")
+                        )
+                        best = (value, label)
+        if best is None:
+            return None
+        return Item("immunization-due", best[1], parse_moment(best[0]))
+
+    def encounters(self, count=100):
+        return [
+            Item(
+                "encounter",
+                _concept_text((b.get("type") or [{}])[0]) or (b.get("class") or {}).get("code", ""),
+                parse_moment((b.get("period") or {}).get("start")),
+                b.get("status", ""),
+                _concept_text((b.get("reasonCode") or [{}])[0]),
+                b["id"],
+            )
+            for b in self._search("Encounter", ("_sort", "-date"), count=count)
+        ]
+
+    def documents(self):
+        items = []
+        for b in self._search("DocumentReference", ("_sort", "-date")):
+            attachment = ((b.get("content") or [{}])[0]).get("attachment", {})
+            items.append(
+                Item(
+                    "document",
+                    b.get("description") or attachment.get("title") or _concept_text(b.get("type")),
+                    parse_moment(b.get("date")),
+                    b.get("status", ""),
+                    attachment.get("contentType", ""),
+                    b["id"],
+                )
+            )
+        return items
+
+    def latest_vitals(self):
+        """The latest value of each vital sign (one query, bounded)."""
+        latest = {}
+        for body in self._search(
+            "Observation", ("category", "vital-signs"), ("_sort", "-date"), count=60
+        ):
+            key = _concept_text(body.get("code"))
+            if key in latest:
+                continue
+            latest[key] = Item(
+                "vital", key, parse_moment(effective(body)), detail=observation_value(body)
+            )
+        return list(latest.values())
+
+    def series(self, code, limit=None):
+        """The latest `limit` Observations with a LOINC code, oldest first, for a chart.
+
+        One bounded query per chart whatever the size of the record; a chart of more
+        readings than this would not be readable on a phone anyway.
+        """
+        limit = limit or chart_points_limit()
+        newest = self._search(
+            "Observation", ("code", f"http://loinc.org|{code}"), ("_sort", "-date"), count=limit
+        )
+        return list(reversed(newest))
+
+
+def chart_points_limit():
+    return getattr(settings, "RECORDS_CHART_POINTS", 120)
+
+
+def observation_value(body):
+    quantity = body.get("valueQuantity")
+    if quantity:
+        return f"{quantity.get('value', '')} {quantity.get('unit', '')}".strip()
+    components = []
+    for component in body.get("component") or []:
+        q = component.get("valueQuantity") or {}
+        if q:
+            components.append(str(q.get("value", "")))
+    if components:
+        unit = ((body.get("component") or [{}])[0].get("valueQuantity") or {}).get("unit", "")
+        return f"{'/'.join(components)} {unit}".strip()
+    return _concept_text(body.get("valueCodeableConcept")) or body.get("valueString", "")
+
+
+# (slug, title, LOINC codes, component codes for multi-line charts)
+CHARTS = [
+    ("blood-pressure", "Blood pressure", ["85354-9"], ["8480-6", "8462-4"]),
+    ("weight", "Body weight", ["29463-7"], None),
+    ("bmi", "Body mass index", ["39156-5"], None),
+    ("glucose", "Blood glucose", ["2339-0"], None),
+    ("hba1c", "HbA1c", ["4548-4"], None),
+    ("cholesterol", "Total cholesterol", ["2093-3"], None),
+]
+
+
+def chart_points(observations, code, component_codes=None):
+    """[(datetime, {line: value}, unit)] for one chart from the Observations fetched."""
+    points = []
+    for body in observations:
+        codes = {c.get("code") for c in (body.get("code") or {}).get("coding") or []}
+        if code not in codes:
+            continue
+        moment = parse_moment(effective(body))
+        if moment is None:
+            continue
+        values, unit = {}, ""
+        if component_codes:
+            for component in body.get("component") or []:
+                ccodes = {c.get("code") for c in (component.get("code") or {}).get("coding") or []}
+                quantity = component.get("valueQuantity") or {}
+                for wanted in component_codes:
+                    if wanted in ccodes and quantity.get("value") is not None:
+                        values[wanted] = float(quantity["value"])
+                        unit = quantity.get("unit", unit)
+        else:
+            quantity = body.get("valueQuantity") or {}
+            if quantity.get("value") is not None:
+                values["value"] = float(quantity["value"])
+                unit = quantity.get("unit", "")
+        if values:
+            points.append((moment, values, unit))
+    return points
+
+
+def parse_birth_date(text):
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def everything_bundle(user, patient_id, base):
+    """The resident's whole record as a FHIR collection Bundle (JSON text), audited."""
+    from health.fhir.operations import everything_pks
+    from health.fhir.responses import bundle_text, entry_text
+    from health.fhir.store import read_resource
+
+    requester = requester_for_user(user)
+    patient = read_resource("Patient", patient_id, requester=requester)
+    pks = everything_pks(patient, requester)
+    trail = AuditTrail(requester)
+    entries = []
+    for start in range(0, len(pks), 2000):
+        rows = Resource.objects.in_bulk(pks[start : start + 2000])
+        for pk in pks[start : start + 2000]:
+            row = rows.get(pk)
+            if row is not None:
+                entries.append(
+                    entry_text(f"{base}/{row.resource_type}/{row.resource_id}", row.body)
+                )
+                if row.patient_id:
+                    trail.add_many("export", row.resource_type, row.patient_id, detail="download")
+    trail.flush()
+    from health.fhir.store import format_instant
+
+    head = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": format_instant(timezone.now()),
+    }
+    return bundle_text(head, entries)

@@ -1,0 +1,244 @@
+"""The resident's health record pages.
+
+Every page works on the Patient the signed-in account is linked to, never on an id from
+the URL, so there is no URL that could show another resident's record.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from health.fhir.errors import FhirError
+
+from . import services
+from .charts import build_chart
+from .forms import LinkRecordForm
+from .models import AuditEvent, PatientLink
+
+SECTIONS = {
+    "allergies": gettext_lazy("Allergies"),
+    "conditions": gettext_lazy("Conditions"),
+    "medications": gettext_lazy("Medications"),
+    "immunizations": gettext_lazy("Immunizations"),
+    "encounters": gettext_lazy("Visits"),
+    "documents": gettext_lazy("Documents"),
+}
+
+CHART_TITLES = {
+    "blood-pressure": gettext_lazy("Blood pressure"),
+    "weight": gettext_lazy("Body weight"),
+    "bmi": gettext_lazy("Body mass index (BMI)"),
+    "glucose": gettext_lazy("Blood glucose"),
+    "hba1c": gettext_lazy("HbA1c"),
+    "cholesterol": gettext_lazy("Total cholesterol"),
+}
+LINE_LABELS = {
+    "blood-pressure": {"8480-6": gettext_lazy("Systolic"), "8462-4": gettext_lazy("Diastolic")},
+}
+
+
+def _record_or_none(request):
+    patient_id = services.linked_patient_id(request.user)
+    if patient_id is None:
+        return None
+    return services.Record(request.user, patient_id)
+
+
+def _patient_name(patient):
+    for name in patient.get("name") or []:
+        if name.get("text"):
+            return name["text"]
+        parts = [*name.get("given", []), name.get("family", "")]
+        text = " ".join(p for p in parts if p)
+        if text:
+            return text
+    return ""
+
+
+def _render_record(request, template, record, context):
+    try:
+        patient = record.patient()
+    except FhirError:
+        # Linked to a Patient that was deleted: show the linking page instead of an error.
+        raise Http404 from None
+    response = render(
+        request,
+        template,
+        {
+            "patient": patient,
+            "patient_name": _patient_name(patient),
+            "sections": SECTIONS,
+            **context,
+        },
+    )
+    record.flush()
+    return response
+
+
+@login_required
+def index(request):
+    record = _record_or_none(request)
+    if record is None:
+        return render(request, "records/not_linked.html", {"form": LinkRecordForm()})
+    context = {
+        "allergies": record.allergies(),
+        "conditions": record.conditions(active_only=True),
+        "medications": record.medications(active_only=True),
+        "vitals": record.latest_vitals(),
+        "next_immunization": record.next_immunization_due(),
+    }
+    return _render_record(request, "records/index.html", record, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def link(request):
+    form = LinkRecordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.redeem_activation_code(
+                request.user, form.cleaned_data["code"], form.cleaned_data["birth_date"]
+            )
+        except services.LinkError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Your health record is now linked to your account."))
+            return redirect("records:index")
+    return render(request, "records/link.html", {"form": form})
+
+
+@login_required
+def section(request, slug):
+    if slug not in SECTIONS:
+        raise Http404
+    record = _record_or_none(request)
+    if record is None:
+        return redirect("records:index")
+    loaders = {
+        "allergies": record.allergies,
+        "conditions": record.conditions,
+        "medications": record.medications,
+        "immunizations": record.immunizations,
+        "encounters": lambda: record.encounters(count=500),
+        "documents": record.documents,
+    }
+    items = loaders[slug]()
+    page = Paginator(items, 50).get_page(request.GET.get("page"))
+    return _render_record(
+        request,
+        "records/section.html",
+        record,
+        {"slug": slug, "title": SECTIONS[slug], "page": page},
+    )
+
+
+@login_required
+def results(request):
+    record = _record_or_none(request)
+    if record is None:
+        return redirect("records:index")
+    charts = []
+    for slug, _title, chart_codes, components in services.CHARTS:
+        observations = record.series(chart_codes[0])
+        points = services.chart_points(observations, chart_codes[0], components)
+        labels = LINE_LABELS.get(slug) or {"value": CHART_TITLES[slug]}
+        chart = build_chart(slug, CHART_TITLES[slug], points, labels)
+        if chart is not None:
+            charts.append(chart)
+    return _render_record(
+        request,
+        "records/results.html",
+        record,
+        {"charts": charts, "chart_limit": services.chart_points_limit()},
+    )
+
+
+@login_required
+def download(request):
+    patient_id = services.linked_patient_id(request.user)
+    if patient_id is None:
+        return redirect("records:index")
+    base = request.build_absolute_uri(reverse("fhir:root")).rstrip("/")
+    try:
+        text = services.everything_bundle(request.user, patient_id, base)
+    except FhirError:
+        raise Http404 from None
+    response = HttpResponse(text, content_type="application/fhir+json; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="health-record-{stamp}.json"'
+    return response
+
+
+@login_required
+def summary(request):
+    """The printable summary: the IPS document from $summary, laid out for paper."""
+    from health.fhir.access import requester_for_user
+    from health.fhir.operations import summary_document
+
+    from .audit import AuditTrail
+
+    patient_id = services.linked_patient_id(request.user)
+    if patient_id is None:
+        return redirect("records:index")
+    requester = requester_for_user(request.user)
+    trail = AuditTrail(requester)
+    base = request.build_absolute_uri(reverse("fhir:root")).rstrip("/")
+    try:
+        document = summary_document(patient_id, requester, base, trail)
+    except FhirError:
+        raise Http404 from None
+    trail.flush()
+    resources = {e["fullUrl"]: e["resource"] for e in document["entry"]}
+    composition = document["entry"][0]["resource"]
+    patient = document["entry"][1]["resource"]
+    sections = []
+    for part in composition["section"]:
+        items = []
+        for ref in part.get("entry", []):
+            body = resources.get(ref["reference"])
+            if body:
+                items.append(_summary_line(body))
+        sections.append({"title": part["title"], "items": items})
+    return render(
+        request,
+        "records/summary.html",
+        {
+            "patient": patient,
+            "patient_name": _patient_name(patient),
+            "birth_date": services.parse_birth_date(patient.get("birthDate")),
+            "generated": timezone.now(),
+            "summary_sections": sections,
+        },
+    )
+
+
+def _summary_line(body):
+    rtype = body["resourceType"]
+    concept = {
+        "MedicationRequest": "medicationCodeableConcept",
+        "MedicationStatement": "medicationCodeableConcept",
+        "Immunization": "vaccineCode",
+    }.get(rtype, "code")
+    label = services._concept_text(body.get(concept))
+    value = services.observation_value(body) if rtype == "Observation" else ""
+    return {"label": label, "value": value, "when": services.parse_moment(services.effective(body))}
+
+
+@login_required
+def access_log(request):
+    """Who looked at or changed my record: every audit row for my linked patients."""
+    patient_ids = list(
+        PatientLink.objects.filter(user=request.user).values_list("patient_id", flat=True)
+    )
+    if not patient_ids:
+        return redirect("records:index")
+    events = AuditEvent.objects.filter(patient_id__in=patient_ids).select_related("user")
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "records/access_log.html", {"page": page})

@@ -1,0 +1,61 @@
+from django.urls import include, path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+
+from portal.accounts.roles import CLINIC_STAFF, has_role
+from portal.mypage.panels import Panel
+
+from . import services
+
+
+class HealthPanel(Panel):
+    """My page: allergies, active conditions, medications, next immunization, latest vitals.
+
+    A fixed number of bounded queries whatever the size of the record (each list is one
+    indexed search capped by _count).
+    """
+
+    slug = "health"
+    title = _("My health")
+    order = 40
+    template_name = "records/panels/health.html"
+
+    def get_context_data(self, request):
+        patient_id = services.linked_patient_id(request.user)
+        if patient_id is None:
+            return {"linked": False}
+        record = services.Record(request.user, patient_id)
+        context = {
+            "linked": True,
+            "allergies": record.allergies(),
+            "conditions": record.conditions(active_only=True),
+            "medications": record.medications(active_only=True),
+            "next_immunization": record.next_immunization_due(),
+            "vitals": record.latest_vitals(),
+        }
+        record.flush()
+        return context
+
+
+@hooks.register("register_mypage_panel")
+def register_health_panel():
+    return HealthPanel()
+
+
+class ClinicStaffMenuItem(MenuItem):
+    def is_shown(self, request):
+        return has_role(request.user, CLINIC_STAFF)
+
+
+@hooks.register("register_admin_urls")
+def register_records_admin_urls():
+    return [path("health/patients/", include("health.records.admin_urls"))]
+
+
+@hooks.register("register_admin_menu_item")
+def register_patients_menu_item():
+    return ClinicStaffMenuItem(
+        _("Patients"), reverse("records_admin:search"), icon_name="user", order=250
+    )

@@ -1,0 +1,246 @@
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import pytest
+
+from .conftest import observation_body, patient_body
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(create):
+    chan = create(
+        patient_body(family="Chan", given="Tai Man", birth="1980-05-17", gender="male", ident="A1")
+    )
+    wong = create(
+        patient_body(family="Wóng", given="Mei", birth="1992-11-02", gender="female", ident="B2")
+    )
+    return chan, wong
+
+
+def ids(bundle):
+    return [e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+
+
+def test_patient_params(staff_api, people):
+    chan, wong = people
+    get = lambda **q: staff_api.get("/fhir/Patient", q).json()  # noqa: E731
+    assert ids(get(family="chan")) == [chan["id"]]
+    assert ids(get(family="WONG")) == [wong["id"]]  # accents and case folded
+    assert ids(get(name="mei")) == [wong["id"]]
+    assert ids(get(given="tai")) == [chan["id"]]
+    assert get(**{"family:exact": "Chan"})["total"] == 1
+    assert get(**{"family:exact": "chan"})["total"] == 0
+    assert ids(get(**{"name:contains": "ai m"})) == [chan["id"]]
+    assert ids(get(gender="female")) == [wong["id"]]
+    assert ids(get(identifier="https://district.example/hkid|A1")) == [chan["id"]]
+    assert ids(get(identifier="A1")) == [chan["id"]]
+    assert get(identifier="other-system|A1")["total"] == 0
+    assert ids(get(birthdate="1980-05-17")) == [chan["id"]]
+    assert ids(get(birthdate="1980")) == [chan["id"]]
+    assert ids(get(birthdate="lt1985-01-01")) == [chan["id"]]
+    assert ids(get(birthdate="ge1985")) == [wong["id"]]
+    assert ids(get(birthdate="gt1992-11-02")) == []
+    assert ids(get(birthdate="le1992-11-02", _sort="birthdate")) == [chan["id"], wong["id"]]
+    assert ids(get(_id=wong["id"])) == [wong["id"]]
+    assert get(gender="male,female")["total"] == 2
+    assert ids(get(**{"gender:not": "male"})) == [wong["id"]]
+
+
+def test_repeated_params_and(staff_api, people):
+    chan, _ = people
+    bundle = staff_api.get("/fhir/Patient?birthdate=ge1980-01-01&birthdate=le1980-12-31").json()
+    assert ids(bundle) == [chan["id"]]
+
+
+def test_observation_params_and_sort(staff_api, create, people):
+    chan, wong = people
+    enc = create(
+        {
+            "resourceType": "Encounter",
+            "status": "finished",
+            "class": {"code": "AMB"},
+            "subject": {"reference": f"Patient/{chan['id']}"},
+        }
+    )
+    o1 = create(
+        observation_body(chan["id"], "8867-4", 70, "2024-01-01T10:00:00Z", encounter_id=enc["id"])
+    )
+    o2 = create(observation_body(chan["id"], "8867-4", 90, "2024-03-01T10:00:00Z"))
+    o3 = create(
+        observation_body(chan["id"], "2339-0", 120, "2024-02-01T10:00:00Z", category="laboratory")
+    )
+    create(observation_body(wong["id"], "8867-4", 60, "2024-02-15T10:00:00Z"))
+
+    def get(**q):
+        response = staff_api.get("/fhir/Observation", q)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    assert set(ids(get(patient=chan["id"]))) == {o1["id"], o2["id"], o3["id"]}
+    assert set(ids(get(subject=f"Patient/{chan['id']}"))) == {o1["id"], o2["id"], o3["id"]}
+    assert ids(get(patient=chan["id"], code="http://loinc.org|8867-4", _sort="-date")) == [
+        o2["id"],
+        o1["id"],
+    ]
+    assert ids(get(patient=chan["id"], _sort="date")) == [o1["id"], o3["id"], o2["id"]]
+    assert ids(get(category="laboratory")) == [o3["id"]]
+    assert ids(get(patient=chan["id"], date="gt2024-02-01")) == [o2["id"]]
+    assert ids(get(patient=chan["id"], date="ge2024-02-01", _sort="date")) == [o3["id"], o2["id"]]
+    assert ids(get(patient=chan["id"], date="lt2024-02-01")) == [o1["id"]]
+    assert ids(get(patient=chan["id"], date="2024-01")) == [o1["id"]]
+    # An instant to the second matches exactly that reading (checks the stored format).
+    assert ids(get(patient=chan["id"], date="2024-03-01T10:00:00Z")) == [o2["id"]]
+    assert ids(get(patient=chan["id"], date="2024-03-01T18:00:00+08:00")) == [o2["id"]]
+    assert ids(get(encounter=f"Encounter/{enc['id']}")) == [o1["id"]]
+    assert ids(get(patient=chan["id"], code="8867-4", **{"value-quantity": "gt80"})) == [o2["id"]]
+    assert ids(get(patient=chan["id"], **{"value-quantity": "gt100"})) == [o3["id"]]
+    assert ids(
+        get(patient=chan["id"], **{"value-quantity": "70|http://unitsofmeasure.org|/min"})
+    ) == [o1["id"]]
+    assert ids(get(status="final", patient=wong["id"])) != []
+    assert get(code="http://snomed.info/sct|8867-4")["total"] == 0
+    assert ids(get(patient=chan["id"], _sort="-_lastUpdated")) == [o3["id"], o2["id"], o1["id"]]
+
+
+def test_paging_links(staff_api, create, people):
+    chan, _ = people
+    made = [create(observation_body(chan["id"], when=f"2024-01-{d:02d}")) for d in range(1, 8)]
+    first = staff_api.get(
+        "/fhir/Observation", {"patient": chan["id"], "_count": 3, "_sort": "date"}
+    ).json()
+    assert first["total"] == 7
+    assert ids(first) == [m["id"] for m in made[:3]]
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    assert "previous" not in links
+    second = staff_api.get(links["next"].split("testserver")[1]).json()
+    assert ids(second) == [m["id"] for m in made[3:6]]
+    links2 = {link["relation"]: link["url"] for link in second["link"]}
+    assert "previous" in links2
+    third = staff_api.get(links2["next"].split("testserver")[1]).json()
+    assert ids(third) == [made[6]["id"]]
+    assert "next" not in {link["relation"] for link in third["link"]}
+    count = staff_api.get("/fhir/Observation", {"patient": chan["id"], "_summary": "count"}).json()
+    assert count["total"] == 7 and "entry" not in count
+
+
+def test_include_and_revinclude(staff_api, create, people):
+    chan, wong = people
+    enc = create(
+        {
+            "resourceType": "Encounter",
+            "status": "finished",
+            "class": {"code": "AMB"},
+            "subject": {"reference": f"Patient/{chan['id']}"},
+        }
+    )
+    obs = create(observation_body(chan["id"], encounter_id=enc["id"]))
+    bundle = staff_api.get(
+        "/fhir/Observation",
+        {"_id": obs["id"], "_include": ["Observation:subject", "Observation:encounter"]},
+    ).json()
+    modes = {(e["resource"]["resourceType"], e["search"]["mode"]) for e in bundle["entry"]}
+    assert modes == {("Observation", "match"), ("Patient", "include"), ("Encounter", "include")}
+    assert bundle["total"] == 1
+
+    rev = staff_api.get(
+        "/fhir/Patient", {"_id": chan["id"], "_revinclude": "Observation:patient"}
+    ).json()
+    assert [e["resource"]["resourceType"] for e in rev["entry"]] == ["Patient", "Observation"]
+    rev_wong = staff_api.get(
+        "/fhir/Patient", {"_id": wong["id"], "_revinclude": "Observation:patient"}
+    ).json()
+    assert len(rev_wong["entry"]) == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "colour=blue",
+        "_unknown=1",
+        "birthdate=notadate",
+        "_count=abc",
+        "_count=-1",
+        "_sort=family",
+        "_include=Observation:subject",
+        "_include=Patient:gender",
+        "family:fuzzy=x",
+        "gender=",
+        "identifier=|",
+    ],
+)
+def test_bad_search_is_400(staff_api, query):
+    response = staff_api.get(f"/fhir/Patient?{query}")
+    assert response.status_code == 400, (query, response.content)
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_search_query_count_does_not_grow_with_results(staff_api, create, people):
+    chan, _ = people
+    for d in range(1, 4):
+        create(observation_body(chan["id"], when=f"2024-01-{d:02d}"))
+    with CaptureQueriesContext(connection) as few:
+        staff_api.get(
+            "/fhir/Observation", {"patient": chan["id"], "_include": "Observation:subject"}
+        )
+    for d in range(4, 20):
+        create(observation_body(chan["id"], when=f"2024-01-{d:02d}"))
+    with CaptureQueriesContext(connection) as many:
+        bundle = staff_api.get(
+            "/fhir/Observation", {"patient": chan["id"], "_include": "Observation:subject"}
+        ).json()
+    assert bundle["total"] == 19
+    assert len(many) == len(few)
+
+
+def test_type_history_and_post_search(staff_api, people):
+    history = staff_api.get("/fhir/Patient/_history").json()
+    assert history["total"] == 2
+    response = staff_api.client.post(
+        "/fhir/Patient/_search",
+        "family=chan",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_ACCEPT="application/fhir+json",
+    )
+    assert response.status_code == 200
+    assert response.json()["total"] == 1
+
+
+def test_common_params_on_a_synthea_patient(staff_api):
+    from bench.fhir_synthea import patient_bundle
+
+    result = staff_api.post("/fhir/", patient_bundle(seed=3, encounters=12)).json()
+    pid = result["entry"][2]["response"]["location"].split("/")[1]
+
+    def total(url):
+        response = staff_api.get(url)
+        assert response.status_code == 200, (url, response.content[:300])
+        return response.json()["total"]
+
+    assert (
+        total(f"/fhir/Immunization?patient={pid}&vaccine-code=http://hl7.org/fhir/sid/cvx|140") == 1
+    )
+    assert total(f"/fhir/Immunization?patient={pid}&vaccine-code=208") == 1
+    assert total(f"/fhir/Condition?patient={pid}&clinical-status=active") == 2
+    assert total(f"/fhir/Condition?subject=Patient/{pid}&category=encounter-diagnosis") == 2
+    assert total(f"/fhir/MedicationRequest?patient={pid}&status=active") >= 1
+    assert total(f"/fhir/Encounter?patient={pid}&date=ge2015-01-01") == 12
+    assert total(f"/fhir/Encounter?patient={pid}&date=lt2015-01-01") == 0
+    assert total(f"/fhir/AllergyIntolerance?patient={pid}&clinical-status=active") == 1
+    assert total(f"/fhir/DiagnosticReport?patient={pid}&category=LAB") == 12
+    assert total(f"/fhir/Procedure?patient={pid}&date=ge2015") == 12
+    assert total(f"/fhir/Claim?patient={pid}") == 12
+    assert total(f"/fhir/ExplanationOfBenefit?patient={pid}&status=active") == 12
+    assert total("/fhir/Practitioner?family=lam") == 1
+    assert total("/fhir/Organization?name=district") == 1
+    encounter_id = staff_api.get(f"/fhir/Encounter?patient={pid}&_count=1").json()["entry"][0][
+        "resource"
+    ]["id"]
+    assert total(f"/fhir/Observation?encounter=Encounter/{encounter_id}") == 9
+    assert total(f"/fhir/Observation?encounter={encounter_id}&category=laboratory") == 4
+    # patient= and subject:Patient= give the same answer (compartment column vs reference index).
+    assert total(f"/fhir/Observation?patient={pid}") == total(
+        f"/fhir/Observation?subject:Patient={pid}"
+    )
+    assert total(f"/fhir/Observation?patient=Patient/{pid}&code=8867-4,2339-0") == 24
