@@ -1,1 +1,1 @@
-"""Community health: the FHIR store (fhir), the resident's record (records), clinic booking (booking)."""
+"""Community health: the FHIR store (fhir), the resident's record (records), clinic booking."""

@@ -10,7 +10,7 @@ IGNORE=(--ignore '.venv/*' --ignore 'node_modules/*' --ignore 'tests/*' --ignore
 $PY manage.py makemessages -l zh_Hant -l zh_Hans "${IGNORE[@]}" --no-location -v 0
 for lang in zh_Hant zh_Hans; do
   po=locale/$lang/LC_MESSAGES/django.po
-  msgattrib --clear-fuzzy --empty --no-obsolete -o "$po" "$po"
+  msgattrib --clear-fuzzy --empty --clear-previous --no-obsolete -o "$po" "$po"
 done
 
 rm -f locale/en/LC_MESSAGES/django.po

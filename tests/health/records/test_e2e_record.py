@@ -8,7 +8,7 @@ import pytest
 
 from health.fhir.models import Resource
 from health.records import services
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.factories import UserFactory
 from tests.health.fhir.conftest import make_clinic_staff
 
 from .conftest import load_patient
@@ -16,25 +16,14 @@ from .conftest import load_patient
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def sign_in_in_english(tab, user):
-    tab.visit("/accounts/login/")
-    tab.select_option("#language-select", "en")
-    tab.click("form.language-switcher button")
-    tab.wait_for_selector('html[lang="en"]')
-    tab.fill("#id_login", user.email)
-    tab.fill("#id_password", DEFAULT_PASSWORD)
-    tab.click("main form button[type=submit]")
-    tab.wait_for_url("**/me/")
-
-
-def test_link_with_activation_code_and_view_chart(page):  # noqa: F811
+def test_link_with_activation_code_and_view_chart(page):
     pid = load_patient(41, encounters=8)
     birth = date.fromisoformat(
         json.loads(Resource.objects.get(resource_type="Patient", resource_id=pid).body)["birthDate"]
     )
     _record, code = services.create_activation_code(pid, make_clinic_staff())
     resident = UserFactory(email="lin@example.org")
-    sign_in_in_english(page, resident)
+    page.sign_in(resident)
 
     page.visit("/health/")
     page.click("text=Enter an activation code")
