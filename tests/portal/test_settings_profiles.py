@@ -87,7 +87,10 @@ def test_embedded_default_needs_no_servers(tmp_path):
     assert (tmp_path / "celery" / "queue").is_dir()
 
 
-@pytest.mark.skipif(os.environ.get("CI") != "true", reason="CI runs on the production engines")
+@pytest.mark.skipif(
+    os.environ.get("CI") != "true" or os.environ.get("PORTAL_TEST_PROFILE") == "embedded",
+    reason="CI's main run uses the production engines; its smoke run is the embedded default",
+)
 @pytest.mark.django_db
 def test_ci_runs_on_postgresql_and_redis():
     assert connection.vendor == "postgresql"
