@@ -8,6 +8,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from health.fhir import views as fhir_views
 from portal.accounts import views as account_views
 
 
@@ -31,6 +32,8 @@ urlpatterns = [
     path("language/", account_views.set_language, name="set_language"),
     path("me/", include("portal.mypage.urls")),
     path("inbox/", include("portal.notifications.urls")),
+    # The FHIR base URL as clients write it (transaction/batch POST), without a redirect.
+    path("fhir", fhir_views.root, name="fhir-base"),
     path("fhir/", include("health.fhir.urls")),
     path("health/", include("health.records.urls")),
     path("clinics/", include("health.booking.urls")),

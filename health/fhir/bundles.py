@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl
 
 from django.db import transaction
 
+from . import projections, store
 from . import searchparams as sp
-from . import store
 from .errors import FhirError, PreconditionFailed
 from .responses import bundle_text, entry_text
 from .validation import ID_RE, is_resource_type, validate_resource
@@ -102,6 +102,8 @@ def _parse_entry(index, raw):
                 code="value",
                 expression=f"{where}.request.url",
             )
+    if projections.is_projected(rtype, entry.resource_id) and (method != "GET" or len(parts) > 2):
+        raise projections.read_only(rtype, expression=f"{where}.request.url")
     if len(parts) > 2 and not (method == "GET" and len(parts) == 4 and parts[2] == "_history"):
         raise FhirError(
             400,
@@ -224,6 +226,12 @@ def _assign_ids(entries):
 
 
 def _run_get(entry, requester, base, trail):
+    if entry.resource_id and projections.is_projected(entry.resource_type, entry.resource_id):
+        resource = projections.read(entry.resource_type, entry.resource_id, requester)
+        trail.add("read", entry.resource_type, entry.resource_id, resource.patient_id)
+        entry.resource_text = resource.body
+        entry.response = {"status": "200 OK"}
+        return
     if entry.resource_id:
         parts = entry.url.split("?")[0].strip("/").split("/")
         if len(parts) == 4:

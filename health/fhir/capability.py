@@ -3,6 +3,7 @@ claim a parameter or interaction that the server does not implement."""
 
 from django.utils import timezone
 
+from . import projections
 from . import searchparams as sp
 from .search import supported_params
 from .store import format_instant
@@ -17,6 +18,16 @@ INSTANCE_AND_TYPE = [
     "history-type",
     "create",
     "search-type",
+]
+
+# Result parameters of the store's searches (search.py), not of booking's projections.
+STORE_CONTROL_PARAMS = [
+    {"name": "_offset", "type": "number"},
+    {"name": "_sort", "type": "string"},
+    {"name": "_include", "type": "special"},
+    {"name": "_revinclude", "type": "special"},
+    {"name": "_total", "type": "token"},
+    {"name": "_summary", "type": "token"},
 ]
 
 
@@ -44,7 +55,7 @@ def capability_statement(base):
     """The server's CapabilityStatement as a dict."""
     resources = []
     for resource_type in resource_types():
-        if not is_storable_type(resource_type):
+        if not is_storable_type(resource_type) or projections.is_projected(resource_type):
             continue
         entry = {
             "type": resource_type,
@@ -59,7 +70,8 @@ def capability_statement(base):
             "searchRevInclude": _revincludes(resource_type),
             "searchParam": [
                 {"name": name, "type": kind} for name, kind in supported_params(resource_type)
-            ],
+            ]
+            + STORE_CONTROL_PARAMS,
         }
         if resource_type == "Patient":
             entry["operation"] = [
@@ -76,6 +88,8 @@ def capability_statement(base):
             if not entry[key]:
                 del entry[key]
         resources.append(entry)
+    resources += projections.capability_entries()
+    resources.sort(key=lambda entry: entry["type"])
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -103,15 +117,9 @@ def capability_statement(base):
                     {"code": "batch"},
                     {"code": "history-system"},
                 ],
-                "searchParam": [
-                    {"name": "_count", "type": "number"},
-                    {"name": "_offset", "type": "number"},
-                    {"name": "_sort", "type": "string"},
-                    {"name": "_include", "type": "special"},
-                    {"name": "_revinclude", "type": "special"},
-                    {"name": "_total", "type": "token"},
-                    {"name": "_summary", "type": "token"},
-                ],
+                # Only what every type takes: clinic booking's resources (projections.py)
+                # are not paged, sorted or included like the store's.
+                "searchParam": [{"name": "_count", "type": "number"}],
             }
         ],
     }

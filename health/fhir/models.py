@@ -68,6 +68,9 @@ class ResourceVersion(models.Model):
     deleted = models.BooleanField(default=False)
     # The HTTP method of the interaction that made the version (POST, PUT, DELETE), for history.
     method = models.CharField(max_length=8)
+    # The patient compartment this version was written in. A resource can move to another
+    # patient (a wrong-patient correction); its older versions stay in the old compartment.
+    patient_id = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -76,6 +79,7 @@ class ResourceVersion(models.Model):
         indexes = [
             models.Index(fields=["resource_type", "last_updated"], name="fhir_ver_type_updated"),
             models.Index(fields=["last_updated"], name="fhir_ver_updated"),
+            models.Index(fields=["patient_id", "last_updated"], name="fhir_ver_patient"),
         ]
 
     def __str__(self):

@@ -194,6 +194,7 @@ def _insert(resource_type, resource_id, body, method="POST"):
     )
     ResourceVersion.objects.create(
         current=resource,
+        patient_id=resource.patient_id,
         resource_type=resource_type,
         resource_id=resource_id,
         version_id=1,
@@ -386,6 +387,7 @@ def _new_version(current, body, patient_id, method):
     current.save(update_fields=["version_id", "last_updated", "body", "deleted", "patient_id"])
     ResourceVersion.objects.create(
         current=current,
+        patient_id=patient_id,
         resource_type=current.resource_type,
         resource_id=current.resource_id,
         version_id=version,
@@ -457,7 +459,9 @@ def read_version(resource_type, resource_id, version_id, *, requester=None):
     if not str(version_id).isdigit():
         raise NotFound("Version ids are numbers")
     version = ResourceVersion.objects.filter(current=resource, version_id=int(version_id)).first()
-    if version is None:
+    if version is None or (
+        requester is not None and not requester.may_see(resource_type, version.patient_id, "r")
+    ):
         raise NotFound(f"{resource_type}/{resource_id} has no version {version_id}")
     version.current = resource  # version.text reads the current body from it
     if version.deleted:
@@ -473,11 +477,11 @@ def history_queryset(resource_type=None, resource_id=None, *, requester=None, si
         if requester is not None:
             limit = requester.compartment(resource_type, "r")
             if limit is not None:
-                qs = qs.filter(current__patient_id__in=limit)
+                qs = qs.filter(patient_id__in=limit)
     elif requester is not None:
         limit = requester.compartment("*", "r")
         if limit is not None:
-            qs = qs.filter(current__patient_id__in=limit)
+            qs = qs.filter(patient_id__in=limit)
     if resource_id:
         qs = qs.filter(resource_id=resource_id)
     if since is not None:
@@ -540,9 +544,10 @@ def bulk_create(items):
                 "body",
                 "deleted",
                 "method",
+                "patient_id",
             ),
             [
-                (r.pk, r.resource_type, r.resource_id, 1, when, None, False, item[3])
+                (r.pk, r.resource_type, r.resource_id, 1, when, None, False, item[3], r.patient_id)
                 for r, item in zip(resources, items, strict=True)
             ],
         )

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from health.records.audit import AuditTrail
 
-from . import bundles, operations, store
+from . import bundles, operations, projections, store
 from .access import requester_for
 from .capability import capability_statement
 from .errors import FhirError, NotFound
@@ -166,6 +166,8 @@ def _query_pairs(request):
 
 def run_search(resource_type, params, requester, base, url, trail):
     """Run a type-level search and return the searchset Bundle as JSON text (audited)."""
+    if projections.is_projected(resource_type):
+        return _projection_search(resource_type, params, requester, base, url, trail)
     search = build_search(resource_type, params, requester)
     qs = search.queryset
     total = qs.count() if (search.with_total or search.summary_count) else None
@@ -182,6 +184,24 @@ def run_search(resource_type, params, requester, base, url, trail):
     entries = [match_entry(r, base) for r in matches]
     entries += [match_entry(r, base, mode="include") for r in included]
     return bundle_text(bundle, entries)
+
+
+def _projection_search(resource_type, params, requester, base, url, trail):
+    """A search of clinic booking's resources (projections.py), bundled and audited like the
+    store's."""
+    matches, total, count = projections.search(resource_type, params, requester)
+    _audit_results(trail, "search", matches, resource_type, params, total)
+    bundle = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = [projections.self_link(url, params, count)]
+    return bundle_text(bundle, [match_entry(r, base) for r in matches])
+
+
+def _refuse_projection(request, resource_type, resource_id=None):
+    """Booking's resources answer read and search only (405 for anything else)."""
+    if projections.is_projected(resource_type, resource_id) and request.method != "GET":
+        raise projections.read_only(resource_type)
 
 
 def _detail(params, total):
@@ -231,6 +251,7 @@ def system_history(request, requester, trail):
 
 @fhir_view({"GET", "POST", "PUT"})
 def type_endpoint(request, requester, trail, resource_type):
+    _refuse_projection(request, resource_type)
     base = base_url(request)
     if request.method == "PUT":
         # Conditional update: PUT Type?criteria.
@@ -288,7 +309,12 @@ def type_search(request, requester, trail, resource_type):
 
 @fhir_view({"GET", "PUT", "DELETE"})
 def instance(request, requester, trail, resource_type, resource_id):
+    _refuse_projection(request, resource_type, resource_id)
     base = base_url(request)
+    if request.method == "GET" and projections.is_projected(resource_type, resource_id):
+        resource = projections.read(resource_type, resource_id, requester)
+        trail.add("read", resource_type, resource_id, resource.patient_id)
+        return fhir_response(resource.body)
     if request.method == "GET":
         resource = store.read_resource(resource_type, resource_id, requester=requester)
         trail.add("read", resource_type, resource_id, resource.patient_id)
@@ -326,12 +352,16 @@ def instance(request, requester, trail, resource_type, resource_id):
 
 @fhir_view({"GET"})
 def instance_history(request, requester, trail, resource_type, resource_id):
+    if projections.is_projected(resource_type, resource_id):
+        raise projections.read_only(resource_type)
     resource = store.read_resource_any(resource_type, resource_id, requester=requester)
     return _history(request, requester, trail, resource_type, resource_id, resource)
 
 
 @fhir_view({"GET"})
 def type_history(request, requester, trail, resource_type):
+    if projections.is_projected(resource_type):
+        raise projections.read_only(resource_type)
     return _history(request, requester, trail, resource_type, None)
 
 
@@ -379,6 +409,8 @@ def _history(request, requester, trail, resource_type, resource_id, resource=Non
 
 @fhir_view({"GET"})
 def vread(request, requester, trail, resource_type, resource_id, version_id):
+    if projections.is_projected(resource_type, resource_id):
+        raise projections.read_only(resource_type)
     version = store.read_version(resource_type, resource_id, version_id, requester=requester)
     trail.add("vread", resource_type, resource_id, version.current.patient_id)
     headers = version_headers(
