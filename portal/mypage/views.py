@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -43,11 +44,21 @@ def change_layout(request):
     """Move, hide or show one panel. Works as a plain form post, so no JavaScript is needed."""
     action = request.POST.get("action")
     slug = request.POST.get("panel")
-    layout = _layout_for(request.user)
-    arranged = [p.slug for p in layout.arrange(_panels_for(request))]
-    if action not in LAYOUT_ACTIONS or slug not in arranged:
+    panels = _panels_for(request)
+    if action not in LAYOUT_ACTIONS or slug not in {p.slug for p in panels}:
         messages.error(request, _("That change to My page could not be made. Please try again."))
         return redirect("mypage:index")
+    with transaction.atomic():
+        # Lock (or create) the row, so two quick clicks apply one after the other instead of
+        # both inserting a layout for the same user.
+        layout, _created = PanelLayout.objects.select_for_update().get_or_create(user=request.user)
+        _apply(request, layout, action, slug, [p.slug for p in layout.arrange(panels)])
+        layout.save()
+    url = reverse("mypage:index")
+    return redirect(url if action == "hide" else f"{url}#panel-{slug}")
+
+
+def _apply(request, layout, action, slug, arranged):
     if action in {"up", "down"}:
         visible = [s for s in arranged if s not in layout.hidden]
         if slug in visible:
@@ -61,6 +72,3 @@ def change_layout(request):
             )
         else:
             messages.success(request, _("The panel is shown again."))
-    layout.save()
-    url = reverse("mypage:index")
-    return redirect(url if action == "hide" else f"{url}#panel-{slug}")

@@ -134,3 +134,41 @@ def test_query_count_is_bounded(resident_client, django_assert_max_num_queries):
     resident_client.get("/me/")
     with django_assert_max_num_queries(20):
         assert resident_client.get("/me/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_quick_clicks_never_fail(extra_panels):
+    """A double click: both requests find no layout yet; both must succeed, one after another."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent writers: PostgreSQL")
+    user = UserFactory()
+    results, barrier = [], threading.Barrier(2)
+
+    def click(action):
+        client = Client()
+        client.force_login(user)
+        barrier.wait()
+        try:
+            results.append(
+                client.post(
+                    reverse("mypage:layout"), {"panel": "extra", "action": action}
+                ).status_code
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click, args=(a,)) for a in ("hide", "down")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [302, 302]
+    assert PanelLayout.objects.filter(user=user).count() == 1
+    assert PanelLayout.objects.get(user=user).hidden == ["extra"]
