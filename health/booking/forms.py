@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import date
 
 from django import forms
@@ -47,6 +48,17 @@ class DependantForm(forms.ModelForm):
         model = Dependant
         fields = ["name", "date_of_birth", "relationship"]
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def clean_name(self):
+        # U+FFFD is what a body that is not valid UTF-8 decodes to; control characters
+        # (tabs, line breaks, escapes) do not belong in a name and break letters and lists.
+        value = self.cleaned_data["name"]
+        if any(char == "\ufffd" or unicodedata.category(char) == "Cc" for char in value):
+            raise forms.ValidationError(
+                _("The name contains characters that cannot be read. Please type it again."),
+                code="unreadable",
+            )
+        return value
 
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]

@@ -358,6 +358,15 @@ class Dependant(models.Model):
         ordering = ["name"]
         verbose_name = _("dependant")
         verbose_name_plural = _("dependants")
+        constraints = [
+            # A double submit of the household form must not add the same person twice; a
+            # removed (inactive) dependant may be added again.
+            models.UniqueConstraint(
+                fields=["owner", "name", "date_of_birth"],
+                condition=models.Q(is_active=True),
+                name="booking_dependant_unique_active",
+            )
+        ]
 
     def __str__(self):
         return self.name

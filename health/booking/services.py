@@ -150,6 +150,14 @@ class DifferentService(BookingError):
     message = _("An appointment can only be moved to another time for the same service.")
 
 
+class DifferentClinic(BookingError):
+    code = "different-clinic"
+    message = _(
+        "An appointment can only be moved to another time at the same clinic. "
+        "To go to another clinic, cancel this appointment and book there."
+    )
+
+
 class SlotNotFull(BookingError):
     code = "not-full"
     message = _("This time still has free places. You can book it directly.")
@@ -453,7 +461,9 @@ def cancel(appointment, *, by=None, reason="", now=None, enforce_cutoff=True, no
 
 @transaction.atomic
 def reschedule(appointment, new_slot_id, *, now=None):
-    """Move an appointment to another slot of the same service, before the reschedule cut-off.
+    """Move an appointment to another slot of the same service at the same clinic, before the
+    reschedule cut-off. Raises NotActive, CutoffPassed, SameSlot, DifferentService,
+    DifferentClinic, DependantNotFound (the dependant was removed) and the errors of book().
 
     The old appointment is cancelled and a new one (with a new check-in code) is booked in
     one transaction, so either both happen or neither does.
@@ -468,8 +478,18 @@ def reschedule(appointment, new_slot_id, *, now=None):
         raise SameSlot()
     if new_slot.service_id != old_slot.service_id:
         raise DifferentService()
+    if new_slot.clinic_id != old_slot.clinic_id:
+        # The page offers times at the same clinic only, and its cut-off is the one applied.
+        raise DifferentClinic()
     check_slot_bookable(new_slot, now)
-    resident, dependant = appointment.resident, appointment.dependant
+    resident = appointment.resident
+    # Read afresh: the dependant may have been removed since the appointment was loaded.
+    dependant = (
+        Dependant.objects.filter(pk=appointment.dependant_id).first()
+        if appointment.dependant_id is not None
+        else None
+    )
+    _check_dependant(resident, dependant)
     _lock_resident(resident)
     _check_person(resident, dependant, new_slot.start, new_slot.end, now, exclude_pk=appointment.pk)
     # Take the new place and give back the old one in primary-key order (see lock order).
@@ -585,14 +605,15 @@ def _get_entry(entry_id, resident):
 def accept_offer(resident, entry_id, *, now=None):
     """Turn a waitlist offer into an appointment: the held place becomes a booked one.
 
-    Raises WaitlistEntry.DoesNotExist for someone else's entry, OfferNotOpen, Overlapping,
-    TooManyUpcoming or SlotClosed.
+    Raises WaitlistEntry.DoesNotExist for someone else's entry, OfferNotOpen, DependantNotFound
+    (the dependant was removed), Overlapping, TooManyUpcoming or SlotClosed.
     """
     now = _now(now)
     entry = _get_entry(entry_id, resident)
     if entry.status != WaitlistStatus.OFFERED or entry.offer_expires_at <= now:
         raise OfferNotOpen()
     slot = entry.slot
+    _check_dependant(resident, entry.dependant)
     _lock_resident(resident)
     _check_person(resident, entry.dependant, slot.start, slot.end, now)
     moved = Slot.objects.filter(pk=slot.pk, status=SlotStatus.OPEN, held__gt=0).update(

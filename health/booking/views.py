@@ -5,11 +5,13 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 import segno
@@ -339,13 +341,38 @@ def reschedule(request, pk):
     )
 
 
+ALREADY_IN_HOUSEHOLD = gettext_lazy("%(name)s is already in your household.")
+
+
+def _same_dependant(user, name, date_of_birth):
+    """The resident's active dependant with this name and date of birth, if there is one."""
+    return services.dependants_of(user).filter(name=name, date_of_birth=date_of_birth).first()
+
+
 @login_required
 def dependants(request):
     form = DependantForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         dependant = form.save(commit=False)
         dependant.owner = request.user
-        dependant.save()
+        # A double submit (or a second tab) must not add the same person twice. The unique
+        # constraint settles a race between the check and the INSERT the same way.
+        duplicate = _same_dependant(request.user, dependant.name, dependant.date_of_birth)
+        if duplicate is None:
+            try:
+                with transaction.atomic():
+                    dependant.save()
+            except IntegrityError:
+                duplicate = (
+                    services.dependants_of(request.user)
+                    .filter(name=dependant.name, date_of_birth=dependant.date_of_birth)
+                    .first()
+                )
+                if duplicate is None:
+                    raise
+        if duplicate is not None:
+            messages.info(request, ALREADY_IN_HOUSEHOLD % {"name": dependant.name})
+            return redirect("booking:dependants")
         messages.success(
             request, _("%(name)s has been added to your household.") % {"name": dependant.name}
         )

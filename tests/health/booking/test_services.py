@@ -647,3 +647,51 @@ def test_waitlist_places_per_person_are_limited(clinic, service, resident, setti
     services.join_waitlist(resident, slots[1].pk)
     with pytest.raises(services.TooManyWaiting):
         services.join_waitlist(resident, slots[2].pk)
+
+
+def test_reschedule_to_another_clinic_is_refused(clinic, service, resident):
+    from .factories import ClinicFactory
+
+    elsewhere = ClinicFactory(services=[service], reschedule_cutoff_hours=0)
+    old = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(10))
+    other = SlotFactory(clinic=elsewhere, service=service, start=tomorrow_at(11))
+    appointment = services.book(resident, old.pk)
+
+    with pytest.raises(services.DifferentClinic) as error:
+        services.reschedule(appointment, other.pk)
+
+    assert "same clinic" in str(error.value)
+    assert fresh(appointment).status == AppointmentStatus.BOOKED
+    assert (fresh(old).booked, fresh(other).booked) == (1, 0)
+    assert Appointment.objects.filter(resident=resident).count() == 1
+
+
+def test_reschedule_for_a_removed_dependant_is_refused(clinic, service, resident):
+    child = DependantFactory(owner=resident)
+    old = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(10))
+    new = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(11))
+    appointment = services.book(resident, old.pk, dependant=child)
+    # Removed by another request after the appointment was loaded.
+    type(child).objects.filter(pk=child.pk).update(is_active=False)
+
+    with pytest.raises(services.DependantNotFound):
+        services.reschedule(appointment, new.pk)
+
+    assert fresh(appointment).status == AppointmentStatus.BOOKED
+    assert (fresh(old).booked, fresh(new).booked) == (1, 0)
+
+
+def test_accepting_an_offer_for_a_removed_dependant_is_refused(full_slot, resident):
+    child = DependantFactory(owner=resident)
+    entry = services.join_waitlist(resident, full_slot.pk, dependant=child)
+    services.cancel(Appointment.objects.get(slot=full_slot), by=None)
+    assert fresh(entry).status == WaitlistStatus.OFFERED
+    type(child).objects.filter(pk=child.pk).update(is_active=False)
+
+    with pytest.raises(services.DependantNotFound):
+        services.accept_offer(resident, entry.pk)
+
+    assert fresh(entry).status == WaitlistStatus.OFFERED
+    slot = fresh(full_slot)
+    assert (slot.booked, slot.held) == (0, 1)
+    assert not Appointment.objects.filter(dependant=child).exists()

@@ -345,3 +345,96 @@ def test_get_of_a_full_slot_goes_back_to_the_times(resident_client, clinic, serv
     services.book(UserFactory(), slot.pk)
     response = resident_client.get(reverse("booking:book", args=[slot.pk]), follow=True)
     assert any("fully booked" in m for m in messages_of(response))
+
+
+def test_reschedule_to_another_clinic_is_refused_via_the_page(
+    resident_client, resident, clinic, service
+):
+    from .factories import ClinicFactory
+
+    elsewhere = ClinicFactory(services=[service])
+    old = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(10))
+    other = SlotFactory(clinic=elsewhere, service=service, start=tomorrow_at(11))
+    appointment = services.book(resident, old.pk)
+    url = reverse("booking:reschedule", args=[appointment.pk])
+
+    response = resident_client.post(url, {"slot": other.pk}, follow=True)
+
+    assert response.redirect_chain[-1][0] == url
+    assert any("same clinic" in m for m in messages_of(response))
+    assert Appointment.objects.get(resident=resident).pk == appointment.pk
+    assert Appointment.objects.get(pk=appointment.pk).slot == old
+    assert Slot.objects.get(pk=other.pk).booked == 0
+
+
+HOUSEHOLD = {"name": "Grandma Lee", "date_of_birth": "1940-02-03", "relationship": "parent"}
+
+
+def test_household_double_submit_adds_one_dependant(resident_client, resident):
+    url = reverse("booking:dependants")
+    first = resident_client.post(url, HOUSEHOLD)
+    second = resident_client.post(url, HOUSEHOLD, follow=True)
+
+    assert first.status_code == 302
+    assert second.redirect_chain[-1][0] == url
+    assert Dependant.objects.filter(owner=resident).count() == 1
+    assert any("already in your household" in m for m in messages_of(second))
+    # Someone else's household, or a removed dependant, does not count.
+    other = UserFactory()
+    DependantFactory(owner=other, name="Grandma Lee", date_of_birth=timezone.datetime(1940, 2, 3))
+    Dependant.objects.filter(owner=resident).update(is_active=False)
+    assert resident_client.post(url, HOUSEHOLD).status_code == 302
+    assert Dependant.objects.filter(owner=resident, is_active=True).count() == 1
+    assert Dependant.objects.filter(owner=resident).count() == 2
+
+
+def test_household_double_submit_race_is_a_message_not_a_500(
+    resident_client, resident, monkeypatch
+):
+    from health.booking import views
+
+    url = reverse("booking:dependants")
+    assert resident_client.post(url, HOUSEHOLD).status_code == 302
+    # The other request's row lands between this request's check and its INSERT.
+    monkeypatch.setattr(views, "_same_dependant", lambda user, name, date_of_birth: None)
+
+    response = resident_client.post(url, HOUSEHOLD, follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == url
+    assert any("already in your household" in m for m in messages_of(response))
+    assert Dependant.objects.filter(owner=resident).count() == 1
+
+
+def test_the_database_refuses_a_duplicate_active_dependant(resident):
+    from django.db import IntegrityError, transaction
+
+    first = DependantFactory(owner=resident)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DependantFactory(owner=resident, name=first.name, date_of_birth=first.date_of_birth)
+
+
+@pytest.mark.parametrize(
+    "name", ["Chan Tai \ufffd Man", "Chan\x00Tai Man", "Chan\x07Tai", "Chan\nTai", "Chan\x1bTai"]
+)
+def test_household_name_with_unreadable_characters_is_refused(resident_client, resident, name):
+    response = resident_client.post(reverse("booking:dependants"), {**HOUSEHOLD, "name": name})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"]
+    assert not Dependant.objects.filter(owner=resident).exists()
+
+
+def test_dependant_form_names():
+    from health.booking.forms import DependantForm
+
+    def errors(name):
+        form = DependantForm({**HOUSEHOLD, "name": name})
+        form.is_valid()
+        return form.errors.get("name")
+
+    assert errors("Chan Tai-man") is None
+    assert errors("陳大文") is None
+    assert errors("O’Brien Zoë") is None
+    assert "cannot be read" in errors("Chan \ufffd")[0]
+    assert "cannot be read" in errors("Chan\x7fTai")[0]
