@@ -22,6 +22,7 @@ from health.fhir.access import requester_for_user
 from health.fhir.models import Resource
 from health.fhir.search import build_search
 
+from . import labels
 from .audit import AuditTrail
 from .models import ActivationCode, LinkAttempt, PatientLink
 
@@ -148,14 +149,23 @@ def redeem_activation_code(user, code, birth_date):
     raise LinkError(raise_after)
 
 
-def linked_patient_id(user):
-    """The Patient id the resident's account is linked to (the first link), or None."""
-    return (
-        PatientLink.objects.filter(user=user)
-        .order_by("linked_at", "pk")
-        .values_list("patient_id", flat=True)
-        .first()
+def usable_links(user):
+    """The account's links whose Patient still exists (not deleted), oldest first."""
+    from django.db.models import Exists, OuterRef
+
+    alive = Resource.objects.filter(
+        resource_type="Patient", resource_id=OuterRef("patient_id"), deleted=False
     )
+    return PatientLink.objects.filter(Exists(alive), user=user).order_by("linked_at", "pk")
+
+
+def linked_patient_id(user):
+    """The Patient id of the account's first usable link, or None (one query).
+
+    Links to a Patient that staff deleted (or that is missing) are skipped, so linking a
+    new code after a deletion leads to the new record.
+    """
+    return usable_links(user).values_list("patient_id", flat=True).first()
 
 
 # -- reading the record ----------------------------------------------------------------------
@@ -211,6 +221,10 @@ class Item:
     resource_id: str = ""
     version: str = ""
 
+    @property
+    def status_label(self):
+        return labels.status_label(self.status)
+
 
 class Record:
     """A resident's view of one Patient compartment, audited per page."""
@@ -220,11 +234,18 @@ class Record:
         self.patient_id = patient_id
         self.requester = requester_for_user(user)
         self.trail = AuditTrail(self.requester)
+        # The largest limit a search hit (more entries exist than were read), or None.
+        self.truncated_at = None
 
-    def _search(self, resource_type, *params, count=200):
+    def _search(self, resource_type, *params, count=None):
+        count = count or section_limit()
         pairs = [("patient", self.patient_id), *params, ("_count", str(count))]
         search = build_search(resource_type, pairs, self.requester)
-        rows = list(search.queryset[: search.count])
+        # One row more than asked for tells whether the list was cut, in the same query.
+        rows = list(search.queryset[: search.count + 1])
+        if len(rows) > search.count:
+            rows = rows[: search.count]
+            self.truncated_at = max(self.truncated_at or 0, search.count)
         if rows:
             self.trail.add_many(
                 "read", resource_type, self.patient_id, len(rows), detail="record page"
@@ -248,7 +269,7 @@ class Record:
                 _concept_text(b.get("code")),
                 parse_moment(b.get("recordedDate") or b.get("onsetDateTime")),
                 _status(b.get("clinicalStatus")),
-                b.get("criticality", ""),
+                labels.criticality_label(b.get("criticality", "")),
                 b["id"],
                 b.get("meta", {}).get("versionId", ""),
             )
@@ -381,6 +402,13 @@ class Record:
             "Observation", ("code", f"http://loinc.org|{code}"), ("_sort", "-date"), count=limit
         )
         return list(reversed(newest))
+
+
+def section_limit(slug=""):
+    """How many entries a section page reads (the latest ones); visits have their own."""
+    if slug == "encounters":
+        return getattr(settings, "RECORDS_VISITS_LIMIT", 500)
+    return getattr(settings, "RECORDS_SECTION_LIMIT", 200)
 
 
 def chart_points_limit():

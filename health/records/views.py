@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from health.fhir.errors import FhirError
 
-from . import services
+from . import labels, services
 from .charts import build_chart
 from .forms import LinkRecordForm
 from .models import AuditEvent, PatientLink
@@ -44,6 +44,21 @@ LINE_LABELS = {
 }
 
 
+RECORD_GONE = gettext_lazy(
+    "Your clinic record is no longer available. Enter a new activation code from your clinic."
+)
+
+
+def _not_linked(request):
+    """The linking invitation; says why when the account's only links are to deleted records."""
+    stale = PatientLink.objects.filter(user=request.user).exists()
+    return render(
+        request,
+        "records/not_linked.html",
+        {"form": LinkRecordForm(), "record_gone": RECORD_GONE if stale else ""},
+    )
+
+
 def _record_or_none(request):
     patient_id = services.linked_patient_id(request.user)
     if patient_id is None:
@@ -66,8 +81,12 @@ def _render_record(request, template, record, context):
     try:
         patient = record.patient()
     except FhirError:
-        # Linked to a Patient that was deleted: show the linking page instead of an error.
-        raise Http404 from None
+        # The Patient was deleted between the link check and this read.
+        return render(
+            request,
+            "records/not_linked.html",
+            {"form": LinkRecordForm(), "record_gone": RECORD_GONE},
+        )
     response = render(
         request,
         template,
@@ -86,7 +105,7 @@ def _render_record(request, template, record, context):
 def index(request):
     record = _record_or_none(request)
     if record is None:
-        return render(request, "records/not_linked.html", {"form": LinkRecordForm()})
+        return _not_linked(request)
     context = {
         "allergies": record.allergies(),
         "conditions": record.conditions(active_only=True),
@@ -126,7 +145,7 @@ def section(request, slug):
         "conditions": record.conditions,
         "medications": record.medications,
         "immunizations": record.immunizations,
-        "encounters": lambda: record.encounters(count=500),
+        "encounters": lambda: record.encounters(count=services.section_limit("encounters")),
         "documents": record.documents,
     }
     items = loaders[slug]()
@@ -135,7 +154,7 @@ def section(request, slug):
         request,
         "records/section.html",
         record,
-        {"slug": slug, "title": SECTIONS[slug], "page": page},
+        {"slug": slug, "title": SECTIONS[slug], "page": page, "limit": record.truncated_at},
     )
 
 
@@ -169,7 +188,7 @@ def download(request):
     try:
         text = services.everything_bundle(request.user, patient_id, base)
     except FhirError:
-        raise Http404 from None
+        return redirect("records:index")
     response = HttpResponse(text, content_type="application/fhir+json; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="health-record-{stamp}.json"'
@@ -193,7 +212,7 @@ def summary(request):
     try:
         document = summary_document(patient_id, requester, base, trail)
     except FhirError:
-        raise Http404 from None
+        return redirect("records:index")
     trail.flush()
     resources = {e["fullUrl"]: e["resource"] for e in document["entry"]}
     composition = document["entry"][0]["resource"]
@@ -205,7 +224,7 @@ def summary(request):
             body = resources.get(ref["reference"])
             if body:
                 items.append(_summary_line(body))
-        sections.append({"title": part["title"], "items": items})
+        sections.append({"title": labels.summary_section_title(part), "items": items})
     return render(
         request,
         "records/summary.html",
@@ -233,12 +252,36 @@ def _summary_line(body):
 
 @login_required
 def access_log(request):
-    """Who looked at or changed my record: every audit row for my linked patients."""
-    patient_ids = list(
-        PatientLink.objects.filter(user=request.user).values_list("patient_id", flat=True)
-    )
-    if not patient_ids:
+    """Who looked at or changed my record: every audit row for the Patient the pages show.
+
+    Other people are named by role and display name, never by their account name (an
+    e-mail address).
+    """
+    patient_id = services.linked_patient_id(request.user)
+    if patient_id is None:
         return redirect("records:index")
-    events = AuditEvent.objects.filter(patient_id__in=patient_ids).select_related("user")
+    events = AuditEvent.objects.filter(patient_id=patient_id).select_related("user__profile")
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for event in page.object_list:
+        event.who = _who(event, request.user)
+        event.what = labels.resource_type_label(event.resource_type)
     return render(request, "records/access_log.html", {"page": page})
+
+
+WHO_BY_ROLE = {
+    "clinic-staff": gettext_lazy("Clinic staff"),
+    "system": gettext_lazy("Health system"),
+    "resident": gettext_lazy("Another account linked to this record"),
+}
+
+
+def _who(event, me):
+    if event.user_id is not None and event.user_id == me.pk:
+        return _("You")
+    if event.user is not None:
+        profile = getattr(event.user, "profile", None)
+        name = (profile.display_name if profile else "").strip()
+        if name and "@" not in name:
+            return name
+    return WHO_BY_ROLE.get(event.role, gettext_lazy("Someone else"))
