@@ -52,23 +52,23 @@ logger = logging.getLogger(__name__)
 
 # Settings ---------------------------------------------------------------------------------------
 def max_upcoming():
-    return getattr(settings, "BOOKING_MAX_UPCOMING", 4)
+    return settings.BOOKING_MAX_UPCOMING
 
 
 def horizon_days():
-    return getattr(settings, "BOOKING_HORIZON_DAYS", 56)
+    return settings.BOOKING_HORIZON_DAYS
 
 
 def generate_weeks():
-    return getattr(settings, "BOOKING_GENERATE_WEEKS", 8)
+    return settings.BOOKING_GENERATE_WEEKS
 
 
 def offer_hours():
-    return getattr(settings, "BOOKING_WAITLIST_OFFER_HOURS", 12)
+    return settings.BOOKING_WAITLIST_OFFER_HOURS
 
 
 def reminder_time():
-    hours, minutes = getattr(settings, "BOOKING_REMINDER_TIME", "18:00").split(":")
+    hours, minutes = settings.BOOKING_REMINDER_TIME.split(":")
     return time(int(hours), int(minutes))
 
 

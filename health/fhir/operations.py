@@ -10,9 +10,9 @@ from django.utils.html import escape
 from . import store
 from .errors import FhirError
 from .models import ReferenceIndex, Resource
+from .paging import Paging
 from .responses import bundle_text, entry_text, page_links
 from .search import visible
-from .searchparams import date_range
 from .validation import is_resource_type
 
 
@@ -68,14 +68,17 @@ def everything_pks(patient, requester=None, types=None, since=None):
 
 def everything_max_count():
     # Higher than the search cap: exporting a whole record in one response is the point.
-    return getattr(settings, "FHIR_EVERYTHING_MAX_COUNT", 10_000)
+    return settings.FHIR_EVERYTHING_MAX_COUNT
 
 
 def everything(patient_id, params, requester, base, trail):
     """Patient/{id}/$everything as a searchset Bundle text, paged with _count/_offset."""
     patient = store.read_resource("Patient", patient_id, requester=requester)
-    types, since, count, offset = None, None, getattr(settings, "FHIR_EVERYTHING_COUNT", 1000), 0
+    types = None
+    paging = Paging(settings.FHIR_EVERYTHING_COUNT, everything_max_count())
     for key, value in params:
+        if paging.take(key, value):
+            continue
         if key == "_type":
             types = [t.strip() for t in value.split(",") if t.strip()]
             unknown = [t for t in types if not is_resource_type(t)]
@@ -83,21 +86,9 @@ def everything(patient_id, params, requester, base, trail):
                 raise FhirError(
                     400, f"Unknown resource type in _type: {unknown[0]}", code="invalid"
                 )
-        elif key == "_since":
-            rng = date_range(value)
-            if rng is None:
-                raise FhirError(400, "_since must be an instant", code="invalid")
-            since = rng[0]
-        elif key == "_count":
-            if not value.isdigit():
-                raise FhirError(400, "_count must be a whole number", code="invalid")
-            count = min(int(value), everything_max_count())
-        elif key == "_offset":
-            if not value.isdigit():
-                raise FhirError(400, "_offset must be a whole number", code="invalid")
-            offset = int(value)
-        elif key not in ("_format", "_pretty"):
+        else:
             raise FhirError(400, f"$everything does not support {key}", code="not-supported")
+    since, count, offset = paging.since, paging.count, paging.offset
     pks = everything_pks(patient, requester, types, since)
     page = pks[offset : offset + count]
     by_pk = Resource.objects.in_bulk(page)
@@ -144,7 +135,8 @@ def _status_code(concept):
     return None
 
 
-def _label(concept):
+def concept_text(concept):
+    """The words for a CodeableConcept: its text, else the first coding's display or code."""
     if not isinstance(concept, dict):
         return ""
     if concept.get("text"):
@@ -176,7 +168,7 @@ def _effective(body):
 def _latest_per_code(observations, limit):
     latest = {}
     for body in sorted(observations, key=_effective, reverse=True):
-        key = _label(body.get("code"))
+        key = concept_text(body.get("code"))
         if key not in latest:
             latest[key] = body
     return sorted(latest.values(), key=_effective, reverse=True)[:limit]
@@ -213,17 +205,17 @@ def summary_sections(bodies):
 def _describe(body):
     rtype = body["resourceType"]
     if rtype in ("MedicationStatement", "MedicationRequest"):
-        return _label(body.get("medicationCodeableConcept")) or "Medication"
+        return concept_text(body.get("medicationCodeableConcept")) or "Medication"
     if rtype == "Immunization":
         date = (body.get("occurrenceDateTime") or "")[:10]
-        return f"{_label(body.get('vaccineCode'))} {date}".strip()
+        return f"{concept_text(body.get('vaccineCode'))} {date}".strip()
     if rtype == "Observation":
         quantity = body.get("valueQuantity") or {}
         value = f"{quantity.get('value', '')} {quantity.get('unit', '')}".strip()
         if not value:
-            value = _label(body.get("valueCodeableConcept")) or body.get("valueString", "")
-        return f"{_label(body.get('code'))}: {value} ({_effective(body)[:10]})"
-    return _label(body.get("code")) or rtype
+            value = concept_text(body.get("valueCodeableConcept")) or body.get("valueString", "")
+        return f"{concept_text(body.get('code'))}: {value} ({_effective(body)[:10]})"
+    return concept_text(body.get("code")) or rtype
 
 
 def _narrative(items):

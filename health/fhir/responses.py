@@ -21,7 +21,7 @@ FHIR_JSON = "application/fhir+json; charset=utf-8"
 
 def base_url(request):
     """The service base URL (ends without a slash), e.g. https://portal.example/fhir."""
-    configured = getattr(settings, "FHIR_BASE_URL", "")
+    configured = settings.FHIR_BASE_URL
     if configured:
         return configured.rstrip("/")
     return request.build_absolute_uri(reverse("fhir:root")).rstrip("/")

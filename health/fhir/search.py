@@ -36,11 +36,11 @@ PREFIXES = ("eq", "ne", "lt", "gt", "le", "ge", "sa", "eb", "ap")
 
 
 def default_count():
-    return getattr(settings, "FHIR_DEFAULT_COUNT", 50)
+    return settings.FHIR_DEFAULT_COUNT
 
 
 def max_count():
-    return getattr(settings, "FHIR_MAX_COUNT", 1000)
+    return settings.FHIR_MAX_COUNT
 
 
 @dataclass

@@ -43,7 +43,7 @@ BULK_BATCH = 500
 
 
 def max_bundle_entries():
-    return getattr(settings, "FHIR_MAX_BUNDLE_ENTRIES", 50_000)
+    return settings.FHIR_MAX_BUNDLE_ENTRIES
 
 
 def format_instant(moment):

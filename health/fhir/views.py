@@ -21,6 +21,7 @@ from . import bundles, operations, projections, store
 from .access import requester_for
 from .capability import capability_statement
 from .errors import FhirError, NotFound
+from .paging import Paging
 from .responses import (
     base_url,
     bundle_text,
@@ -41,7 +42,7 @@ _UNSAFE = {"POST", "PUT", "DELETE", "PATCH"}
 
 
 def max_body_size():
-    return getattr(settings, "FHIR_MAX_BODY_SIZE", 200 * 1024 * 1024)
+    return settings.FHIR_MAX_BODY_SIZE
 
 
 def _accepts_json(request):
@@ -368,32 +369,18 @@ def type_history(request, requester, trail, resource_type):
 def _history(request, requester, trail, resource_type, resource_id, resource=None):
     base = base_url(request)
     params = [(k, v) for k, values in request.GET.lists() for v in values]
-    since, count, offset = None, default_count(), 0
+    paging = Paging(default_count(), max_count())
     for key, value in params:
-        if key == "_since":
-            from .searchparams import date_range
-
-            rng = date_range(value)
-            if rng is None:
-                raise FhirError(400, "_since must be an instant", code="invalid")
-            since = rng[0]
-        elif key == "_count":
-            if not value.isdigit():
-                raise FhirError(400, "_count must be a whole number", code="invalid")
-            count = min(int(value), max_count())
-        elif key == "_offset":
-            if not value.isdigit():
-                raise FhirError(400, "_offset must be a whole number", code="invalid")
-            offset = int(value)
-        elif key not in ("_format", "_pretty"):
+        if not paging.take(key, value):
             raise FhirError(400, f"History does not support {key}", code="not-supported")
+    since, count, offset = paging.since, paging.count, paging.offset
     qs = store.history_queryset(resource_type, resource_id, requester=requester, since=since)
     total = qs.count()
     versions = list(qs.select_related("current")[offset : offset + count])
     for version in versions:
-        pid = version.current.patient_id
-        if pid:
-            trail.add_many("history", version.resource_type, pid)
+        # Audited under the compartment the version was written in: whose data was read.
+        if version.patient_id:
+            trail.add_many("history", version.resource_type, version.patient_id)
     if resource_id is not None:
         trail.add("history", resource_type, resource_id, resource.patient_id if resource else "")
     path = "/".join(p for p in (resource_type, resource_id) if p)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from health.fhir import searchparams as sp
 from health.fhir.access import requester_for_user
 from health.fhir.models import Resource
+from health.fhir.operations import concept_text
 from health.fhir.search import build_search
 
 from . import labels
@@ -36,16 +37,16 @@ class LinkError(Exception):
 
 
 def activation_days():
-    return getattr(settings, "RECORDS_ACTIVATION_CODE_DAYS", 14)
+    return settings.RECORDS_ACTIVATION_CODE_DAYS
 
 
 def max_code_attempts():
-    return getattr(settings, "RECORDS_ACTIVATION_CODE_ATTEMPTS", 5)
+    return settings.RECORDS_ACTIVATION_CODE_ATTEMPTS
 
 
 def max_user_attempts():
     """Failed tries per resident per hour, across all codes."""
-    return getattr(settings, "RECORDS_LINK_ATTEMPTS_PER_HOUR", 10)
+    return settings.RECORDS_LINK_ATTEMPTS_PER_HOUR
 
 
 def normalise_code(text):
@@ -171,17 +172,6 @@ def linked_patient_id(user):
 # -- reading the record ----------------------------------------------------------------------
 
 
-def _concept_text(concept):
-    if not isinstance(concept, dict):
-        return ""
-    if concept.get("text"):
-        return concept["text"]
-    for coding in concept.get("coding") or []:
-        if coding.get("display") or coding.get("code"):
-            return coding.get("display") or coding["code"]
-    return ""
-
-
 def _status(concept):
     for coding in (concept or {}).get("coding") or []:
         if coding.get("code"):
@@ -266,7 +256,7 @@ class Record:
         return [
             Item(
                 "allergy",
-                _concept_text(b.get("code")),
+                concept_text(b.get("code")),
                 parse_moment(b.get("recordedDate") or b.get("onsetDateTime")),
                 _status(b.get("clinicalStatus")),
                 labels.criticality_label(b.get("criticality", "")),
@@ -284,7 +274,7 @@ class Record:
         return [
             Item(
                 "condition",
-                _concept_text(b.get("code")),
+                concept_text(b.get("code")),
                 parse_moment(b.get("onsetDateTime") or b.get("recordedDate")),
                 _status(b.get("clinicalStatus")),
                 "",
@@ -308,7 +298,7 @@ class Record:
                 items.append(
                     Item(
                         "medication",
-                        _concept_text(b.get("medicationCodeableConcept")) or _("Medication"),
+                        concept_text(b.get("medicationCodeableConcept")) or _("Medication"),
                         parse_moment(b.get("authoredOn") or effective(b)),
                         b.get("status", ""),
                         dosage,
@@ -321,7 +311,7 @@ class Record:
         return [
             Item(
                 "immunization",
-                _concept_text(b.get("vaccineCode")),
+                concept_text(b.get("vaccineCode")),
                 parse_moment(b.get("occurrenceDateTime")),
                 b.get("status", ""),
                 "",
@@ -340,7 +330,7 @@ class Record:
                 for criterion in rec.get("dateCriterion") or []:
                     value = criterion.get("value", "")
                     if value >= today and (best is None or value < best[0]):
-                        label = _concept_text((rec.get("vaccineCode") or [{}])[0]) or _concept_text(
+                        label = concept_text((rec.get("vaccineCode") or [{}])[0]) or concept_text(
                             rec.get("targetDisease")
                         )
                         best = (value, label)
@@ -352,10 +342,10 @@ class Record:
         return [
             Item(
                 "encounter",
-                _concept_text((b.get("type") or [{}])[0]) or (b.get("class") or {}).get("code", ""),
+                concept_text((b.get("type") or [{}])[0]) or (b.get("class") or {}).get("code", ""),
                 parse_moment((b.get("period") or {}).get("start")),
                 b.get("status", ""),
-                _concept_text((b.get("reasonCode") or [{}])[0]),
+                concept_text((b.get("reasonCode") or [{}])[0]),
                 b["id"],
             )
             for b in self._search("Encounter", ("_sort", "-date"), count=count)
@@ -368,7 +358,7 @@ class Record:
             items.append(
                 Item(
                     "document",
-                    b.get("description") or attachment.get("title") or _concept_text(b.get("type")),
+                    b.get("description") or attachment.get("title") or concept_text(b.get("type")),
                     parse_moment(b.get("date")),
                     b.get("status", ""),
                     attachment.get("contentType", ""),
@@ -383,7 +373,7 @@ class Record:
         for body in self._search(
             "Observation", ("category", "vital-signs"), ("_sort", "-date"), count=60
         ):
-            key = _concept_text(body.get("code"))
+            key = concept_text(body.get("code"))
             if key in latest:
                 continue
             latest[key] = Item(
@@ -407,12 +397,12 @@ class Record:
 def section_limit(slug=""):
     """How many entries a section page reads (the latest ones); visits have their own."""
     if slug == "encounters":
-        return getattr(settings, "RECORDS_VISITS_LIMIT", 500)
-    return getattr(settings, "RECORDS_SECTION_LIMIT", 200)
+        return settings.RECORDS_VISITS_LIMIT
+    return settings.RECORDS_SECTION_LIMIT
 
 
 def chart_points_limit():
-    return getattr(settings, "RECORDS_CHART_POINTS", 120)
+    return settings.RECORDS_CHART_POINTS
 
 
 def observation_value(body):
@@ -427,7 +417,7 @@ def observation_value(body):
     if components:
         unit = ((body.get("component") or [{}])[0].get("valueQuantity") or {}).get("unit", "")
         return f"{'/'.join(components)} {unit}".strip()
-    return _concept_text(body.get("valueCodeableConcept")) or body.get("valueString", "")
+    return concept_text(body.get("valueCodeableConcept")) or body.get("valueString", "")
 
 
 # (slug, title, LOINC codes, component codes for multi-line charts)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from health.fhir.errors import FhirError
+from health.fhir.operations import concept_text
 
 from . import labels, services
 from .charts import build_chart
@@ -245,7 +246,7 @@ def _summary_line(body):
         "MedicationStatement": "medicationCodeableConcept",
         "Immunization": "vaccineCode",
     }.get(rtype, "code")
-    label = services._concept_text(body.get(concept))
+    label = concept_text(body.get(concept))
     value = services.observation_value(body) if rtype == "Observation" else ""
     return {"label": label, "value": value, "when": services.parse_moment(services.effective(body))}
 
