@@ -11,6 +11,11 @@ urlpatterns = [
     path("<str:patient_id>/activation-code/", admin_views.activation_code, name="activation-code"),
     path("<str:patient_id>/add/<slug:kind>/", admin_views.add_entry, name="add"),
     path(
+        "<str:patient_id>/edit/<slug:kind>/<str:resource_id>/",
+        admin_views.edit_entry,
+        name="edit",
+    ),
+    path(
         "<str:patient_id>/<str:resource_type>/<str:resource_id>/entered-in-error/",
         admin_views.entered_in_error,
         name="entered-in-error",

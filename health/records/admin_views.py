@@ -10,10 +10,12 @@ from pathlib import Path
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from health.fhir.errors import FhirError
+from health.fhir.errors import FhirError, PreconditionFailed
 from health.fhir.search import build_search
 from portal.accounts.roles import CLINIC_STAFF, has_role
 
@@ -93,16 +95,36 @@ def patient_detail(request, patient_id):
         patient = record.patient()
     except FhirError as error:
         raise PermissionDenied if error.status == 403 else _not_found() from None
+    allergies, conditions = record.allergies(), record.conditions()
+    immunizations, vitals = record.immunizations(), record.latest_vitals()
+    for kind, items in (
+        ("allergy", allergies),
+        ("condition", conditions),
+        ("immunization", immunizations),
+        ("vitals", [v for v in vitals if v.code in staff.VITAL_FIELDS]),
+    ):
+        for item in items:
+            if item.resource_id and item.version:
+                item.edit_url = reverse(
+                    "records_admin:edit", args=[patient_id, kind, item.resource_id]
+                )
+    encounters = record.encounters(count=20)
+    noted = staff.note_encounter_ids(request.user, patient_id) if encounters else set()
+    for item in encounters:
+        if item.resource_id in noted:
+            item.edit_url = reverse(
+                "records_admin:edit", args=[patient_id, "note", item.resource_id]
+            )
     context = {
         "patient_id": patient_id,
         "patient": patient,
         "name": _name(patient),
-        "allergies": record.allergies(),
-        "conditions": record.conditions(),
+        "allergies": allergies,
+        "conditions": conditions,
         "medications": record.medications(),
-        "immunizations": record.immunizations(),
-        "vitals": record.latest_vitals(),
-        "encounters": record.encounters(count=20),
+        "immunizations": immunizations,
+        "vitals": vitals,
+        "encounters": encounters,
         "new_code": request.session.pop("records_new_code", None),
     }
     record.flush()
@@ -128,11 +150,11 @@ def activation_code(request, patient_id):
 
 
 FORMS = {
-    "vitals": (VitalSignsForm, _("Add vital signs")),
-    "condition": (CodedEntryForm, _("Add a condition")),
-    "allergy": (CodedEntryForm, _("Add an allergy")),
-    "immunization": (CodedEntryForm, _("Add an immunization")),
-    "note": (EncounterNoteForm, _("Add an encounter note")),
+    "vitals": (VitalSignsForm, gettext_lazy("Add vital signs")),
+    "condition": (CodedEntryForm, gettext_lazy("Add a condition")),
+    "allergy": (CodedEntryForm, gettext_lazy("Add an allergy")),
+    "immunization": (CodedEntryForm, gettext_lazy("Add an immunization")),
+    "note": (EncounterNoteForm, gettext_lazy("Add an encounter note")),
 }
 
 
@@ -169,6 +191,63 @@ def add_entry(request, patient_id, kind):
         "records/admin/form.html",
         {"form": form, "title": title, "patient_id": patient_id},
     )
+
+
+EDIT_TITLES = {
+    "vitals": gettext_lazy("Correct vital signs"),
+    "condition": gettext_lazy("Correct a condition"),
+    "allergy": gettext_lazy("Correct an allergy"),
+    "immunization": gettext_lazy("Correct an immunization"),
+    "note": gettext_lazy("Correct an encounter note"),
+}
+CHANGED_MEANWHILE = gettext_lazy(
+    "This entry was changed by someone else meanwhile; reload it to see the current values "
+    "before correcting it."
+)
+
+
+@clinic_staff_required
+def edit_entry(request, patient_id, kind, resource_id):
+    """Correct an entry with its add form, pre-filled; saved as a new version (If-Match)."""
+    if kind not in staff.EDITABLE:
+        raise _not_found()
+    try:
+        stored, version = staff.load_entry(request.user, kind, patient_id, resource_id)
+    except FhirError as error:
+        raise PermissionDenied if error.status == 403 else _not_found() from None
+    form_class = FORMS[kind][0]
+    if request.method == "POST":
+        form = form_class(request.POST)
+        version = request.POST.get("version", "")
+    else:
+        form = form_class(initial=staff.form_initial(kind, stored))
+    if kind == "vitals":
+        # One stored Observation holds one measurement (or the blood pressure pair).
+        keep = staff.VITAL_FIELDS[staff.vital_code(stored[0])]
+        for name in [name for name in form.fields if name not in keep]:
+            del form.fields[name]
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            staff.edit_entry(
+                request.user, kind, patient_id, resource_id, form.cleaned_data, version
+            )
+        except PreconditionFailed:
+            form.add_error(None, CHANGED_MEANWHILE)
+            status = 409
+        except FhirError as error:
+            form.add_error(None, "; ".join(i.get("diagnostics", "") for i in error.issues))
+        else:
+            messages.success(request, _("Correction saved to the health record."))
+            return redirect("records_admin:patient", patient_id=patient_id)
+    context = {
+        "form": form,
+        "title": EDIT_TITLES[kind],
+        "patient_id": patient_id,
+        "version": version,
+        "conflict": status == 409,
+    }
+    return render(request, "records/admin/form.html", context, status=status)
 
 
 @clinic_staff_required

@@ -85,6 +85,41 @@ SUMMARY_SECTIONS = {
     "8716-3": _("Vital signs"),
 }
 
+# UCUM units of Observation quantities, by code (the Quantity's `code`, usually also its
+# `unit` text).
+UNITS = {
+    "mm[Hg]": _("mmHg"),
+    "kg": _("kg"),
+    "cm": _("cm"),
+    "/min": _("/min"),
+    "kg/m2": _("kg/m²"),
+    "mmol/L": _("mmol/L"),
+    "mg/dL": _("mg/dL"),
+    "%": _("%"),
+    "Cel": _("°C"),
+}
+
+# How a value and its unit label are put together ("72.5 kg").
+VALUE_WITH_UNIT = _("%(value)s %(unit)s")
+
+
+def unit_label(code, text=""):
+    """A unit code's label; an unknown code shows the display text, then the code."""
+    return UNITS.get(code) or UNITS.get(text) or text or code or ""
+
+
+def quantity_unit(quantity):
+    """The unit label of a FHIR Quantity ({"value", "unit", "code", ...})."""
+    quantity = quantity or {}
+    return unit_label(quantity.get("code", ""), quantity.get("unit", ""))
+
+
+def with_unit(value, unit):
+    """A (formatted) value with its unit label, or the value alone when there is no unit."""
+    if not unit:
+        return str(value)
+    return (VALUE_WITH_UNIT % {"value": value, "unit": unit}).strip()
+
 
 def status_label(code):
     return STATUS.get(code, code) if code else ""

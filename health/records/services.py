@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from health.fhir import searchparams as sp
@@ -210,6 +210,7 @@ class Item:
     detail: str = ""
     resource_id: str = ""
     version: str = ""
+    code: str = ""
 
     @property
     def status_label(self):
@@ -377,7 +378,15 @@ class Record:
             if key in latest:
                 continue
             latest[key] = Item(
-                "vital", key, parse_moment(effective(body)), detail=observation_value(body)
+                "vital",
+                key,
+                parse_moment(effective(body)),
+                detail=observation_value(body),
+                resource_id=body["id"],
+                version=body.get("meta", {}).get("versionId", ""),
+                code=next(
+                    (c.get("code", "") for c in (body.get("code") or {}).get("coding") or []), ""
+                ),
             )
         return list(latest.values())
 
@@ -394,6 +403,21 @@ class Record:
         return list(reversed(newest))
 
 
+APPOINTMENTS_SHOWN = 20
+
+
+def clinic_appointments(user, *, now=None, limit=APPOINTMENTS_SHOWN):
+    """(upcoming, recent) clinic appointments the resident booked, for themselves or their
+    household, as the booking pages list them: two queries whatever their number.
+    """
+    from health.booking import services as booking
+
+    now = now or timezone.now()
+    upcoming = list(booking.upcoming_for(user, now=now)[:limit])
+    recent = list(booking.past_for(user, now=now)[:limit])
+    return upcoming, recent
+
+
 def section_limit(slug=""):
     """How many entries a section page reads (the latest ones); visits have their own."""
     if slug == "encounters":
@@ -405,18 +429,26 @@ def chart_points_limit():
     return settings.RECORDS_CHART_POINTS
 
 
+def _number(value):
+    """A reading's number in the active language's format (text left as it is)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return formats.localize(value)
+    return str(value)
+
+
 def observation_value(body):
+    """An Observation's value as the resident reads it: localised number, unit label."""
     quantity = body.get("valueQuantity")
     if quantity:
-        return f"{quantity.get('value', '')} {quantity.get('unit', '')}".strip()
+        return labels.with_unit(_number(quantity.get("value", "")), labels.quantity_unit(quantity))
     components = []
     for component in body.get("component") or []:
         q = component.get("valueQuantity") or {}
         if q:
-            components.append(str(q.get("value", "")))
+            components.append(_number(q.get("value", "")))
     if components:
-        unit = ((body.get("component") or [{}])[0].get("valueQuantity") or {}).get("unit", "")
-        return f"{'/'.join(components)} {unit}".strip()
+        first = (body.get("component") or [{}])[0].get("valueQuantity") or {}
+        return labels.with_unit("/".join(components), labels.quantity_unit(first))
     return concept_text(body.get("valueCodeableConcept")) or body.get("valueString", "")
 
 
@@ -432,7 +464,7 @@ CHARTS = [
 
 
 def chart_points(observations, code, component_codes=None):
-    """[(datetime, {line: value}, unit)] for one chart from the Observations fetched."""
+    """[(datetime, {line: value}, unit label)] for one chart from the Observations fetched."""
     points = []
     for body in observations:
         codes = {c.get("code") for c in (body.get("code") or {}).get("coding") or []}
@@ -449,12 +481,12 @@ def chart_points(observations, code, component_codes=None):
                 for wanted in component_codes:
                     if wanted in ccodes and quantity.get("value") is not None:
                         values[wanted] = float(quantity["value"])
-                        unit = quantity.get("unit", unit)
+                        unit = labels.quantity_unit(quantity) or unit
         else:
             quantity = body.get("valueQuantity") or {}
             if quantity.get("value") is not None:
                 values["value"] = float(quantity["value"])
-                unit = quantity.get("unit", "")
+                unit = labels.quantity_unit(quantity)
         if values:
             points.append((moment, values, unit))
     return points

@@ -5,6 +5,7 @@ new version, search index) with the staff member's Requester, and audits it in t
 transaction.
 """
 
+import base64
 import json
 
 from django.db import transaction
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from health.fhir import store
 from health.fhir.access import requester_for_user
+from health.fhir.errors import NotFound, PreconditionFailed
 
 from .audit import AuditTrail
 
@@ -27,6 +29,18 @@ VITALS = [
     ("heart_rate", "8867-4", "Heart rate", "/min"),
     ("glucose", "2339-0", "Glucose [Mass/volume] in Blood", "mg/dL"),
 ]
+BP_PANEL = "85354-9"
+NOTE_TYPE = "11506-3"
+NOTE_CONTENT_TYPE = "text/plain; charset=utf-8"
+# (form field, LOINC code, display) of the blood pressure panel's components
+BP_COMPONENTS = (
+    ("systolic", "8480-6", "Systolic blood pressure"),
+    ("diastolic", "8462-4", "Diastolic blood pressure"),
+)
+# The vital signs form fields one stored Observation holds, by its LOINC code.
+VITAL_FIELDS = {BP_PANEL: ("systolic", "diastolic")} | {
+    code: (key,) for key, code, _display, _unit in VITALS
+}
 
 
 def _concept(system, code, display):
@@ -54,11 +68,10 @@ def _save(staff_user, bodies, action="create"):
     return out
 
 
-def add_vital_signs(staff_user, patient_id, data, when=None):
+def vital_sign_bodies(patient_id, data, moment):
     """Observations for the vital signs filled in; blood pressure as one panel."""
     subject = {"reference": f"Patient/{patient_id}"}
     category = [_concept(OBS_CATEGORY, "vital-signs", "Vital Signs")]
-    moment = _instant(when)
     bodies = []
     if data.get("systolic") is not None and data.get("diastolic") is not None:
         bodies.append(
@@ -66,7 +79,7 @@ def add_vital_signs(staff_user, patient_id, data, when=None):
                 "resourceType": "Observation",
                 "status": "final",
                 "category": category,
-                "code": _concept(LOINC, "85354-9", "Blood pressure panel"),
+                "code": _concept(LOINC, BP_PANEL, "Blood pressure panel"),
                 "subject": subject,
                 "effectiveDateTime": moment,
                 "component": [
@@ -79,10 +92,7 @@ def add_vital_signs(staff_user, patient_id, data, when=None):
                             "code": "mm[Hg]",
                         },
                     }
-                    for key, code, display in (
-                        ("systolic", "8480-6", "Systolic blood pressure"),
-                        ("diastolic", "8462-4", "Diastolic blood pressure"),
-                    )
+                    for key, code, display in BP_COMPONENTS
                 ],
             }
         )
@@ -107,10 +117,14 @@ def add_vital_signs(staff_user, patient_id, data, when=None):
                 },
             }
         )
-    return _save(staff_user, bodies)
+    return bodies
 
 
-def add_condition(staff_user, patient_id, text, code="", onset=None):
+def add_vital_signs(staff_user, patient_id, data, when=None):
+    return _save(staff_user, vital_sign_bodies(patient_id, data, _instant(when)))
+
+
+def condition_body(patient_id, text, code="", onset=None):
     body = {
         "resourceType": "Condition",
         "clinicalStatus": _concept(
@@ -132,10 +146,14 @@ def add_condition(staff_user, patient_id, text, code="", onset=None):
     }
     if onset:
         body["onsetDateTime"] = onset.isoformat()
-    return _save(staff_user, [body])[0]
+    return body
 
 
-def add_allergy(staff_user, patient_id, text, code="", criticality=""):
+def add_condition(staff_user, patient_id, text, code="", onset=None):
+    return _save(staff_user, [condition_body(patient_id, text, code, onset)])[0]
+
+
+def allergy_body(patient_id, text, code="", criticality=""):
     body = {
         "resourceType": "AllergyIntolerance",
         "clinicalStatus": _concept(
@@ -152,11 +170,15 @@ def add_allergy(staff_user, patient_id, text, code="", criticality=""):
     }
     if criticality:
         body["criticality"] = criticality
-    return _save(staff_user, [body])[0]
+    return body
 
 
-def add_immunization(staff_user, patient_id, text, code="", date=None):
-    body = {
+def add_allergy(staff_user, patient_id, text, code="", criticality=""):
+    return _save(staff_user, [allergy_body(patient_id, text, code, criticality)])[0]
+
+
+def immunization_body(patient_id, text, code="", date=None):
+    return {
         "resourceType": "Immunization",
         "status": "completed",
         "vaccineCode": _concept("http://hl7.org/fhir/sid/cvx", code, text),
@@ -164,14 +186,14 @@ def add_immunization(staff_user, patient_id, text, code="", date=None):
         "occurrenceDateTime": (date or timezone.localdate()).isoformat(),
         "primarySource": True,
     }
-    return _save(staff_user, [body])[0]
 
 
-def add_encounter_note(staff_user, patient_id, note, reason=""):
-    """An ambulatory Encounter with the staff member's note attached as a DocumentReference."""
-    import base64
+def add_immunization(staff_user, patient_id, text, code="", date=None):
+    return _save(staff_user, [immunization_body(patient_id, text, code, date)])[0]
 
-    now = _instant(None)
+
+def encounter_body(patient_id, reason, moment):
+    """An ambulatory Encounter for a staff note."""
     encounter = {
         "resourceType": "Encounter",
         "status": "finished",
@@ -181,30 +203,41 @@ def add_encounter_note(staff_user, patient_id, note, reason=""):
             "display": "ambulatory",
         },
         "subject": {"reference": f"Patient/{patient_id}"},
-        "period": {"start": now, "end": now},
+        "period": {"start": moment, "end": moment},
     }
     if reason:
         encounter["reasonCode"] = [{"text": reason}]
-    with transaction.atomic():
-        saved = _save(staff_user, [encounter])[0]
-        document = {
-            "resourceType": "DocumentReference",
-            "status": "current",
-            "type": _concept(LOINC, "11506-3", "Progress note"),
-            "subject": {"reference": f"Patient/{patient_id}"},
-            "date": now,
-            "description": reason or "Clinic note",
-            "content": [
-                {
-                    "attachment": {
-                        "contentType": "text/plain; charset=utf-8",
-                        "data": base64.b64encode(note.encode()).decode(),
-                        "title": reason or "Clinic note",
-                    }
+    return encounter
+
+
+def note_document_body(patient_id, encounter_id, note, reason, moment):
+    """The staff member's note, a DocumentReference attached to its Encounter."""
+    return {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "type": _concept(LOINC, NOTE_TYPE, "Progress note"),
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "date": moment,
+        "description": reason or "Clinic note",
+        "content": [
+            {
+                "attachment": {
+                    "contentType": NOTE_CONTENT_TYPE,
+                    "data": base64.b64encode(note.encode()).decode(),
+                    "title": reason or "Clinic note",
                 }
-            ],
-            "context": {"encounter": [{"reference": f"Encounter/{saved.resource_id}"}]},
-        }
+            }
+        ],
+        "context": {"encounter": [{"reference": f"Encounter/{encounter_id}"}]},
+    }
+
+
+def add_encounter_note(staff_user, patient_id, note, reason=""):
+    """An ambulatory Encounter with the staff member's note attached as a DocumentReference."""
+    now = _instant(None)
+    with transaction.atomic():
+        saved = _save(staff_user, [encounter_body(patient_id, reason, now)])[0]
+        document = note_document_body(patient_id, saved.resource_id, note, reason, now)
         _save(staff_user, [document])
     return saved
 
@@ -257,3 +290,203 @@ def mark_entered_in_error(staff_user, resource_type, resource_id, expected_versi
         )
         trail.flush()
     return result.resource
+
+
+# Entry kinds staff can correct, by the resource type their entries are listed as.
+EDITABLE = {
+    "vitals": "Observation",
+    "condition": "Condition",
+    "allergy": "AllergyIntolerance",
+    "immunization": "Immunization",
+    "note": "Encounter",  # with its note, a DocumentReference
+}
+# The elements each staff form owns: an edit replaces them with what the add builder makes
+# and keeps the rest of the stored resource.
+FORM_ELEMENTS = {
+    "Observation": ("valueQuantity", "component"),
+    "Condition": ("code", "onsetDateTime"),
+    "AllergyIntolerance": ("code",),
+    "Immunization": ("vaccineCode", "occurrenceDateTime"),
+    "Encounter": ("reasonCode",),
+    "DocumentReference": ("description", "content"),
+}
+
+
+def _codes(concept):
+    return [c.get("code") for c in (concept or {}).get("coding") or [] if c.get("code")]
+
+
+def _text(concept):
+    concept = concept or {}
+    if concept.get("text"):
+        return concept["text"]
+    return next((c["display"] for c in concept.get("coding") or [] if c.get("display")), "")
+
+
+def vital_code(body):
+    """The LOINC code of a vital signs Observation the staff form can edit, else None."""
+    return next((code for code in _codes(body.get("code")) if code in VITAL_FIELDS), None)
+
+
+def _attachment(document):
+    return ((document.get("content") or [{}])[0]).get("attachment") or {}
+
+
+def _is_staff_note(document):
+    attachment = _attachment(document)
+    return (
+        NOTE_TYPE in _codes(document.get("type"))
+        and attachment.get("contentType", "").startswith("text/plain")
+        and "data" in attachment
+    )
+
+
+def entry_bodies(kind, patient_id, data, stored):
+    """The FHIR bodies a staff form's data makes, for the stored bodies it corrects: the
+    same builders as the add forms."""
+    if kind == "vitals":
+        code = vital_code(stored[0])
+        moment = stored[0].get("effectiveDateTime") or _instant(None)
+        data = {key: data.get(key) for key in VITAL_FIELDS[code]}
+        bodies = vital_sign_bodies(patient_id, data, moment)
+        return [next(b for b in bodies if vital_code(b) == code)]
+    if kind == "condition":
+        return [condition_body(patient_id, data["text"], data["code"], data["date"])]
+    if kind == "allergy":
+        return [allergy_body(patient_id, data["text"], data["code"])]
+    if kind == "immunization":
+        return [immunization_body(patient_id, data["text"], data["code"], data["date"])]
+    encounter, document = stored
+    moment = document.get("date") or _instant(None)
+    return [
+        encounter_body(patient_id, data["reason"], moment),
+        note_document_body(patient_id, encounter["id"], data["note"], data["reason"], moment),
+    ]
+
+
+def form_initial(kind, stored):
+    """The staff form's values for the stored bodies of an entry."""
+    body = stored[0]
+    if kind == "note":
+        data = _attachment(stored[1]).get("data", "")
+        return {
+            "reason": ((body.get("reasonCode") or [{}])[0]).get("text", ""),
+            "note": base64.b64decode(data).decode("utf-8", "replace"),
+        }
+    if kind == "vitals":
+        initial = {}
+        keys = {code: key for key, code, _display in BP_COMPONENTS}
+        for component in body.get("component") or []:
+            for code in _codes(component.get("code")):
+                if code in keys:
+                    initial[keys[code]] = (component.get("valueQuantity") or {}).get("value")
+        fields = VITAL_FIELDS[vital_code(body)]
+        if len(fields) == 1:
+            initial[fields[0]] = (body.get("valueQuantity") or {}).get("value")
+        return initial
+    concept = body.get("vaccineCode") if kind == "immunization" else body.get("code")
+    when = body.get("occurrenceDateTime") or body.get("onsetDateTime") or ""
+    return {
+        "text": _text(concept),
+        "code": next(iter(_codes(concept)), ""),
+        "date": when[:10] if kind != "allergy" else None,
+    }
+
+
+def _read_entry(requester, kind, patient_id, resource_id):
+    """The stored rows of an editable entry of this patient (an Encounter and its note for
+    "note"); NotFound otherwise."""
+    from health.fhir.search import build_search
+
+    resource_type = EDITABLE[kind]
+    current = store.read_resource(resource_type, resource_id, requester=requester)
+    body = json.loads(current.body)
+    rows = [current]
+    if kind == "note":
+        search = build_search(
+            "DocumentReference",
+            [("patient", patient_id), ("encounter", f"Encounter/{resource_id}"), ("_count", "10")],
+            requester,
+        )
+        rows += [r for r in search.queryset[:10] if _is_staff_note(json.loads(r.body))][:1]
+    if (
+        current.patient_id != patient_id
+        or (kind == "vitals" and vital_code(body) is None)
+        or (kind == "note" and len(rows) != 2)
+    ):
+        raise NotFound(f"{resource_type}/{resource_id} is not an editable entry of this patient")
+    return rows
+
+
+def note_encounter_ids(staff_user, patient_id, limit=100):
+    """Ids of this patient's Encounters that carry a staff note (so can be edited)."""
+    from health.fhir.search import build_search
+
+    requester = requester_for_user(staff_user)
+    search = build_search(
+        "DocumentReference",
+        [("patient", patient_id), ("type", f"{LOINC}|{NOTE_TYPE}"), ("_count", str(limit))],
+        requester,
+    )
+    ids = set()
+    rows = list(search.queryset[:limit])
+    for row in rows:
+        document = json.loads(row.body)
+        if _is_staff_note(document):
+            for ref in (document.get("context") or {}).get("encounter") or []:
+                ids.add(ref.get("reference", "").removeprefix("Encounter/"))
+    if rows:
+        trail = AuditTrail(requester)
+        trail.add_many("read", "DocumentReference", patient_id, len(rows), "record page")
+        trail.flush()
+    return ids
+
+
+def version_token(rows):
+    """The versions an edit form was loaded from, one hidden value ("3" or "3.1")."""
+    return ".".join(str(row.version_id) for row in rows)
+
+
+def load_entry(staff_user, kind, patient_id, resource_id):
+    """(stored bodies, version token) of an editable entry of this patient; audited."""
+    requester = requester_for_user(staff_user)
+    rows = _read_entry(requester, kind, patient_id, resource_id)
+    trail = AuditTrail(requester)
+    for row in rows:
+        trail.add("read", row.resource_type, row.resource_id, patient_id, "staff edit form")
+    trail.flush()
+    return [json.loads(row.body) for row in rows], version_token(rows)
+
+
+def edit_entry(staff_user, kind, patient_id, resource_id, data, expected_version):
+    """Correct an entry's values: new versions, If-Match guarded with the versions the form
+    was loaded from (stale or missing -> PreconditionFailed, nothing changed)."""
+    expected = str(expected_version or "").split(".")
+    requester = requester_for_user(staff_user)
+    with transaction.atomic():
+        rows = _read_entry(requester, kind, patient_id, resource_id)
+        if len(expected) != len(rows) or not all(v.isdigit() for v in expected):
+            raise PreconditionFailed("Missing or invalid version")
+        stored = [json.loads(row.body) for row in rows]
+        trail = AuditTrail(requester)
+        saved = []
+        for row, body, fresh, version in zip(
+            rows, stored, entry_bodies(kind, patient_id, data, stored), expected, strict=True
+        ):
+            body.pop("meta", None)
+            body.pop("text", None)  # the narrative would describe the old values
+            for element in FORM_ELEMENTS[row.resource_type]:
+                body.pop(element, None)
+                if element in fresh:
+                    body[element] = fresh[element]
+            result = store.update_resource(
+                row.resource_type,
+                row.resource_id,
+                body,
+                requester=requester,
+                if_match=f'W/"{version}"',
+            )
+            trail.add("update", row.resource_type, row.resource_id, patient_id, "staff edit")
+            saved.append(result.resource)
+        trail.flush()
+    return saved[0]

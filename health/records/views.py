@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +31,7 @@ SECTIONS = {
     "immunizations": gettext_lazy("Immunizations"),
     "encounters": gettext_lazy("Visits"),
     "documents": gettext_lazy("Documents"),
+    "appointments": gettext_lazy("Appointments"),
 }
 
 CHART_TITLES = {
@@ -141,6 +143,14 @@ def section(request, slug):
     record = _record_or_none(request)
     if record is None:
         return redirect("records:index")
+    if slug == "appointments":
+        upcoming, recent = services.clinic_appointments(request.user)
+        return _render_record(
+            request,
+            "records/appointments.html",
+            record,
+            {"slug": slug, "title": SECTIONS[slug], "upcoming": upcoming, "recent": recent},
+        )
     loaders = {
         "allergies": record.allergies,
         "conditions": record.conditions,
@@ -168,9 +178,12 @@ def results(request):
     for slug, _title, chart_codes, components in services.CHARTS:
         observations = record.series(chart_codes[0])
         points = services.chart_points(observations, chart_codes[0], components)
-        labels = LINE_LABELS.get(slug) or {"value": CHART_TITLES[slug]}
-        chart = build_chart(slug, CHART_TITLES[slug], points, labels)
+        line_labels = LINE_LABELS.get(slug) or {"value": CHART_TITLES[slug]}
+        chart = build_chart(slug, CHART_TITLES[slug], points, line_labels)
         if chart is not None:
+            # The description's lowest and highest readings, with the unit label.
+            chart.low_text = labels.with_unit(floatformat(chart.minimum, -1), chart.unit)
+            chart.high_text = labels.with_unit(floatformat(chart.maximum, -1), chart.unit)
             charts.append(chart)
     return _render_record(
         request,
