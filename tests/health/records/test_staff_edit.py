@@ -22,6 +22,7 @@ CHANGED = "changed by someone else meanwhile"
 def staff_client(staff):
     client = Client()
     client.force_login(staff)
+    client.cookies["portal_language"] = "en"  # the assertions read English messages
     return client
 
 

@@ -73,6 +73,7 @@ def test_observation_value_uses_unit_labels():
 
 def test_record_pages_show_unit_labels_not_ucum_codes(linked_resident):
     client, _user, _pid = linked_resident(seed=41, encounters=8)
+    client.cookies["portal_language"] = "en"  # English unit labels; zh has its own words
     index = client.get(reverse("records:index")).content.decode()
     panel = client.get(reverse("mypage:index")).content.decode()
     results = client.get(reverse("records:results")).content.decode()
@@ -160,3 +161,11 @@ def test_appointments_section_query_count_is_bounded(linked_resident):
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert counts[0] <= 12
+
+
+def test_units_follow_the_interface_language(linked_resident):
+    client, _user, _pid = linked_resident(seed=41, encounters=8)
+    client.cookies["portal_language"] = "zh-hant"
+    page = client.get(reverse("records:results")).content.decode()
+    assert "毫米汞柱" in page
+    assert "mm[Hg]" not in page
