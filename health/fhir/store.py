@@ -449,13 +449,7 @@ def read_resource_any(resource_type, resource_id, *, requester=None):
 
 def read_version(resource_type, resource_id, version_id, *, requester=None):
     """One version (vread); NotFound if absent or not visible, Gone for a delete version."""
-    if requester is not None:
-        requester.compartment(resource_type, "r")
-    resource = Resource.objects.filter(resource_type=resource_type, resource_id=resource_id).first()
-    if resource is None or (
-        requester is not None and not requester.may_see(resource_type, resource.patient_id, "r")
-    ):
-        raise NotFound(f"{resource_type}/{resource_id} is not known")
+    resource = read_resource_any(resource_type, resource_id, requester=requester)
     if not str(version_id).isdigit():
         raise NotFound("Version ids are numbers")
     version = ResourceVersion.objects.filter(current=resource, version_id=int(version_id)).first()
