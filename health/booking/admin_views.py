@@ -30,15 +30,32 @@ def _day_url(clinic, service, day):
     return f"{url}{query}&service={service.pk}" if service else f"{url}{query}"
 
 
+# Days the list can show; outside them (a typo like 0202 or 9999) the list opens on today, and
+# the previous/next day links can never step past what a date can hold.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
+class NotYourClinic(Exception):
+    """A clinic id in the request that is not one of the staff member's clinics."""
+
+
 def _parse(request):
     source = request.POST if request.method == "POST" else request.GET
     clinics = services.clinics_managed_by(request.user)
     clinic_id = source.get("clinic")
-    clinic = clinics.filter(pk=clinic_id).first() if str(clinic_id or "").isdigit() else None
-    clinic = clinic or clinics.first()
+    if clinic_id:
+        # Another clinic's list is refused, never swapped for one's own clinic: that would
+        # look as if they were shown the clinic they asked for.
+        clinic = clinics.filter(pk=_int(clinic_id)).first()
+        if clinic is None:
+            raise NotYourClinic
+    else:
+        clinic = clinics.first()
     try:
         day = date.fromisoformat(source.get("day") or "")
     except ValueError:
+        day = timezone.localdate()
+    if not FIRST_DAY <= day <= LAST_DAY:
         day = timezone.localdate()
     service_id = source.get("service")
     service = None
@@ -50,7 +67,12 @@ def _parse(request):
 def day_list(request):
     """GET: the list for a clinic, day and (optionally) service. POST: one staff action."""
     _require_staff(request)
-    clinics, clinic, service, day = _parse(request)
+    try:
+        clinics, clinic, service, day = _parse(request)
+    except NotYourClinic:
+        # Refused inside the admin (Wagtail's own error pages lack the landmarks and skip
+        # link target that the rest of the back office has), with the way back to one's own.
+        return TemplateResponse(request, "booking/staff/not_your_clinic.html", status=403)
     form = CheckInForm(request.POST if request.POST.get("action") == "check_in" else None)
     if request.method == "POST" and clinic is not None:
         if not request.user.has_perm("booking.change_appointment"):

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import Community, LocalizedNameMixin, phone_validator
@@ -52,7 +53,22 @@ class Service(LocalizedNameMixin):
 
 
 class Clinic(LocalizedNameMixin):
-    """A community health clinic residents can book at."""
+    """A community health clinic residents can book at.
+
+    Like the name, the address and the opening hours are kept in each interface language, and
+    `address` and `opening_hours` answer in the active one (the reader's page, or the
+    recipient's language while an e-mail or .ics is written). The Traditional Chinese address
+    is required: it is the district's default language and the text every other language falls
+    back to, so a clinic never shows without an address. The Simplified Chinese and English
+    texts may be left blank until someone translates them; a blank one shows the Traditional
+    Chinese text (`address_language` / `opening_hours_language` name the language of the text
+    actually shown, for the page's `lang` attribute). Opening hours are optional in every
+    language; when the active language and Traditional Chinese are both blank, the first
+    other language that has them is shown rather than nothing.
+    """
+
+    # The order in which a text is looked for; the active language is tried first.
+    TEXT_FALLBACK_ORDER = ("zh_hant", "zh_hans", "en")
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     community = models.ForeignKey(
@@ -63,7 +79,19 @@ class Clinic(LocalizedNameMixin):
         related_name="clinics",
         verbose_name=_("community"),
     )
-    address = models.CharField(_("address"), max_length=200)
+    address_zh_hant = models.CharField(_("address (Traditional Chinese)"), max_length=200)
+    address_zh_hans = models.CharField(
+        _("address (Simplified Chinese)"),
+        max_length=200,
+        blank=True,
+        help_text=_("Leave empty to show the Traditional Chinese text."),
+    )
+    address_en = models.CharField(
+        _("address (English)"),
+        max_length=200,
+        blank=True,
+        help_text=_("Leave empty to show the Traditional Chinese text."),
+    )
     latitude = models.DecimalField(
         _("latitude"),
         max_digits=9,
@@ -77,10 +105,20 @@ class Clinic(LocalizedNameMixin):
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     phone = models.CharField(_("phone"), max_length=16, validators=[phone_validator])
-    opening_hours = models.TextField(
-        _("opening hours"),
+    opening_hours_zh_hant = models.TextField(
+        _("opening hours (Traditional Chinese)"),
         blank=True,
         help_text=_("As residents should read it, e.g. Mon–Fri 9:00–17:00."),
+    )
+    opening_hours_zh_hans = models.TextField(
+        _("opening hours (Simplified Chinese)"),
+        blank=True,
+        help_text=_("Leave empty to show the Traditional Chinese text."),
+    )
+    opening_hours_en = models.TextField(
+        _("opening hours (English)"),
+        blank=True,
+        help_text=_("Leave empty to show the Traditional Chinese text."),
     )
     services = models.ManyToManyField(
         Service, related_name="clinics", blank=True, verbose_name=_("services offered")
@@ -108,6 +146,41 @@ class Clinic(LocalizedNameMixin):
         ordering = ["code"]
         verbose_name = _("clinic")
         verbose_name_plural = _("clinics")
+
+    @staticmethod
+    def _active_suffix():
+        language = (get_language() or settings.LANGUAGE_CODE).lower()
+        if language.startswith("zh-hans"):
+            return "zh_hans"
+        if language.startswith("en"):
+            return "en"
+        return "zh_hant"
+
+    def localized(self, field):
+        """`(language code, text)` of a per-language field (`address`, `opening_hours`) in the
+        active language, falling back as the class docstring says; `("", "")` if all blank."""
+        active = self._active_suffix()
+        for suffix in (active, *(s for s in self.TEXT_FALLBACK_ORDER if s != active)):
+            value = getattr(self, f"{field}_{suffix}")
+            if value:
+                return suffix.replace("_", "-"), value
+        return "", ""
+
+    @property
+    def address(self):
+        return self.localized("address")[1]
+
+    @property
+    def address_language(self):
+        return self.localized("address")[0]
+
+    @property
+    def opening_hours(self):
+        return self.localized("opening_hours")[1]
+
+    @property
+    def opening_hours_language(self):
+        return self.localized("opening_hours")[0]
 
     def distance_km(self, latitude, longitude):
         """Great-circle distance to a point; good enough to order clinics in one district."""

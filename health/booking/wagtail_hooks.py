@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
@@ -113,7 +114,13 @@ class ClinicViewSet(ScopedViewSet):
     delete_view_class = ClinicDeleteView
     icon = "home"
     menu_label = _("Clinics")
-    list_display = ["name", "address", "phone", "is_active"]
+    # Properties answering in the admin user's language: they need a label of their own.
+    list_display = [
+        Column("name", label=_("Name")),
+        Column("address", label=_("Address")),
+        "phone",
+        "is_active",
+    ]
 
 
 class PractitionerViewSet(ScopedViewSet):
@@ -285,40 +292,79 @@ DEMO_SERVICES = [
 ]
 
 DEMO_CLINICS = [
-    # code, zh-hant, zh-hans, en, phone, services (located at their community)
+    # code, name (zh-hant, zh-hans, en), phone, services, address (zh-hant, zh-hans, en); each
+    # on a street of its demo community (portal/demo), located at the community's point.
     (
         "harbour",
-        "海濱健康中心",
-        "海滨健康中心",
-        "Harbour Health Centre",
+        ("海濱健康中心", "海滨健康中心", "Harbour Health Centre"),
         "28001001",
         ["general", "vaccination", "chronic"],
+        (
+            "海旁道88號海濱綜合大樓地下",
+            "海旁道88号海滨综合大楼地下",
+            "G/F, Harbour Complex, 88 Praya Road",
+        ),
     ),
     (
         "hillside",
-        "山景健康中心",
-        "山景健康中心",
-        "Hillside Health Centre",
+        ("山景健康中心", "山景健康中心", "Hillside Health Centre"),
         "28001002",
         ["general", "maternal-child", "dental"],
+        (
+            "松柏路12號山景社區會堂1樓",
+            "松柏路12号山景社区会堂1楼",
+            "1/F, Hillside Community Hall, 12 Pine Road",
+        ),
     ),
     (
         "market",
-        "街市健康中心",
-        "街市健康中心",
-        "Market Health Centre",
+        ("街市健康中心", "街市健康中心", "Market Health Centre"),
         "28001003",
         ["general", "vaccination", "maternal-child"],
+        (
+            "街市街45號街市大廈3樓",
+            "街市街45号街市大厦3楼",
+            "3/F, Market Building, 45 Market Street",
+        ),
     ),
     (
         "riverside",
-        "河畔健康中心",
-        "河畔健康中心",
-        "Riverside Health Centre",
+        ("河畔健康中心", "河畔健康中心", "Riverside Health Centre"),
         "28001004",
         ["general", "chronic", "dental"],
+        (
+            "河堤路7號河畔健康大樓地下",
+            "河堤路7号河畔健康大楼地下",
+            "G/F, Riverside Health Building, 7 Embankment Road",
+        ),
     ),
 ]
+
+# The hours the demo schedule rules below open (weekdays 09:00–12:30 and 14:00–17:00).
+DEMO_OPENING_HOURS = (
+    "星期一至五 09:00–12:30、14:00–17:00\n星期六、日及公眾假期休息",
+    "星期一至五 09:00–12:30、14:00–17:00\n星期六、日及公众假期休息",
+    "Mon–Fri 09:00–12:30 and 14:00–17:00\nClosed on Saturdays, Sundays and public holidays",
+)
+
+
+def _demo_clinic_texts(index, community):
+    """Names and addresses of the demo clinic at `community`: one of DEMO_CLINICS, and past
+    those (a district with more communities) the same clinic again under the community's name."""
+    code, names, phone, codes, addresses = DEMO_CLINICS[index % len(DEMO_CLINICS)]
+    if index < len(DEMO_CLINICS):
+        return code, names, phone, codes, addresses
+    names = (
+        f"{community.name_zh_hant}{names[0]}",
+        f"{community.name_zh_hans}{names[1]}",
+        f"{community.name_en} {names[2]}",
+    )
+    addresses = (
+        f"{community.name_zh_hant}健康路1號地下",
+        f"{community.name_zh_hans}健康路1号地下",
+        f"G/F, 1 {community.name_en} Health Road",
+    )
+    return f"{code}-{community.code}", names, phone, codes, addresses
 
 
 @hooks.register("load_demo_data")
@@ -345,24 +391,23 @@ def load_booking_demo(stdout):
     communities = list(Community.objects.all())
     clinics = []
     for index, community in enumerate(communities):
-        code, zh_hant, zh_hans, en, phone, codes = DEMO_CLINICS[index % len(DEMO_CLINICS)]
-        clinic_code = code if index < len(DEMO_CLINICS) else f"{code}-{community.code}"
+        clinic_code, names, phone, codes, addresses = _demo_clinic_texts(index, community)
         clinic, _created = Clinic.objects.update_or_create(
             code=clinic_code,
             defaults={
-                "name_zh_hant": zh_hant
-                if clinic_code == code
-                else f"{community.name_zh_hant}{zh_hant}",
-                "name_zh_hans": zh_hans
-                if clinic_code == code
-                else f"{community.name_zh_hans}{zh_hans}",
-                "name_en": en if clinic_code == code else f"{community.name_en} {en}",
+                "name_zh_hant": names[0],
+                "name_zh_hans": names[1],
+                "name_en": names[2],
                 "community": community,
-                "address": f"1 {community.name_en} Road",
+                "address_zh_hant": addresses[0],
+                "address_zh_hans": addresses[1],
+                "address_en": addresses[2],
                 "latitude": community.latitude,
                 "longitude": community.longitude,
                 "phone": phone,
-                "opening_hours": "Mon–Fri 09:00–12:30, 14:00–17:00",
+                "opening_hours_zh_hant": DEMO_OPENING_HOURS[0],
+                "opening_hours_zh_hans": DEMO_OPENING_HOURS[1],
+                "opening_hours_en": DEMO_OPENING_HOURS[2],
             },
         )
         clinic.services.add(*(services_by_code[c] for c in codes))

@@ -52,7 +52,12 @@ class ClinicFactory(factory.django.DjangoModelFactory):
     name_zh_hans = factory.Sequence(lambda n: f"第{n}诊所")
     name_en = factory.Sequence(lambda n: f"Clinic {n}")
     community = factory.SubFactory(CommunityFactory)
-    address = factory.Sequence(lambda n: f"{n} Health Road")
+    address_zh_hant = factory.Sequence(lambda n: f"健康道{n}號")
+    address_zh_hans = factory.Sequence(lambda n: f"健康道{n}号")
+    address_en = factory.Sequence(lambda n: f"{n} Health Road")
+    opening_hours_zh_hant = "星期一至五 09:00–17:00"
+    opening_hours_zh_hans = "星期一至五 09:00–17:00"
+    opening_hours_en = "Mon–Fri 09:00–17:00"
     latitude = "22.300000"
     longitude = "114.170000"
     phone = "28001234"

@@ -269,3 +269,29 @@ def test_every_staff_admin_page_renders(nurse_client, clinic, service):
         assert nurse_client.get(reverse(f"{name}:add")).status_code == 200, name
     assert nurse_client.get(reverse("booking_clinics:add")).status_code in {302, 403}
     assert nurse_client.get(reverse("booking_day_list")).status_code == 200
+
+
+def test_another_clinics_day_list_is_refused(nurse_client, clinic, other_clinic, service):
+    foreign = AppointmentFactory(
+        slot=SlotFactory(clinic=other_clinic, service=service, start=timezone.now())
+    )
+    url = reverse("booking_day_list")
+    for clinic_id in (other_clinic.pk, "abc", "99999999999999999999999"):
+        response = nurse_client.get(url, {"clinic": clinic_id})
+        assert response.status_code == 403, clinic_id
+        page = response.content.decode()
+        assert foreign.check_in_code not in page and "You do not have permission" in page
+    response = nurse_client.post(
+        url, {"clinic": other_clinic.pk, "action": "completed", "appointment": foreign.pk}
+    )
+    assert response.status_code == 403
+    foreign.refresh_from_db()
+    assert foreign.status == AppointmentStatus.BOOKED
+    assert nurse_client.get(url, {"clinic": clinic.pk}).context["clinic"] == clinic
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2026-02-30", "yesterday"])
+def test_day_list_survives_any_day_value(nurse_client, clinic, day):
+    response = nurse_client.get(reverse("booking_day_list"), {"clinic": clinic.pk, "day": day})
+    assert response.status_code == 200
+    assert response.context["day"] == timezone.localdate()
