@@ -3,8 +3,9 @@ once through the real booking form (session cookie, CSRF, the whole middleware s
 
 Seeds a service, a clinic, --slots slots of --capacity places and one resident (with a signed-in
 session) per attempt; spreads --attempts evenly over the slots in random order so every slot is
-asked for more places than it has; fires them from --clients concurrent keep-alive connections
-at 127.0.0.1; then checks the database. Bookings made must equal total capacity, with no
+asked for more places than it has; fires them at 127.0.0.1 from --clients concurrent clients
+(closed loop: each sends its next attempt when the last is answered; or --rate attempts per
+second, open loop); then checks the database. Bookings made must equal total capacity, with no
 errors. Not a test: run it by hand against a database of its own, e.g.
 
     DEBUG=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_booking_bench \\
@@ -17,6 +18,7 @@ Results go in docs/benchmarks.md.
 """
 
 import argparse
+import asyncio
 import http.client
 import os
 import random
@@ -26,10 +28,9 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -53,7 +54,6 @@ from django.contrib.auth import (  # noqa: E402
     SESSION_KEY,
     get_user_model,  # noqa: E402
 )
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -114,6 +114,7 @@ def seed(slots, capacity, attempts):
     Profile.objects.bulk_create(
         [Profile(user=u, display_name=u.username, notify_email=False) for u in users]
     )
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
     sessions = []
     for user in users:
         store = SessionStore()
@@ -163,44 +164,80 @@ def start_server(workers):
     sys.exit("gunicorn did not start")
 
 
-def run(port, jobs, clients):
-    local = threading.local()
-    results = []
-    lock = threading.Lock()
+def _classify(status, location):
+    if status == 302 and "/clinics/appointments/" in location:
+        return "booked"
+    if status == 302 and "/clinics/clinic/" in location:
+        return "full"
+    return f"error {status}"
 
-    def attempt(job):
-        slot_id, (session_key, token) = job
-        if not hasattr(local, "connection"):
-            local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        body = urlencode({"person": "self", "csrfmiddlewaretoken": token})
-        headers = {
-            "Host": "127.0.0.1",
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": f"sessionid={session_key}; csrftoken={token}; portal_language=en",
-        }
-        started = time.perf_counter()
-        try:
-            local.connection.request("POST", f"/clinics/slot/{slot_id}/book/", body, headers)
-            response = local.connection.getresponse()
-            response.read()
-            elapsed = time.perf_counter() - started
-            location = response.getheader("Location", "")
-            if response.status == 302 and "/clinics/appointments/" in location:
-                outcome = "booked"
-            elif response.status == 302 and "/clinics/clinic/" in location:
-                outcome = "full"
-            else:
-                outcome = f"error {response.status}"
-        except Exception as error:  # a dropped connection is an error to report, not to hide
-            local.connection.close()
-            del local.connection
-            elapsed, outcome = time.perf_counter() - started, f"error {type(error).__name__}"
-        with lock:
-            results.append((outcome, elapsed))
 
+async def _attempt(port, job):
+    """One booking attempt over its own connection (gunicorn's sync workers close it)."""
+    slot_id, (session_key, token) = job
+    body = urlencode({"person": "self", "csrfmiddlewaretoken": token}).encode()
+    head = (
+        f"POST /clinics/slot/{slot_id}/book/ HTTP/1.1\r\n"
+        "Host: 127.0.0.1\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"Cookie: sessionid={session_key}; csrftoken={token}; portal_language=en\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        list(pool.map(attempt, jobs))
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head + body)
+        response = await asyncio.wait_for(reader.read(), timeout=60)
+        writer.close()
+        elapsed = time.perf_counter() - started
+        header = response.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+        status = int(header[0].split()[1])
+        location = next(
+            (h.split(":", 1)[1].strip() for h in header if h.lower().startswith("location:")), ""
+        )
+        return _classify(status, location), elapsed
+    except (TimeoutError, OSError, IndexError, ValueError) as error:
+        # A refused or dropped connection is an error to report, not to hide.
+        return f"error {type(error).__name__}", time.perf_counter() - started
+
+
+async def _closed_loop(port, jobs, clients):
+    """`clients` connections, each sending its next attempt as soon as the last is answered."""
+    queue = list(reversed(jobs))
+    results = []
+
+    async def client():
+        while queue:
+            results.append(await _attempt(port, queue.pop()))
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return results
+
+
+async def _open_loop(port, jobs, clients, rate):
+    """Attempts start at `rate` per second whatever the answers (visitors do not wait for each
+    other); at most `clients` are in flight, so a server that falls behind shows as latency."""
+    limit = asyncio.Semaphore(clients)
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+
+    async def one(index, job):
+        await asyncio.sleep(max(0.0, begin + index / rate - loop.time()))
+        async with limit:
+            return await _attempt(port, job)
+
+    return await asyncio.gather(*(one(i, job) for i, job in enumerate(jobs)))
+
+
+def run(port, jobs, clients, rate=None):
+    """Fire the attempts from one asyncio loop: a load generator of threads would take the CPU
+    the server is being measured on (this machine has two cores)."""
+    started = time.perf_counter()
+    if rate:
+        results = asyncio.run(_open_loop(port, jobs, clients, rate))
+    else:
+        results = asyncio.run(_closed_loop(port, jobs, clients))
     return results, time.perf_counter() - started
 
 
@@ -215,7 +252,13 @@ def main():
     parser.add_argument("--attempts", type=int, default=1000)
     parser.add_argument("--slots", type=int, default=100)
     parser.add_argument("--capacity", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="open loop: start this many attempts per second (default: closed loop, every "
+        "client sends its next attempt as soon as the last one is answered)",
+    )
     args = parser.parse_args()
     if args.attempts < args.slots * args.capacity:
         sys.exit("Need at least slots x capacity attempts so every place is asked for.")
@@ -225,9 +268,12 @@ def main():
     slot_ids, sessions = seed(args.slots, args.capacity, args.attempts)
     targets = [slot_ids[i % len(slot_ids)] for i in range(args.attempts)]
     random.shuffle(targets)
+    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     process, port = start_server(args.workers)
     try:
-        results, wall = run(port, list(zip(targets, sessions, strict=True)), args.clients)
+        results, wall = run(
+            port, list(zip(targets, sessions, strict=True)), args.clients, args.rate
+        )
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -239,7 +285,11 @@ def main():
     over = Slot.objects.filter(clinic__code=PREFIX, booked__gt=args.capacity).count()
     errors = [o for o in outcomes if o.startswith("error")]
     total = args.slots * args.capacity
-    print(f"database: {settings.DATABASES['default']['NAME']}, gunicorn workers: {args.workers}")
+    mode = f"open loop at {args.rate:g} attempts/s" if args.rate else "closed loop"
+    print(
+        f"database: {settings.DATABASES['default']['NAME']}, gunicorn workers: {args.workers}, "
+        f"{mode}, load average before: {load_before}"
+    )
     print(
         f"attempts {len(results)} from {args.clients} clients in {wall:.2f} s "
         f"({len(results) / wall:.0f}/s)"

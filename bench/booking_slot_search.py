@@ -15,8 +15,11 @@ Not a test: run it by hand against a database of its own, e.g.
 
     DEBUG=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_booking_bench \\
         .venv/bin/python manage.py migrate
-    DEBUG=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_booking_bench \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_booking_bench \\
+        REDIS_URL=redis://127.0.0.1:6379/6 SECRET_KEY=bench-only \\
         .venv/bin/python bench/booking_slot_search.py
+
+DEBUG stays off, as in production: DEBUG's query log and error pages are not what residents get.
 
 Results go in docs/benchmarks.md.
 """
@@ -34,12 +37,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+# The test client speaks plain HTTP: no redirect to HTTPS.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import F  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -158,9 +165,15 @@ def main():
     parser.add_argument("--booked-share", type=float, default=0.5)
     args = parser.parse_args()
 
+    if not settings.DEBUG:
+        # Pages need the hashed static files when DEBUG is off.
+        call_command("collectstatic", interactive=False, verbosity=0)
     service, clinic, user, created, generation = seed(args.clinics, args.booked_share)
     total = Slot.objects.filter(clinic__code__startswith=PREFIX).count()
-    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    print(
+        f"database: {connection.vendor} {connection.settings_dict['NAME']}, DEBUG {settings.DEBUG}"
+        f", load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     print(f"{args.clinics} clinics, {total} slots ({created} generated in {generation:.1f} s)")
     user = get_user_model().objects.select_related("profile__street__community").get(pk=user.pk)
 

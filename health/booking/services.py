@@ -7,7 +7,9 @@ same row waits and then re-checks the WHERE clause against the committed row, so
 number of successful updates can never exceed capacity; a CHECK constraint backs it up.
 
 Lock order, to keep concurrent transactions from deadlocking: resident row, then slots (by
-primary key), then appointments and waitlist entries.
+primary key), then appointments and waitlist entries. `book()` inserts its appointment (a row
+no other transaction can see, so none can wait on it) before it takes the place, so the
+contended slot row stays locked only from that UPDATE to the commit.
 
 Every failure is a `BookingError` subclass carrying a translated message for the person
 who caused it; nothing is changed when one is raised (each function is one transaction).
@@ -286,11 +288,15 @@ def _check_person(resident, dependant, start, end, now, *, exclude_pk=None):
     )
     if exclude_pk is not None:
         active = active.exclude(pk=exclude_pk)
-    name = person_name(resident, dependant)
-    if active.filter(start__lt=end, end__gt=start).exists():
-        raise Overlapping(name=name)
-    if active.filter(end__gt=now).count() >= max_upcoming():
-        raise TooManyUpcoming(name=name, limit=max_upcoming())
+    # Both rules in one query: this runs on every booking attempt.
+    counts = active.aggregate(
+        overlapping=Count("pk", filter=Q(start__lt=end, end__gt=start)),
+        upcoming=Count("pk", filter=Q(end__gt=now)),
+    )
+    if counts["overlapping"]:
+        raise Overlapping(name=person_name(resident, dependant))
+    if counts["upcoming"] >= max_upcoming():
+        raise TooManyUpcoming(name=person_name(resident, dependant), limit=max_upcoming())
 
 
 def _take_place(slot):
@@ -396,23 +402,31 @@ def _notify_booked(appointment):
 
 
 # Booking ----------------------------------------------------------------------------------------
-@transaction.atomic
-def book(resident, slot_id, *, dependant=None, now=None):
+def book(resident, slot, *, dependant=None, now=None):
     """Book a place in a slot for the resident (or one of their dependants).
 
+    `slot` is a Slot (as a view has already loaded it, with clinic and service) or its id.
     Raises SlotNotFound, SlotInPast, BeyondHorizon, SlotClosed, SlotFull, Overlapping,
     TooManyUpcoming or DependantNotFound. Sends the confirmation with its .ics on commit.
     """
     now = _now(now)
-    slot = _get_slot(slot_id)
+    if not isinstance(slot, Slot):
+        slot = _get_slot(slot)
     check_slot_bookable(slot, now)
     _check_dependant(resident, dependant)
-    _lock_resident(resident)
-    _check_person(resident, dependant, slot.start, slot.end, now)
-    if not _take_place(slot):
-        raise _why_not_taken(slot)
-    appointment = _create_appointment(slot, resident, dependant, now)
-    _notify_booked(appointment)
+    if slot.free <= 0:
+        # Full when it was read: answer at once, without a transaction. A slot that looked
+        # free is decided by the conditional UPDATE below, never by this read.
+        raise SlotFull()
+    with transaction.atomic():
+        _lock_resident(resident)
+        _check_person(resident, dependant, slot.start, slot.end, now)
+        appointment = _create_appointment(slot, resident, dependant, now)
+        _notify_booked(appointment)
+        # Last, so the slot row (the one every booker of this time wants) is locked only
+        # until the commit that follows; losing here rolls back the appointment and message.
+        if not _take_place(slot):
+            raise _why_not_taken(slot)
     return appointment
 
 

@@ -163,17 +163,22 @@ def book(request, slot_id):
     form = PersonForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         dependant = form.dependant
-        # A double submit (or a second tab) finds the booking already made: show it.
-        existing = Appointment.objects.filter(
-            slot=slot, resident=request.user, dependant=dependant, status__in=ACTIVE_STATUSES
-        ).first()
-        if existing:
-            messages.info(request, _("This appointment is already booked."))
-            return redirect("booking:appointment", existing.pk)
         try:
-            appointment = services.book(request.user, slot.pk, dependant=dependant)
+            appointment = services.book(request.user, slot, dependant=dependant)
+        except (services.Overlapping, services.SlotFull) as error:
+            # A double submit (or a second tab) finds the booking already made (perhaps the
+            # place that filled the slot): show it instead of the error.
+            existing = Appointment.objects.filter(
+                slot=slot, resident=request.user, dependant=dependant, status__in=ACTIVE_STATUSES
+            ).first()
+            if existing:
+                messages.info(request, _("This appointment is already booked."))
+                return redirect("booking:appointment", existing.pk)
+            if isinstance(error, services.SlotFull):
+                messages.error(request, str(error))
+                return redirect(_clinic_days_url(slot))
+            form.add_error(None, str(error))
         except (
-            services.SlotFull,
             services.SlotClosed,
             services.SlotInPast,
             services.BeyondHorizon,

@@ -16,6 +16,10 @@ from django.utils.translation import gettext_lazy as _
 class Message(models.Model):
     """One notification for one user, stored as plain text in the recipient's language."""
 
+    # The outbox points only at its recipient; Wagtail's "where is this used" index of it
+    # would cost a task and three statements on every notification (every booking).
+    wagtail_reference_index_ignore = True
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -79,6 +83,8 @@ class MessageAttachment(models.Model):
 
 class Delivery(models.Model):
     """The state of one message on one external channel."""
+
+    wagtail_reference_index_ignore = True
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("E-mail")

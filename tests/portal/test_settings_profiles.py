@@ -50,6 +50,32 @@ def test_production_profile_passes_check_deploy(tmp_path):
     assert "no issues" in result.stdout
 
 
+def test_production_profile_uses_the_cache_that_survives_a_redis_restart(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.CACHES['default']['BACKEND'], s.SESSION_ENGINE)"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **base,
+            **PRODUCTION_ENV,
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "PORTAL_VAR_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "portal.cache.ResilientRedisCache",
+        "django.contrib.sessions.backends.cached_db",
+    ]
+
+
 def test_production_profile_refuses_to_start_without_a_secret_key(tmp_path):
     env = {**PRODUCTION_ENV, "SECRET_KEY": "", "PORTAL_VAR_DIR": str(tmp_path)}
     result = run_manage("check", env=env)
@@ -94,6 +120,7 @@ def test_embedded_default_needs_no_servers(tmp_path):
 @pytest.mark.django_db
 def test_ci_runs_on_postgresql_and_redis():
     assert connection.vendor == "postgresql"
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "portal.cache.ResilientRedisCache"
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
     cache.set("ci-probe", "ok", 10)
     assert cache.get("ci-probe") == "ok"

@@ -1,0 +1,82 @@
+"""The booking request is the one residents fire all at once when new times open: keep it lean
+(query counts pinned here) and make sure a booker who loses the race leaves nothing behind."""
+
+from django.urls import reverse
+
+import pytest
+
+from health.booking import services
+from health.booking.models import Appointment, Slot
+from portal.notifications.models import Delivery, Message
+from tests.factories import UserFactory
+
+from .factories import SlotFactory, tomorrow_at
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, staff check, slot, dependants, profile; then the transaction: lock the
+# resident, both person rules in one query, appointment, message, attachments, deliveries,
+# the place, commit (with the savepoints PostgreSQL needs). A new query here is a choice.
+MAX_BOOKING_QUERIES = 18
+# A slot read as full is answered before any transaction is opened.
+MAX_FULL_QUERIES = 8
+
+
+def post_booking(client, slot):
+    return client.post(reverse("booking:book", args=[slot.pk]), {"person": "self"})
+
+
+def test_a_booking_request_stays_lean(
+    resident_client, resident, slot, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(MAX_BOOKING_QUERIES):
+        response = post_booking(resident_client, slot)
+    appointment = Appointment.objects.get(resident=resident)
+    assert response["Location"] == reverse("booking:appointment", args=[appointment.pk])
+    message = Message.objects.get(user=resident, kind="booking")
+    assert message.attachments.count() == 2  # the .ics and the QR image
+    assert Delivery.objects.filter(message=message, channel="email").exists()
+
+
+def test_a_full_slot_is_answered_without_a_transaction(
+    client, clinic, service, django_assert_max_num_queries
+):
+    slot = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(9), capacity=1)
+    services.book(UserFactory(), slot.pk)
+    late = UserFactory()
+    client.force_login(late)
+    with django_assert_max_num_queries(MAX_FULL_QUERIES) as captured:
+        response = post_booking(client, slot)
+    assert response.status_code == 302 and "/clinics/clinic/" in response["Location"]
+    assert not any(
+        q["sql"].startswith(("BEGIN", "SAVEPOINT", "UPDATE")) for q in captured.captured_queries
+    )
+    assert not Appointment.objects.filter(resident=late).exists()
+
+
+def test_losing_the_race_for_the_last_place_leaves_nothing_behind(clinic, service):
+    slot = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(10), capacity=1)
+    # Read while the place was free, as a request does before another booker commits.
+    stale = Slot.objects.select_related("clinic", "service", "practitioner").get(pk=slot.pk)
+    services.book(UserFactory(), slot.pk)
+    loser = UserFactory()
+
+    with pytest.raises(services.SlotFull):
+        services.book(loser, stale)
+
+    # The appointment and the confirmation written before the place was refused are gone.
+    assert not Appointment.objects.filter(resident=loser).exists()
+    assert not Message.objects.filter(user=loser).exists()
+    slot.refresh_from_db()
+    assert slot.booked == 1
+
+
+def test_losing_to_a_closure_says_closed(clinic, service):
+    slot = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(11), capacity=2)
+    stale = Slot.objects.select_related("clinic", "service", "practitioner").get(pk=slot.pk)
+    services.close_slot(slot, reason="Outage")
+    resident = UserFactory()
+
+    with pytest.raises(services.SlotClosed):
+        services.book(resident, stale)
+    assert not Appointment.objects.filter(resident=resident).exists()
