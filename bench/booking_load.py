@@ -80,7 +80,7 @@ def seed(slots, capacity, attempts):
         name_zh_hant="壓測診所",
         name_zh_hans="压测诊所",
         name_en="Load test clinic",
-        address="1 Bench Road",
+        address_zh_hant="1 Bench Road",
         latitude="22.3",
         longitude="114.17",
         phone="28000000",
@@ -241,6 +241,19 @@ def run(port, jobs, clients, rate=None):
     return results, time.perf_counter() - started
 
 
+def server_cpu_seconds(master_pid):
+    """CPU time used so far by gunicorn's master and workers (Linux /proc; None elsewhere)."""
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+        total = 0
+        for pid in [str(master_pid), *children]:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -271,9 +284,11 @@ def main():
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     process, port = start_server(args.workers)
     try:
+        cpu_before = server_cpu_seconds(process.pid)
         results, wall = run(
             port, list(zip(targets, sessions, strict=True)), args.clients, args.rate
         )
+        cpu_after = server_cpu_seconds(process.pid)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -306,6 +321,11 @@ def main():
         f"latency ms: p50 {statistics.median(latencies):.1f}, "
         f"p95 {percentile(latencies, 0.95):.1f}, max {max(latencies):.1f}"
     )
+    if cpu_before is not None and cpu_after is not None:
+        print(
+            f"gunicorn CPU per attempt: {(cpu_after - cpu_before) / len(results) * 1000:.1f} ms "
+            "(PostgreSQL's share not included)"
+        )
     if errors:
         print("errors:", sorted(set(errors)))
     ok = booked_rows == booked_counter == total and not errors and not over

@@ -98,7 +98,7 @@ def seed(clinic_count, booked_share):
             name_zh_hans=f"诊所{n}",
             name_en=f"Clinic {n}",
             community=community,
-            address=f"{n} Bench Road",
+            address_zh_hant=f"{n} Bench Road",
             latitude=f"{22.25 + rng.random() * 0.1:.6f}",
             longitude=f"{114.12 + rng.random() * 0.1:.6f}",
             phone="28000000",

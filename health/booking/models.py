@@ -14,10 +14,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from portal.accounts.models import Community, LocalizedNameMixin, phone_validator
+from portal.accounts.models import (
+    Community,
+    LocalizedNameMixin,
+    language_field_suffix,
+    phone_validator,
+)
 
 # Check-in codes are read aloud and typed at a counter: no 0/O, 1/I/L look-alikes.
 CHECK_IN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -147,19 +151,10 @@ class Clinic(LocalizedNameMixin):
         verbose_name = _("clinic")
         verbose_name_plural = _("clinics")
 
-    @staticmethod
-    def _active_suffix():
-        language = (get_language() or settings.LANGUAGE_CODE).lower()
-        if language.startswith("zh-hans"):
-            return "zh_hans"
-        if language.startswith("en"):
-            return "en"
-        return "zh_hant"
-
     def localized(self, field):
         """`(language code, text)` of a per-language field (`address`, `opening_hours`) in the
         active language, falling back as the class docstring says; `("", "")` if all blank."""
-        active = self._active_suffix()
+        active = language_field_suffix()
         for suffix in (active, *(s for s in self.TEXT_FALLBACK_ORDER if s != active)):
             value = getattr(self, f"{field}_{suffix}")
             if value:

@@ -5,6 +5,17 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
+def language_field_suffix(language=None):
+    """The suffix of the per-language field for a language code (default: the active one):
+    "zh_hant", "zh_hans" or "en". Models keep texts as `<field>_<suffix>`."""
+    language = (language or get_language() or settings.LANGUAGE_CODE).lower()
+    if language.startswith("zh-hans"):
+        return "zh_hans"
+    if language.startswith("en"):
+        return "en"
+    return "zh_hant"
+
+
 class LocalizedNameMixin(models.Model):
     """A name kept in each interface language; `name` answers in the active one."""
 
@@ -20,12 +31,7 @@ class LocalizedNameMixin(models.Model):
 
     @property
     def name(self):
-        language = (get_language() or settings.LANGUAGE_CODE).lower()
-        if language.startswith("zh-hans"):
-            return self.name_zh_hans
-        if language.startswith("en"):
-            return self.name_en
-        return self.name_zh_hant
+        return getattr(self, f"name_{language_field_suffix()}")
 
 
 class Community(LocalizedNameMixin):
