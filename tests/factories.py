@@ -65,3 +65,11 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class StaffFactory(UserFactory):
     username = factory.Sequence(lambda n: f"staff{n}")
+
+
+def with_totp(user, secret="JBSWY3DPEHPK3PXP"):
+    """Give a staff account TOTP, which StaffMFAMiddleware requires before anything else."""
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": secret})
+    return user

@@ -122,6 +122,15 @@ def issue_token(name, scopes, *, patient_id="", created_by=None, expires_at=None
     return token, f"fhir_{key_id}_{secret}"
 
 
+def revoke_token(key_id, *, now=None):
+    """Stop a token working at once; False if no active token has this key id."""
+    return bool(
+        ApiToken.objects.filter(key_id=key_id, revoked_at__isnull=True).update(
+            revoked_at=now or timezone.now()
+        )
+    )
+
+
 def _unauthorized(diagnostics):
     error = FhirError(401, diagnostics, code="login")
     error.headers = {"WWW-Authenticate": 'Bearer realm="fhir"'}

@@ -3,25 +3,18 @@ opens the day list of their clinic and service in the Wagtail admin, checks a pa
 typing the code (keyboard only), marks one patient absent and one seen, watches the day's
 counts follow, and is refused another clinic's list. axe-core checks every page on the way."""
 
-import time
 from datetime import timedelta
 
 from django.urls import reverse
 from django.utils import timezone
 
 import pytest
-from allauth.mfa import app_settings as mfa_settings
-from allauth.mfa.totp.internal.auth import (
-    TOTP,
-    format_hotp_value,
-    generate_totp_secret,
-    hotp_value,
-)
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from health.booking.models import AppointmentStatus
 from health.booking.services import local_midnight
 from portal.accounts import roles
-from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from tests.factories import StaffFactory, UserFactory
 
 from .conftest import ensure_clinic_staff_role
 from .factories import AppointmentFactory, ClinicFactory, ServiceFactory, SlotFactory
@@ -29,31 +22,11 @@ from .factories import AppointmentFactory, ClinicFactory, ServiceFactory, SlotFa
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def current_totp_code(secret):
-    """The code an authenticator app shows now, computed with allauth's own HOTP functions.
-    Near the end of a period the code would expire in flight: wait for the next one."""
-    period = mfa_settings.TOTP_PERIOD
-    if period - time.time() % period < 3:
-        time.sleep(period - time.time() % period + 0.1)
-    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
-
-
 def resident(name):
     user = UserFactory()
     user.profile.display_name = name
     user.profile.save()
     return user
-
-
-def assert_fits(page, width=360):
-    """No sideways scrolling at 360 px, and nothing cut off either: Wagtail's <main> hides
-    what overflows it, so a too-wide list would pass the page-level check unseen."""
-    page.assert_fits(width)
-    main = page.evaluate(
-        "(() => { const m = document.querySelector('main');"
-        " return [m.scrollWidth, m.clientWidth]; })()"
-    )
-    assert main[0] <= main[1], f"{page.url}: content is {main[0]}px wide in a {main[1]}px <main>"
 
 
 def assert_form_fits(page, width=360):
@@ -80,7 +53,7 @@ def message_shown(page, text=None):
         "getComputedStyle(document.querySelector('.messages ul')).opacity === '1'"
     )
     page.check_accessibility()
-    assert_fits(page)
+    page.assert_admin_fits()
 
 
 def day_counts(page):
@@ -121,31 +94,19 @@ def test_nurse_runs_the_clinic_day_with_password_and_totp(page):
         resident=resident("Foreign Patient"),
     )
 
-    # Password first ...
-    page.visit("/accounts/login/")
-    page.use_language("en")
-    page.fill("#id_login", nurse.email)
-    page.fill("#id_password", DEFAULT_PASSWORD)
-    page.click("main form button[type=submit]")
-    # ... then the authenticator code (allauth's second stage), typed and sent by keyboard.
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.check_accessibility()
-    assert_fits(page)
-    page.focus("#id_code")
-    page.keyboard.type(current_totp_code(secret))
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/me/")
+    # Password first, then the authenticator code (allauth's second stage) by keyboard.
+    page.sign_in(nurse, totp_secret=secret)
 
     # The day list opens on the staff member's clinic, today; narrow it to one service.
     page.visit(reverse("booking_day_list"))
-    assert_fits(page)
+    page.assert_admin_fits()
     assert "Harbour Health Centre" in page.inner_text("header")
     assert "Vaccination Visitor" in page.inner_text("main")
     page.select_option("#day-service", label="General practice")
     page.click(".booking-day-filter button[type=submit]")
     page.wait_for_url(f"**service={general.pk}**")
     page.check_accessibility()
-    assert_fits(page)
+    page.assert_admin_fits()
     listing = page.inner_text("main")
     assert "Vaccination Visitor" not in listing and "Foreign Patient" not in listing
     assert {"Chan Tai Man", "Lee Siu Mei", "Wong Ka Ho"} <= set(
@@ -198,7 +159,7 @@ def test_nurse_runs_the_clinic_day_with_password_and_totp(page):
     response = page.goto(f"{page.base_url}{reverse('booking_day_list')}?clinic={other.pk}")
     assert response.status == 403
     page.check_accessibility()
-    assert_fits(page)
+    page.assert_admin_fits()
     assert "You do not have permission" in page.inner_text("main")
     assert "Foreign Patient" not in page.inner_text("body")
     assert foreign.check_in_code not in page.content()
@@ -214,15 +175,7 @@ def test_nurse_edits_the_clinic_address_in_three_languages(page):
     TOTP.activate(nurse, secret)
     clinic.staff.add(nurse)
 
-    page.visit("/accounts/login/")
-    page.use_language("en")
-    page.fill("#id_login", nurse.email)
-    page.fill("#id_password", DEFAULT_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.fill("#id_code", current_totp_code(secret))
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/me/")
+    page.sign_in(nurse, totp_secret=secret)
 
     page.visit(reverse("booking_clinics:edit", args=[clinic.pk]))
     assert_form_fits(page)

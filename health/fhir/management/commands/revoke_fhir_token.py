@@ -1,9 +1,8 @@
 """manage.py revoke_fhir_token KEY_ID: stop a token working at once."""
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from health.fhir.models import ApiToken
+from health.fhir.access import revoke_token
 
 
 class Command(BaseCommand):
@@ -13,9 +12,6 @@ class Command(BaseCommand):
         parser.add_argument("key_id")
 
     def handle(self, *args, key_id, **options):
-        updated = ApiToken.objects.filter(key_id=key_id, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
-        if not updated:
+        if not revoke_token(key_id):
             raise CommandError(f"No active token with key id {key_id!r}")
         self.stdout.write(f"Token {key_id} revoked.")
