@@ -1,22 +1,25 @@
-"""Import benchmark: Synthea-like patient Bundles into the FHIR store.
+"""Import benchmark: Synthea-like patient Bundles into the FHIR store, as `import_fhir` does.
 
-Measures resources per second for whole-patient transaction Bundles (validation, reference
-resolution, current + history rows, search index, audit), and the same JSON inserted plainly
-into one table (the floor any store pays), and prints the ratio. Not a test: run it by hand
-against a database of its own, e.g.
+Writes one transaction Bundle per patient to files, then measures resources per second
+through `health.fhir.importer.import_files` (the code path of `manage.py import_fhir`:
+reading and parsing each file, validation, reference resolution, current + history rows,
+search index, audit, one transaction per file): first with one process for `--single`
+patients, then with `--workers` processes for the rest. Also the same JSON read from the
+same files and inserted plainly into one table (the floor any store pays), and the ratios.
+Not a test: run it by hand against a database of its own, e.g.
 
     DEBUG=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_fhir_bench \\
         .venv/bin/python manage.py migrate
     DEBUG=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_fhir_bench \\
-        .venv/bin/python bench/fhir_import.py --patients 100 --encounters 250
+        .venv/bin/python bench/fhir_import.py --patients 140 --encounters 250
 
 Results go in docs/benchmarks.md.
 """
 
 import argparse
 import json
-import multiprocessing
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -28,20 +31,34 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from bench.fhir_synthea import patient_bundle  # noqa: E402
 from health.fhir.access import system_requester  # noqa: E402
-from health.fhir.bundles import process_bundle  # noqa: E402
+from health.fhir.bundles import parse_bundle  # noqa: E402
+from health.fhir.importer import import_files  # noqa: E402
 from health.fhir.models import Resource  # noqa: E402
 from health.fhir.store import analyze_tables  # noqa: E402
-from health.records.audit import AuditTrail  # noqa: E402
+from health.fhir.validation import resource_types  # noqa: E402
 
 PLAIN_TABLE = "bench_fhir_plain"
 
 
-def plain_insert(bundles):
-    """Insert every entry's resource JSON into one two-column table, a transaction per bundle."""
+def write_files(folder, seeds, encounters):
+    """One patient Bundle per file, as an export would hand them over; returns entries."""
+    folder.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for seed in seeds:
+        bundle = patient_bundle(seed, encounters)
+        total += len(bundle["entry"])
+        (folder / f"patient-{seed}.json").write_text(json.dumps(bundle))
+    return total
+
+
+def plain_insert(files):
+    """Read each file and insert every entry's resource JSON into one two-column table,
+    a transaction per file."""
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {PLAIN_TABLE}")
         if connection.vendor == "postgresql":
@@ -52,7 +69,8 @@ def plain_insert(bundles):
             )
     count = 0
     started = time.perf_counter()
-    for bundle in bundles:
+    for path in files:
+        bundle = json.loads(path.read_bytes())
         rows = [(json.dumps(e["resource"]),) for e in bundle["entry"]]
         with transaction.atomic(), connection.cursor() as cursor:
             for i in range(0, len(rows), 500):
@@ -66,49 +84,16 @@ def plain_insert(bundles):
     return count, elapsed
 
 
-def _warm_up(requester):
-    # A server process is long-lived: build the pydantic validators once before timing.
-    with transaction.atomic():
-        process_bundle(patient_bundle(0, 2), requester, "http://bench/fhir", AuditTrail(requester))
-        transaction.set_rollback(True)
-
-
-def _worker(seeds, encounters, barrier, results):
-    """One importing process (like one gunicorn worker taking Bundle POSTs)."""
-    connection.close()  # never share the parent's connection across fork
+def store_import(files, workers):
+    """Import the files like `import_fhir --workers N`; returns (resources, seconds)."""
     requester = system_requester("bench")
-    _warm_up(requester)
-    bundles = [patient_bundle(seed, encounters) for seed in seeds]
-    barrier.wait()
-    count = 0
-    for bundle in bundles:
-        process_bundle(bundle, requester, "http://bench/fhir", AuditTrail(requester))
-        count += len(bundle["entry"])
-    results.put(count)
-    connection.close()
-
-
-def store_import(seeds, encounters, workers):
-    """Import the patients with `workers` processes; returns (resources, wall seconds)."""
-    barrier = multiprocessing.Barrier(workers + 1)
-    results = multiprocessing.Queue()
-    connection.close()
-    processes = [
-        multiprocessing.Process(
-            target=_worker, args=(seeds[i::workers], encounters, barrier, results)
-        )
-        for i in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    barrier.wait()
     started = time.perf_counter()
-    count = sum(results.get() for _ in processes)
+    report = import_files(files, requester, "http://bench/fhir", workers=workers)
     elapsed = time.perf_counter() - started
-    for process in processes:
-        process.join()
-    analyze_tables()  # as import_fhir does after a load
-    return count, elapsed
+    if report.rejected:
+        print(f"  REJECTED: {report.rejected[:3]}")
+    entries = sum(report.created.values()) + sum(report.unchanged.values())
+    return entries, elapsed
 
 
 def main():
@@ -116,29 +101,49 @@ def main():
     parser.add_argument("--patients", type=int, default=100)
     parser.add_argument("--encounters", type=int, default=250)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=2, help="importing processes")
+    parser.add_argument(
+        "--single", type=int, default=30, help="patients imported by one process first"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="processes for the rest")
     args = parser.parse_args()
 
     print(f"database: {connection.vendor}, existing resources: {Resource.objects.count()}")
+    print(f"load average before: {os.getloadavg()}")
+    folder = Path(settings.BASE_DIR) / "var" / "bench-fhir-import"
+    shutil.rmtree(folder, ignore_errors=True)
     started = time.perf_counter()
     seeds = [args.seed * 1_000_000 + i for i in range(args.patients)]
-    bundles = [patient_bundle(seed, args.encounters) for seed in seeds]
-    total = sum(len(b["entry"]) for b in bundles)
+    single = min(args.single, args.patients)
+    total = write_files(folder / "single", seeds[:single], args.encounters)
+    total += write_files(folder / "workers", seeds[single:], args.encounters)
+    files = sorted(folder.rglob("*.json"))
     elapsed = time.perf_counter() - started
-    print(f"generated {args.patients} bundles, {total} entries in {elapsed:.1f}s")
+    print(f"wrote {args.patients} bundles, {total} entries in {elapsed:.1f}s")
 
-    plain_count, plain_time = plain_insert(bundles)
+    plain_count, plain_time = plain_insert(files)
     plain_rate = plain_count / plain_time
     print(f"plain inserts: {plain_count} rows in {plain_time:.1f}s = {plain_rate:.0f} rows/s")
 
-    del bundles
-    count, elapsed = store_import(seeds, args.encounters, args.workers)
-    rate = count / elapsed
-    print(
-        f"FHIR store:    {count} resources in {elapsed:.1f}s = {rate:.0f} resources/s "
-        f"({args.workers} processes)"
-    )
-    print(f"ratio store/plain: {rate / plain_rate:.2f} (plain is {plain_rate / rate:.1f}x faster)")
+    # A server process is long-lived: load the R4B models and build the validators once.
+    resource_types()
+    parse_bundle(patient_bundle(0, 2))
+
+    for label, part, workers in (
+        ("1 process", sorted((folder / "single").glob("*.json")), 1),
+        (f"{args.workers} workers", sorted((folder / "workers").glob("*.json")), args.workers),
+    ):
+        if not part:
+            continue
+        before = Resource.objects.count()
+        count, elapsed = store_import(part, workers)
+        rate = count / elapsed
+        print(
+            f"FHIR store, {label}: {count} resources in {elapsed:.1f}s = {rate:.0f} resources/s"
+            f" (store {before} -> {before + count}); ratio store/plain {rate / plain_rate:.2f}"
+            f" (plain is {plain_rate / rate:.1f}x faster); load average {os.getloadavg()}"
+        )
+    analyze_tables()  # as import_fhir does after a load
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,16 @@ References are rewritten in place: the Bundle passed in is consumed (its resourc
 with the server's ids), which spares a deep copy of thousands of entries.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from . import projections, store
 from . import searchparams as sp
 from .errors import FhirError, PreconditionFailed
+from .models import Resource
 from .responses import bundle_text, entry_text
 from .validation import ID_RE, is_resource_type, validate_resource
 
@@ -42,13 +44,16 @@ class Entry:
     # Filled while processing.
     response: dict = field(default_factory=dict)
     resource_text: str = None
+    patient_id: str = ""
 
     @property
     def path(self):
         return f"Bundle.entry[{self.index}]"
 
 
-def _parse_entry(index, raw):
+def _parse_entry(index, raw, validated=False):
+    """One entry checked (and its resource validated, unless `validated` says the caller
+    has validated exactly this resource already)."""
     where = f"Bundle.entry[{index}]"
     if not isinstance(raw, dict):
         raise FhirError(400, f"{where} must be an object", code="structure", expression=where)
@@ -113,7 +118,8 @@ def _parse_entry(index, raw):
         )
     if method in ("POST", "PUT"):
         resource = raw.get("resource")
-        validate_resource(resource, None, path=f"{where}.resource")
+        if not validated or not isinstance(resource, dict):
+            validate_resource(resource, None, path=f"{where}.resource")
         if resource["resourceType"] != rtype:
             raise FhirError(
                 400,
@@ -148,20 +154,24 @@ def _parse_entry(index, raw):
 
 def _rewrite_references(node, mapping, resolve_conditional):
     """Replace references to fullUrls (urn:uuid:...) and conditional references in place."""
-    if isinstance(node, dict):
-        ref = node.get("reference")
-        if isinstance(ref, str):
-            if ref in mapping:
-                node["reference"] = mapping[ref]
-            elif "?" in ref and not ref.startswith("#"):
-                node["reference"] = resolve_conditional(ref)
-        for value in node.values():
-            if isinstance(value, dict | list):
-                _rewrite_references(value, mapping, resolve_conditional)
-    elif isinstance(node, list):
-        for item in node:
-            if isinstance(item, dict | list):
-                _rewrite_references(item, mapping, resolve_conditional)
+    containers = (dict, list)
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("reference")
+            if isinstance(ref, str):
+                if ref in mapping:
+                    node["reference"] = mapping[ref]
+                elif "?" in ref and not ref.startswith("#"):
+                    node["reference"] = resolve_conditional(ref)
+            for value in node.values():
+                if isinstance(value, containers):
+                    stack.append(value)
+        elif isinstance(node, list):
+            for value in node:
+                if isinstance(value, containers):
+                    stack.append(value)
 
 
 def _conditional_resolver(requester, entry_path):
@@ -318,6 +328,31 @@ def _put(entry, requester):
 
 def process_bundle(bundle, requester, base, trail):
     """Run a transaction or batch Bundle; returns the response Bundle as JSON text."""
+    kind, entries = run_bundle(bundle, requester, base, trail)
+    texts = [entry_text(None, e.resource_text, response=e.response) for e in entries]
+    return bundle_text({"resourceType": "Bundle", "type": f"{kind}-response"}, texts)
+
+
+def run_bundle(bundle, requester, base, trail, *, validated=False):
+    """Run a transaction or batch Bundle; returns (kind, entries in the Bundle's order).
+
+    Each entry's `response` is its response entry's `response` element. `validated` says
+    the caller has already validated every entry's resource with validate_resource (the
+    importer does, line by line, for NDJSON), so it is not done twice.
+    """
+    kind, parts = parse_bundle(bundle, validated=validated)
+    if kind == "transaction":
+        return kind, _transaction(parts, requester, base, trail)
+    return kind, _batch(parts, requester, base, trail)
+
+
+def parse_bundle(bundle, *, validated=False):
+    """Check a Bundle and validate its entries, without touching the database.
+
+    Returns (kind, parts) for run_bundle: for a transaction the parsed entries (a bad one
+    raises FhirError, so nothing is written), for a batch the parsed entries with, in
+    place of each bad one, an entry holding its error response.
+    """
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise FhirError(
             400, "POST to the base needs a Bundle", code="invalid", expression="Bundle.resourceType"
@@ -339,21 +374,55 @@ def process_bundle(bundle, requester, base, trail):
     if len(raw_entries) > max_entries:
         raise FhirError(413, f"A Bundle may hold at most {max_entries} entries", code="too-costly")
     if kind == "transaction":
-        entries = _transaction(raw_entries, requester, base, trail)
-    else:
-        entries = _batch(raw_entries, requester, base, trail)
-    texts = [entry_text(None, e.resource_text, response=e.response) for e in entries]
-    return bundle_text({"resourceType": "Bundle", "type": f"{kind}-response"}, texts)
+        # Validate everything before the first write, so a bad entry costs no database work.
+        entries = [_parse_entry(i, raw, validated) for i, raw in enumerate(raw_entries)]
+        full_urls = [e.full_url for e in entries if e.full_url]
+        if len(full_urls) != len(set(full_urls)):
+            raise FhirError(
+                400,
+                "Two entries share a fullUrl",
+                code="invalid",
+                expression="Bundle.entry.fullUrl",
+            )
+        return kind, entries
+    parts = []
+    for i, raw in enumerate(raw_entries):
+        try:
+            parts.append(_parse_entry(i, raw, validated))
+        except FhirError as error:
+            failed = Entry(index=i, method="", url="", resource_type="")
+            failed.response = {"status": str(error.status), "outcome": error.outcome()}
+            parts.append(failed)
+    return kind, parts
 
 
-def _transaction(raw_entries, requester, base, trail):
-    # Validate everything before the first write, so a bad entry costs no database work.
-    entries = [_parse_entry(i, raw) for i, raw in enumerate(raw_entries)]
-    full_urls = [e.full_url for e in entries if e.full_url]
-    if len(full_urls) != len(set(full_urls)):
-        raise FhirError(
-            400, "Two entries share a fullUrl", code="invalid", expression="Bundle.entry.fullUrl"
-        )
+def _fresh_put_targets(entries):
+    """(type, id) of the plain PUTs whose resource does not exist yet.
+
+    Only PUTs without If-Match whose id no other entry of the Bundle names: those create a
+    resource with the client's id exactly like a POST would, so they can go into the same
+    bulk insert instead of a locked lookup, two savepoints and several inserts each.
+    """
+    named = Counter((e.resource_type, e.resource_id) for e in entries if e.resource_id)
+    wanted = {}
+    for e in entries:
+        alone = named[(e.resource_type, e.resource_id)] == 1
+        if e.method == "PUT" and e.resource_id and not e.if_match and alone:
+            wanted.setdefault(e.resource_type, []).append(e.resource_id)
+    fresh = set()
+    for rtype, ids in wanted.items():
+        for i in range(0, len(ids), store.BULK_BATCH):
+            chunk = ids[i : i + store.BULK_BATCH]
+            existing = set(
+                Resource.objects.filter(resource_type=rtype, resource_id__in=chunk).values_list(
+                    "resource_id", flat=True
+                )
+            )
+            fresh.update((rtype, rid) for rid in chunk if rid not in existing)
+    return fresh
+
+
+def _transaction(entries, requester, base, trail):
     ordered = sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index))
     current = {"entry": None}
     resolver = _conditional_resolver(
@@ -388,50 +457,77 @@ def _transaction(raw_entries, requester, base, trail):
                     _rewrite_references(entry.resource, mapping, resolver)
                 except FhirError as error:
                     raise _with_path(error, entry) from None
+        fresh = _fresh_put_targets(ordered)
         bulk = []
         for entry in ordered:
             current["entry"] = entry
             try:
                 if entry.method == "POST" and not entry.if_none_exist:
-                    patient = sp.patient_compartment(
-                        entry.resource_type, entry.resource_id, entry.resource
-                    )
-                    store.check_write(requester, entry.resource_type, "c", patient)
+                    _claim_for_bulk(entry, requester)
                     bulk.append(entry)
                     continue
                 if entry.method == "POST" and entry.response:
                     continue  # matched an existing resource
+                if entry.method == "PUT" and (entry.resource_type, entry.resource_id) in fresh:
+                    store.check_update_body(entry.resource_type, entry.resource_id, entry.resource)
+                    _claim_for_bulk(entry, requester)
+                    bulk.append(entry)
+                    continue
                 if bulk and entry.method != "POST":
-                    _flush_bulk(bulk, trail)
+                    _flush_bulk(bulk, requester, base, trail)
                     bulk = []
                 _run_one(entry, requester, base, trail)
             except FhirError as error:
                 raise _with_path(error, entry) from None
         if bulk:
-            _flush_bulk(bulk, trail)
+            current["entry"] = None
+            _flush_bulk(bulk, requester, base, trail)
         trail.flush()
     return entries
 
 
-def _flush_bulk(entries, trail):
-    resources = store.bulk_create(
-        [(e.resource_type, e.resource_id, e.resource, "POST") for e in entries]
+def _claim_for_bulk(entry, requester):
+    """The entry's compartment (worked out once), after checking the requester may create."""
+    entry.patient_id = sp.patient_compartment(
+        entry.resource_type, entry.resource_id, entry.resource
     )
-    for entry, resource in zip(entries, resources, strict=True):
-        entry.response = _response("201 Created", resource)
-        trail.add_many("create", resource.resource_type, resource.patient_id)
+    store.check_write(requester, entry.resource_type, "c", entry.patient_id)
 
 
-def _batch(raw_entries, requester, base, trail):
-    results = []
-    parsed = []
-    for i, raw in enumerate(raw_entries):
-        try:
-            parsed.append(_parse_entry(i, raw))
-        except FhirError as error:
-            failed = Entry(index=i, method="", url="", resource_type="")
-            failed.response = {"status": str(error.status), "outcome": error.outcome()}
-            results.append(failed)
+def _flush_bulk(entries, requester, base, trail):
+    """Create the collected entries with one bulk insert per table."""
+    items = [(e.resource_type, e.resource_id, e.resource, e.method) for e in entries]
+    patients = [e.patient_id for e in entries]
+    try:
+        # bulk_create runs in a savepoint: one for the whole batch, not one per entry.
+        rows = store.bulk_create(items, patients)
+    except IntegrityError:
+        if not any(e.method == "PUT" for e in entries):
+            raise
+        # Another writer created one of the client ids since we looked. Go one by one,
+        # as single PUTs would: an id that exists now becomes an update.
+        posts = [e for e in entries if e.method == "POST"]
+        if posts:
+            _flush_bulk(posts, requester, base, trail)
+        for entry in entries:
+            if entry.method == "PUT":
+                try:
+                    _run_one(entry, requester, base, trail)
+                except FhirError as error:
+                    raise _with_path(error, entry) from None
+        return
+    for entry, row in zip(entries, rows, strict=True):
+        entry.response = _response("201 Created", row)
+        if entry.method == "POST":
+            trail.add_many("create", row.resource_type, row.patient_id)
+        else:
+            trail.add("create", row.resource_type, row.resource_id, row.patient_id)
+
+
+def _batch(parts, requester, base, trail):
+    # Entries that failed to parse carry their error response already (and no method).
+    results = [e for e in parts if not e.method]
+    parsed = [e for e in parts if e.method]
     mapping = {}
     for entry in sorted(parsed, key=lambda e: (METHOD_ORDER[e.method], e.index)):
         try:

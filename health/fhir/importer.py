@@ -4,18 +4,24 @@ One file is one unit: a transaction Bundle goes in whole or not at all, and a ba
 reported and skipped while the import carries on with the next. NDJSON (bulk export
 format, one resource per line) is checked line by line; bad lines are rejected with their
 line number and the good ones are written in transactions of `chunk_size` resources.
+
+With `workers` > 1 the files are shared out among that many forked processes, each with
+its own database connection; each file is still one transaction (per chunk for NDJSON),
+and the per-file reports are added up in the calling process as files finish.
 """
 
-import json
+import multiprocessing
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.db import DatabaseError, connections
+
 from health.records.audit import AuditTrail
 
-from .bundles import process_bundle
+from .bundles import run_bundle
 from .errors import FhirError
-from .validation import parse_json, validate_resource
+from .validation import parse_json, resource_types, validate_resource
 
 SUFFIXES = (".json", ".ndjson")
 
@@ -32,6 +38,14 @@ class ImportReport:
     @property
     def total_created(self):
         return sum(self.created.values())
+
+    def add(self, other):
+        """Add another report's counts (a file imported in a worker process) to this one."""
+        self.files += other.files
+        self.created.update(other.created)
+        self.updated.update(other.updated)
+        self.unchanged.update(other.unchanged)
+        self.rejected.extend(other.rejected)
 
 
 def find_files(paths):
@@ -69,10 +83,11 @@ def _kinds(bundle):
     return out
 
 
-def _tally(report, response_text, kinds):
-    response = json.loads(response_text)
-    for entry, (rtype, method) in zip(response.get("entry", []), kinds, strict=False):
-        status = entry.get("response", {}).get("status", "")
+def _tally(report, entries, kinds):
+    """Count the entries' outcomes (straight from the processed entries: no response
+    Bundle is written out and parsed back for this)."""
+    for entry, (rtype, method) in zip(entries, kinds, strict=False):
+        status = entry.response.get("status", "")
         if status.startswith("201"):
             report.created[rtype] += 1
         elif status.startswith("200"):
@@ -80,13 +95,14 @@ def _tally(report, response_text, kinds):
         elif status.startswith("204"):
             pass
         else:
-            outcome = entry.get("response", {}).get("outcome", {})
+            outcome = entry.response.get("outcome") or {}
             reason = (outcome.get("issue") or [{}])[0].get("diagnostics", status)
             report.rejected.append(("", rtype, reason))
 
 
-def _run(bundle, requester, base):
-    return process_bundle(bundle, requester, base, AuditTrail(requester))
+def _run(bundle, requester, base, validated=False):
+    _kind, entries = run_bundle(bundle, requester, base, AuditTrail(requester), validated=validated)
+    return entries
 
 
 def import_json_file(path, report, requester, base):
@@ -99,8 +115,9 @@ def import_json_file(path, report, requester, base):
         bundle = _as_transaction([r for r in resources if isinstance(r, dict)])
     else:
         bundle = _as_transaction([data])
+    kinds = _kinds(bundle)
     before = len(report.rejected)
-    _tally(report, _run(bundle, requester, base), _kinds(bundle))
+    _tally(report, _run(bundle, requester, base), kinds)
     for i in range(before, len(report.rejected)):
         report.rejected[i] = (str(path), *report.rejected[i][1:])
 
@@ -111,7 +128,8 @@ def import_ndjson_file(path, report, requester, base, chunk_size=1000):
     def flush():
         if chunk:
             bundle = _as_transaction(chunk)
-            _tally(report, _run(bundle, requester, base), _kinds(bundle))
+            # Every line was validated as it was read; the Bundle does not do it again.
+            _tally(report, _run(bundle, requester, base, validated=True), _kinds(bundle))
             chunk.clear()
 
     with open(path, encoding="utf-8") as handle:
@@ -130,25 +148,110 @@ def import_ndjson_file(path, report, requester, base, chunk_size=1000):
     flush()
 
 
-def import_files(paths, requester, base="urn:import", progress=None, chunk_size=1000):
-    """Import every file; a failing file is recorded in the report and the rest go on."""
+# A Bundle that lost a race with another writer (a 409: say, two workers creating the same
+# clinic Organization with ifNoneExist) was rolled back whole and is read and tried again.
+CONFLICT_RETRIES = 2
+
+
+def _import_json_retrying(path, report, requester, base):
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            return import_json_file(path, report, requester, base)
+        except FhirError as exc:
+            if exc.status != 409 or attempt == CONFLICT_RETRIES:
+                raise
+
+
+def import_file(path, requester, base="urn:import", chunk_size=1000):
+    """Import one file; returns (its report, the error that rejected the whole file or None)."""
+    report = ImportReport(files=1)
+    path = Path(path)
+    try:
+        if path.suffix == ".ndjson":
+            import_ndjson_file(path, report, requester, base, chunk_size)
+        else:
+            _import_json_retrying(path, report, requester, base)
+        return report, None
+    except FhirError as exc:
+        error = "; ".join(i.get("diagnostics", "") for i in exc.issues)
+    except OSError as exc:
+        error = f"cannot read: {exc.strerror or exc}"
+    except DatabaseError as exc:
+        # The file's transaction was rolled back; say so and go on with the next file.
+        error = f"database error: {exc}".strip()
+    report.rejected.append((str(path), "file", error))
+    return report, error
+
+
+def import_files(paths, requester, base="urn:import", progress=None, chunk_size=1000, workers=1):
+    """Import every file; a failing file is recorded in the report and the rest go on.
+
+    `progress(index, total, path, created, error)` is called in this process as each file
+    finishes (in the order they finish when `workers` > 1).
+    """
     report = ImportReport()
     files = find_files(paths)
-    for index, path in enumerate(files, start=1):
-        report.files += 1
-        before = report.total_created
-        try:
-            if path.suffix == ".ndjson":
-                import_ndjson_file(path, report, requester, base, chunk_size)
-            else:
-                import_json_file(path, report, requester, base)
-            error = None
-        except FhirError as exc:
-            error = "; ".join(i.get("diagnostics", "") for i in exc.issues)
-            report.rejected.append((str(path), "file", error))
-        except OSError as exc:
-            error = f"cannot read: {exc.strerror or exc}"
-            report.rejected.append((str(path), "file", error))
+    if workers > 1 and len(files) > 1:
+        results = _in_workers(files, requester, base, chunk_size, workers)
+    else:
+        results = ((path, *import_file(path, requester, base, chunk_size)) for path in files)
+    for index, (path, part, error) in enumerate(results, start=1):
+        report.add(part)
         if progress:
-            progress(index, len(files), path, report.total_created - before, error)
+            progress(index, len(files), path, part.total_created, error)
     return report
+
+
+def check_parallel():
+    """Raise ValueError when this database and process cannot import with several workers."""
+    for conn in connections.all(initialized_only=True):
+        if conn.vendor == "sqlite":
+            raise ValueError("SQLite takes one writer at a time")
+        if conn.in_atomic_block:
+            raise ValueError("workers cannot see or join an open transaction")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        raise ValueError("this platform cannot fork worker processes")
+
+
+# Set in each worker process by _start_worker (inherited through fork, never pickled).
+_worker_args = None
+
+
+def _start_worker(requester, base, chunk_size):
+    global _worker_args
+    # The parent closed its connections before forking; forget any that is left without
+    # closing it, since closing would end the parent's session on the shared socket.
+    for conn in connections.all(initialized_only=True):
+        conn.connection = None
+    _worker_args = (requester, base, chunk_size)
+
+
+def _import_in_worker(path):
+    try:
+        return (path, *import_file(path, *_worker_args))
+    finally:
+        # A fresh connection per file: nothing stays open when the pool winds down.
+        connections.close_all()
+
+
+def _in_workers(files, requester, base, chunk_size, workers):
+    check_parallel()
+    # Load every R4B model class once here (seconds of imports), so the forked workers
+    # inherit them instead of each paying for it.
+    resource_types()
+    # Children must not inherit an open connection (one socket, two processes).
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    pool = context.Pool(
+        min(workers, len(files)),
+        initializer=_start_worker,
+        initargs=(requester, base, chunk_size),
+    )
+    try:
+        yield from pool.imap_unordered(_import_in_worker, files, chunksize=1)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 TOKEN, STRING, DATE, REFERENCE, QUANTITY = "token", "string", "date", "reference", "quantity"
 
@@ -236,23 +237,33 @@ def params_for(resource_type):
 
 
 def _walk(node, parts):
+    """The values at a split path below `node`; lists are walked element by element."""
+    found = []
+    _collect(node, parts, 0, found)
+    return found
+
+
+def _collect(node, parts, at, found):
     if node is None:
         return
     if isinstance(node, list):
         for item in node:
-            yield from _walk(item, parts)
-        return
-    if not parts:
-        yield node
-        return
-    if isinstance(node, dict):
-        yield from _walk(node.get(parts[0]), parts[1:])
+            _collect(item, parts, at, found)
+    elif at == len(parts):
+        found.append(node)
+    elif isinstance(node, dict):
+        _collect(node.get(parts[at]), parts, at + 1, found)
+
+
+@lru_cache(maxsize=1024)
+def _split(path):
+    return tuple(path.split("."))
 
 
 def values_at(body, paths):
     """Every value found at any of the dotted paths in a resource body."""
     for path in paths:
-        yield from _walk(body, path.split("."))
+        yield from _walk(body, _split(path))
 
 
 # -- value extraction ---------------------------------------------------------------------------
@@ -437,46 +448,89 @@ def quantity_values(value):
 # -- whole-resource extraction ------------------------------------------------------------------
 
 
+def _add_tokens(out, param, value, targets):
+    for system, code in token_values(value):
+        out.add((param, clean_text(system)[:255], clean_text(code)[:255]))
+
+
+def _add_strings(out, param, value, targets):
+    for text in string_values(value):
+        if text.strip():
+            out.add((param, fold(text)[:255], clean_text(text)[:255]))
+
+
+def _add_dates(out, param, value, targets):
+    for start, end in date_values(value):
+        out.add((param, start, end))
+
+
+def _add_references(out, param, value, targets):
+    for target_type, target_id in reference_values(value):
+        if targets is None or target_type in targets:
+            out.add((param, clean_text(target_type)[:64], clean_text(target_id)[:255]))
+
+
+def _add_quantities(out, param, value, targets):
+    for number, system, code in quantity_values(value):
+        out.add((param, number, clean_text(system)[:255], clean_text(code)[:255]))
+
+
+_ADDERS = {
+    TOKEN: _add_tokens,
+    STRING: _add_strings,
+    DATE: _add_dates,
+    REFERENCE: _add_references,
+    QUANTITY: _add_quantities,
+}
+
+
+@lru_cache(maxsize=512)
+def _extractors(resource_type):
+    """A type's parameters prepared once: (kind, adder, param, split paths, target types)."""
+    prepared = []
+    for param, definition in params_for(resource_type).items():
+        kind, paths = definition[0], definition[1]
+        targets = frozenset(definition[2]) if len(definition) > 2 else None
+        split = tuple(_split(path) for path in paths)
+        prepared.append((kind, _ADDERS[kind], param, split, targets))
+    return tuple(prepared)
+
+
 def extract_index(resource_type, body):
     """All index entries of a resource: {kind: [(param, *values), ...]}.
 
     Duplicates (one code in two codings, say) are removed so the index stays small.
     """
     out = {TOKEN: set(), STRING: set(), DATE: set(), REFERENCE: set(), QUANTITY: set()}
-    for param, definition in params_for(resource_type).items():
-        kind, paths = definition[0], definition[1]
-        targets = definition[2] if len(definition) > 2 else None
-        for value in values_at(body, paths):
-            if kind == TOKEN:
-                for system, code in token_values(value):
-                    out[TOKEN].add((param, clean_text(system)[:255], clean_text(code)[:255]))
-            elif kind == STRING:
-                for text in string_values(value):
-                    if text.strip():
-                        out[STRING].add((param, fold(text)[:255], clean_text(text)[:255]))
-            elif kind == DATE:
-                for start, end in date_values(value):
-                    out[DATE].add((param, start, end))
-            elif kind == REFERENCE:
-                for target_type, target_id in reference_values(value):
-                    if targets is None or target_type in targets:
-                        target_id = clean_text(target_id)[:255]
-                        out[REFERENCE].add((param, clean_text(target_type)[:64], target_id))
-            elif kind == QUANTITY:
-                for number, system, code in quantity_values(value):
-                    out[QUANTITY].add(
-                        (param, number, clean_text(system)[:255], clean_text(code)[:255])
-                    )
+    found = []
+    for kind, add, param, paths, targets in _extractors(resource_type):
+        target = out[kind]
+        for parts in paths:
+            # Most elements are absent, or a single value one step down: no walk for those.
+            value = body.get(parts[0])
+            if value is None:
+                continue
+            if len(parts) == 1 and not isinstance(value, list):
+                add(target, param, value, targets)
+                continue
+            found.clear()
+            _collect(value, parts, 1, found)
+            for value in found:
+                add(target, param, value, targets)
     return out
+
+
+@lru_cache(maxsize=512)
+def _patient_paths(resource_type):
+    definition = params_for(resource_type).get("patient")
+    return tuple(definition[1]) if definition else tuple(_GENERIC_PATIENT_PATHS)
 
 
 def patient_compartment(resource_type, resource_id, body):
     """The id of the Patient whose compartment holds the resource, or ''."""
     if resource_type == "Patient":
         return resource_id
-    definition = params_for(resource_type).get("patient")
-    paths = definition[1] if definition else _GENERIC_PATIENT_PATHS
-    for value in values_at(body, paths):
+    for value in values_at(body, _patient_paths(resource_type)):
         for target_type, target_id in reference_values(value):
             if target_type == "Patient":
                 return target_id

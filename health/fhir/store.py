@@ -11,6 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
@@ -56,9 +57,13 @@ def new_id():
     return str(uuid.uuid4())
 
 
+# One encoder for every body: json.dumps with options builds a new encoder on each call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def dumps(data):
     """Compact JSON as stored and served."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODE(data)
 
 
 def etag(version_id):
@@ -121,7 +126,12 @@ def insert_rows(model, columns, rows):
     names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            # The raw psycopg cursor: its errors are turned into Django's (IntegrityError on
+            # a clash) by hand, so callers can catch them as for any other query.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
         else:
@@ -139,11 +149,17 @@ def insert_rows(model, columns, rows):
 
 
 def _write_index(pairs):
-    """Insert the index rows of [(Resource, body dict)]: one bulk insert per index table."""
+    """Insert the index rows of [(Resource, body dict)]: one bulk insert per index table.
+
+    Rows of all the resources are collected first, so a whole Bundle costs one insert per
+    table however many resources it holds.
+    """
     collected = {kind: [] for kind in INDEX_MODELS}
     for resource, body in pairs:
         head = (resource.pk, resource.resource_type)
         for kind, entries in sp.extract_index(resource.resource_type, body).items():
+            if not entries:
+                continue
             if kind == sp.TOKEN:
                 tail = (resource.patient_id,)
                 collected[kind].extend(head + entry + tail for entry in entries)
@@ -287,20 +303,7 @@ def update_resource(
         raise FhirError(400, "Invalid resource id", code="value")
     if not validated:
         validate_resource(body, resource_type)
-    if body.get("id") is None:
-        raise FhirError(
-            400,
-            "The resource must have an id for update",
-            code="required",
-            expression=f"{resource_type}.id",
-        )
-    if body.get("id") != resource_id:
-        raise FhirError(
-            400,
-            f"Resource id {body.get('id')!r} does not match the URL id {resource_id!r}",
-            code="invalid",
-            expression=f"{resource_type}.id",
-        )
+    check_update_body(resource_type, resource_id, body)
     expected = None
     if if_match is not None:
         expected = parse_etag(if_match)
@@ -337,6 +340,24 @@ def update_resource(
         was_deleted = current.deleted
         return WriteResult(
             _new_version(current, body, new_patient, method="PUT"), created=was_deleted
+        )
+
+
+def check_update_body(resource_type, resource_id, body):
+    """The body of an update must carry the id the URL names (400 otherwise)."""
+    if body.get("id") is None:
+        raise FhirError(
+            400,
+            "The resource must have an id for update",
+            code="required",
+            expression=f"{resource_type}.id",
+        )
+    if body.get("id") != resource_id:
+        raise FhirError(
+            400,
+            f"Resource id {body.get('id')!r} does not match the URL id {resource_id!r}",
+            code="invalid",
+            expression=f"{resource_type}.id",
         )
 
 
@@ -483,70 +504,99 @@ def history_queryset(resource_type=None, resource_id=None, *, requester=None, si
     return qs.order_by("-last_updated", "-pk")
 
 
-def bulk_create(items):
+class CreatedRow(NamedTuple):
+    """A resource written by `bulk_create` (the attributes of Resource that callers read)."""
+
+    pk: int
+    resource_type: str
+    resource_id: str
+    version_id: int
+    last_updated: object
+    patient_id: str
+
+    @property
+    def reference(self):
+        return f"{self.resource_type}/{self.resource_id}"
+
+
+RESOURCE_COLUMNS = (
+    "id",
+    "resource_type",
+    "resource_id",
+    "version_id",
+    "last_updated",
+    "body",
+    "deleted",
+    "patient_id",
+)
+VERSION_COLUMNS = (
+    "current",
+    "resource_type",
+    "resource_id",
+    "version_id",
+    "last_updated",
+    "body",
+    "deleted",
+    "method",
+    "patient_id",
+)
+
+
+def bulk_create(items, patient_ids=None):
     """Create many new resources at once: [(resource_type, resource_id, body, method)].
 
-    Used by transaction Bundles and the importer for entries that create resources with ids
-    nobody else can hold (fresh UUIDs). A handful of bulk inserts replace several queries per
-    resource; a clash on an id still fails the whole transaction through the constraint.
+    Used by transaction Bundles and the importer for entries that create resources: fresh
+    UUIDs, or client ids the caller has just checked are free. A handful of bulk inserts
+    replace several queries per resource; a clash on an id still fails through the unique
+    constraint (an IntegrityError), so a caller that races others can fall back to one by
+    one. `patient_ids`, when the caller has them already, are the resources' compartments
+    in the same order. Returns a CreatedRow per item, in order.
     """
     when = timezone.now()
-    resources, bodies = [], []
-    for resource_type, resource_id, body, _method in items:
-        resources.append(
-            Resource(
-                resource_type=resource_type,
-                resource_id=resource_id,
-                version_id=1,
-                last_updated=when,
-                body=_stamp(body, resource_type, resource_id, 1, when),
-                patient_id=sp.patient_compartment(resource_type, resource_id, body),
-            )
-        )
-        bodies.append(body)
+    if patient_ids is None:
+        patient_ids = [sp.patient_compartment(t, i, body) for t, i, body, _m in items]
+    texts = [_stamp(body, t, i, 1, when) for (t, i, body, _m) in items]
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            for resource, pk in zip(resources, _reserve_ids(Resource, len(resources)), strict=True):
-                resource.pk = pk
+            pks = _reserve_ids(Resource, len(items))
             insert_rows(
                 Resource,
-                (
-                    "id",
-                    "resource_type",
-                    "resource_id",
-                    "version_id",
-                    "last_updated",
-                    "body",
-                    "deleted",
-                    "patient_id",
-                ),
+                RESOURCE_COLUMNS,
                 [
-                    (r.pk, r.resource_type, r.resource_id, 1, when, r.body, False, r.patient_id)
-                    for r in resources
+                    (pk, item[0], item[1], 1, when, text, False, patient)
+                    for pk, item, text, patient in zip(pks, items, texts, patient_ids, strict=True)
                 ],
             )
         else:
-            Resource.objects.bulk_create(resources, batch_size=BULK_BATCH)
+            objects = Resource.objects.bulk_create(
+                [
+                    Resource(
+                        resource_type=item[0],
+                        resource_id=item[1],
+                        version_id=1,
+                        last_updated=when,
+                        body=text,
+                        patient_id=patient,
+                    )
+                    for item, text, patient in zip(items, texts, patient_ids, strict=True)
+                ],
+                batch_size=BULK_BATCH,
+            )
+            pks = [obj.pk for obj in objects]
+        rows = [
+            CreatedRow(pk, item[0], item[1], 1, when, patient)
+            for pk, item, patient in zip(pks, items, patient_ids, strict=True)
+        ]
         insert_rows(
             ResourceVersion,
-            (
-                "current",
-                "resource_type",
-                "resource_id",
-                "version_id",
-                "last_updated",
-                "body",
-                "deleted",
-                "method",
-                "patient_id",
-            ),
+            VERSION_COLUMNS,
             [
                 (r.pk, r.resource_type, r.resource_id, 1, when, None, False, item[3], r.patient_id)
-                for r, item in zip(resources, items, strict=True)
+                for r, item in zip(rows, items, strict=True)
             ],
         )
-        _write_index(list(zip(resources, bodies, strict=True)))
-    return resources
+        _write_index([(row, item[2]) for row, item in zip(rows, items, strict=True)])
+    return rows
 
 
 def analyze_tables():

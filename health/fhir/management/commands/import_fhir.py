@@ -1,9 +1,11 @@
 """manage.py import_fhir FILE_OR_FOLDER...: load FHIR Bundles, resources and NDJSON."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.utils.translation import gettext as _
 
 from health.fhir.access import system_requester
-from health.fhir.importer import import_files
+from health.fhir.importer import check_parallel, import_files
 from health.fhir.store import analyze_tables
 
 
@@ -23,14 +25,40 @@ class Command(BaseCommand):
             help="NDJSON resources per transaction (default 1000)",
         )
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help=_(
+                "Import this many files at once, each in its own process with its own "
+                "database connection (default 1). PostgreSQL only."
+            ),
+        )
+        parser.add_argument(
             "--base-url",
             default="urn:import",
             help="base URL used in response links (default urn:import)",
         )
 
-    def handle(self, *args, paths, chunk_size, base_url, **options):
+    def handle(self, *args, paths, chunk_size, base_url, workers, **options):
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1")
+        if workers < 1:
+            raise CommandError(_("--workers must be at least 1"))
+        if workers > 1:
+            if connection.vendor == "sqlite":
+                raise CommandError(
+                    _(
+                        "--workers above 1 needs PostgreSQL: SQLite lets only one process "
+                        "write at a time, so the workers would only wait for each other. "
+                        "Run without --workers."
+                    )
+                )
+            try:
+                check_parallel()
+            except ValueError as exc:
+                raise CommandError(
+                    _("--workers above 1 cannot be used here: %(reason)s") % {"reason": exc}
+                ) from None
         requester = system_requester("import_fhir")
         width = 30
 
@@ -40,7 +68,7 @@ class Command(BaseCommand):
             status = f"rejected: {error[:120]}" if error else f"{created} created"
             self.stdout.write(f"[{bar}] {index}/{total} {path.name}: {status}")
 
-        report = import_files(paths, requester, base_url, progress, chunk_size)
+        report = import_files(paths, requester, base_url, progress, chunk_size, workers)
         if report.total_created:
             analyze_tables()
         self.stdout.write("")
