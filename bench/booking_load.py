@@ -64,8 +64,10 @@ from portal.accounts.models import Profile  # noqa: E402
 PREFIX = "bench-load"
 
 
-def seed(slots, capacity, attempts):
-    """Fresh bench data; returns (slot ids, [(session key, csrf token)] one per attempt)."""
+def seed(slots, capacity, attempts, warmup=0):
+    """Fresh bench data; returns (slot ids, [(session key, csrf token)] one per attempt), then
+    the same for the warm-up: two more slots, one roomy and one full after its first booking,
+    and `warmup` more residents."""
     User = get_user_model()
     Appointment.objects.filter(slot__clinic__code=PREFIX).delete()
     Slot.objects.filter(clinic__code=PREFIX).delete()
@@ -88,7 +90,7 @@ def seed(slots, capacity, attempts):
     clinic.services.add(service)
     first_day = timezone.localdate() + timedelta(days=1)
     rows = []
-    for index in range(slots):
+    for index in range(slots + 2):
         day = first_day + timedelta(days=index // 32)
         start = timezone.make_aware(datetime.combine(day, datetime.min.time())) + timedelta(
             hours=9, minutes=15 * (index % 32)
@@ -102,13 +104,14 @@ def seed(slots, capacity, attempts):
                 capacity=capacity,
             )
         )
+    rows[-2].capacity, rows[-1].capacity = max(warmup, 1), 1
     slot_ids = [s.pk for s in Slot.objects.bulk_create(rows)]
     users = User.objects.bulk_create(
         [
             User(
                 username=f"{PREFIX}-{i}", email=f"{PREFIX}-{i}@bench.example", password="!unusable"
             )
-            for i in range(attempts)
+            for i in range(attempts + warmup)
         ]
     )
     Profile.objects.bulk_create(
@@ -123,7 +126,7 @@ def seed(slots, capacity, attempts):
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         sessions.append((store.session_key, secrets.token_hex(16)))
-    return slot_ids, sessions
+    return slot_ids[:slots], sessions[:attempts], slot_ids[slots:], sessions[attempts:]
 
 
 def free_port():
@@ -278,12 +281,19 @@ def main():
 
     # DEBUG is off as in production, so pages need the hashed static files.
     call_command("collectstatic", interactive=False, verbosity=0)
-    slot_ids, sessions = seed(args.slots, args.capacity, args.attempts)
+    warmup = args.workers * 20
+    slot_ids, sessions, warm_slots, warm_sessions = seed(
+        args.slots, args.capacity, args.attempts, warmup
+    )
     targets = [slot_ids[i % len(slot_ids)] for i in range(args.attempts)]
     random.shuffle(targets)
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     process, port = start_server(args.workers)
     try:
+        # A server runs for days: warm every worker (templates, URL maps, translations) on
+        # bookings and "full" answers of slots outside the measurement.
+        warm_jobs = [(warm_slots[i % 2], session) for i, session in enumerate(warm_sessions)]
+        run(port, warm_jobs, args.workers * 2)
         cpu_before = server_cpu_seconds(process.pid)
         results, wall = run(
             port, list(zip(targets, sessions, strict=True)), args.clients, args.rate
@@ -295,9 +305,9 @@ def main():
 
     outcomes = [o for o, _ in results]
     latencies = [t * 1000 for _, t in results]
-    booked_rows = Appointment.objects.filter(slot__clinic__code=PREFIX, status="booked").count()
-    booked_counter = Slot.objects.filter(clinic__code=PREFIX).aggregate(n=Sum("booked"))["n"]
-    over = Slot.objects.filter(clinic__code=PREFIX, booked__gt=args.capacity).count()
+    booked_rows = Appointment.objects.filter(slot__in=slot_ids, status="booked").count()
+    booked_counter = Slot.objects.filter(pk__in=slot_ids).aggregate(n=Sum("booked"))["n"]
+    over = Slot.objects.filter(pk__in=slot_ids, booked__gt=args.capacity).count()
     errors = [o for o in outcomes if o.startswith("error")]
     total = args.slots * args.capacity
     mode = f"open loop at {args.rate:g} attempts/s" if args.rate else "closed loop"

@@ -9,7 +9,8 @@ already booked; then times, --runs times each:
 - 14-day search: every free slot of one service across all clinics for the next 14 days, as
   model instances and as plain rows (what an API listing serialises);
 - day picker: services.bookable_days for one clinic (free places per day, whole horizon);
-- the page itself: GET /clinics/service/<code>/ through the full Django stack (test client).
+- the pages themselves through the full Django stack (test client): GET /clinics/service/<code>/
+  (clinics with their next free time) and /clinics/clinic/<id>/<code>/ (days and times).
 
 Not a test: run it by hand against a database of its own, e.g.
 
@@ -202,12 +203,17 @@ def main():
         response = client.get(f"/clinics/service/{service.code}/")
         assert response.status_code == 200, response.status_code
 
+    def day_page():
+        response = client.get(f"/clinics/clinic/{clinic.pk}/{service.code}/")
+        assert response.status_code == 200, response.status_code
+
     checks = [
         ("clinic list (next free per clinic)", lambda: services.clinics_for_service(service, user)),
         (f"14-day search, models ({len(fourteen_days())} free slots)", fourteen_days),
         ("14-day search, rows (id, clinic, start, end)", fourteen_days_rows),
         ("day picker, one clinic", lambda: services.bookable_days(clinic, service)),
         ("page /clinics/service/<code>/", page),
+        ("page /clinics/clinic/<id>/<code>/ (day picker and times)", day_page),
     ]
     for label, fn in checks:
         p50, p95 = timed(fn, args.runs)
