@@ -2,10 +2,12 @@
 
     .venv/bin/python scripts/screenshots.py [http://127.0.0.1:8000]
 
-Signs in as the first demo resident and saves phone-sized PNGs under docs/screenshots/.
+Signs in as the first demo resident, then as the demo nurse (password and the demo TOTP
+secret), and saves phone-sized PNGs under docs/screenshots/.
 """
 
 import sys
+import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -20,6 +22,25 @@ ARGS = [
     "--disable-sync",
 ]
 RESIDENT = ("chan.taiman@demo.district.example", "demo-district-2026")
+NURSE = ("nurse@demo.district.example", "demo-district-2026")
+
+
+def totp_code():
+    """The demo staff accounts' current authenticator code (the secret load_demo prints)."""
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import django
+
+    django.setup()
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    from portal.demo.management.commands.load_demo import DEMO_TOTP_SECRET
+
+    if 30 - time.time() % 30 < 3:
+        time.sleep(4)
+    return format_hotp_value(hotp_value(DEMO_TOTP_SECRET, int(time.time()) // 30))
 
 
 def main():
@@ -41,6 +62,27 @@ def main():
         page.click("form.language-switcher button")
         page.wait_for_selector('html[lang="en"]')
         page.screenshot(path=OUT / "mypage-en.png", full_page=True)
+        page.goto(BASE + "/clinics/service/vaccination/")
+        page.screenshot(path=OUT / "booking-clinics-en.png", full_page=True)
+        page.goto(BASE + "/health/")
+        page.screenshot(path=OUT / "health-record-en.png", full_page=True)
+        page.goto(BASE + "/health/results/")
+        page.screenshot(path=OUT / "health-results-en.png", full_page=True)
+
+        staff = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        staff.goto(BASE + "/accounts/login/")
+        staff.select_option("#language-select", "en")
+        staff.click("form.language-switcher button")
+        staff.wait_for_selector('html[lang="en"]')
+        staff.fill("#id_login", NURSE[0])
+        staff.fill("#id_password", NURSE[1])
+        staff.click("main form button[type=submit]")
+        staff.wait_for_url("**/accounts/2fa/authenticate/")
+        staff.fill("#id_code", totp_code())
+        staff.keyboard.press("Enter")
+        staff.wait_for_url("**/me/")
+        staff.goto(BASE + "/admin/booking/day/")
+        staff.screenshot(path=OUT / "staff-day-list-en.png", full_page=True)
         browser.close()
     print(f"Screenshots written to {OUT}")
 

@@ -49,6 +49,13 @@ class ClinicStaffMenuItem(MenuItem):
         return has_role(request.user, CLINIC_STAFF)
 
 
+@hooks.register("load_demo_data")
+def load_demo_records(stdout):
+    from .demo import load
+
+    load(stdout)
+
+
 @hooks.register("register_admin_urls")
 def register_records_admin_urls():
     return [path("health/patients/", include("health.records.admin_urls"))]
