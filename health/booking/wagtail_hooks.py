@@ -2,7 +2,7 @@
 in the Wagtail admin (clinic, schedule and closure viewsets scoped to the staff member's own
 clinics, and the day list)."""
 
-from datetime import time
+from datetime import time, timedelta
 
 from django.contrib import messages
 from django.db import transaction
@@ -435,3 +435,23 @@ def load_booking_demo(stdout):
         clinics.append(clinic)
     created = services.generate_slots()
     stdout.write(f"Clinic booking: {len(clinics)} clinics, {created} new slots.")
+    _book_demo_appointment(stdout, clinics[:1], services_by_code["chronic"])
+
+
+def _book_demo_appointment(stdout, clinics, service):
+    """Give the first demo resident a follow-up at the first clinic (booked through the real
+    rules, so the confirmation is in his inbox) unless he already has one coming."""
+    from django.contrib.auth import get_user_model
+
+    resident = get_user_model().objects.filter(email="chan.taiman@demo.district.example").first()
+    if resident is None or not clinics or services.upcoming_for(resident).exists():
+        return
+    slot = (
+        services.free_slots()
+        .filter(clinic=clinics[0], service=service, start__gte=timezone.now() + timedelta(days=2))
+        .order_by("start")
+        .first()
+    )
+    if slot is not None:
+        start = timezone.localtime(services.book(resident, slot.pk).start)
+        stdout.write(f"  Chan Tai Man has a follow-up on {start:%Y-%m-%d %H:%M}.")
