@@ -127,6 +127,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.notifications.context_processors.inbox",
             ],
+            # Dates per language in sentences and headings: {% load portal_dates %}.
+            "libraries": {"portal_dates": "portal.dates"},
         },
     },
 ]

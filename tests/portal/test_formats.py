@@ -33,3 +33,28 @@ def test_a_typed_english_date_is_read_day_first():
         field = forms.DateField()
         assert field.clean("03/04/2026") == date(2026, 4, 3)
         assert field.clean("2026-04-03") == date(2026, 4, 3)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Tuesday 24 November 2026, 09:05"),
+        ("zh-hant", "2026年11月24日（星期二）09:05"),
+        ("zh-hans", "2026年11月24日（星期二）09:05"),
+    ],
+)
+def test_named_formats_follow_the_language(language, expected):
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    moment = timezone.make_aware(datetime(2026, 11, 24, 9, 5))
+    template = Template('{% load portal_dates %}{{ moment|when:"weekday_datetime" }}')
+    with translation.override(language):
+        assert template.render(Context({"moment": moment})) == expected
+
+
+def test_an_unknown_format_name_is_a_clear_error():
+    from portal.dates import named_format
+
+    with pytest.raises(ValueError, match="No date format named 'weekday'"):
+        named_format("weekday")

@@ -80,3 +80,19 @@ def test_losing_to_a_closure_says_closed(clinic, service):
     with pytest.raises(services.SlotClosed):
         services.book(resident, stale)
     assert not Appointment.objects.filter(resident=resident).exists()
+
+
+def test_the_confirmation_reads_its_date_in_the_residents_language(clinic, service):
+    from django.utils import timezone
+
+    from tests.factories import UserFactory as Factory
+
+    resident = Factory()
+    resident.profile.preferred_language = "zh-hant"
+    resident.profile.save()
+    slot = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(9, 30))
+    services.book(resident, slot.pk)
+    message = Message.objects.get(user=resident, kind="booking")
+    day = timezone.localtime(slot.start)
+    assert f"{day.year}年{day.month}月{day.day}日 09:30" in message.subject
+    assert "（星期" in message.body and "月" in message.body
