@@ -168,9 +168,8 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    # Sessions are read on every request: from Redis, with the database behind it, so a
-    # Redis restart signs nobody out.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Sessions stay in the database alone (Django's default), not cached_db: while Redis is
+    # away the cache drops deletes, and a signed-out session would come back with Redis.
 else:
     CACHES = {
         "default": {

@@ -245,8 +245,14 @@ def person_name(resident, dependant):
 
 
 def _lock_resident(resident):
-    """Serialise one resident's bookings (limits and overlap are read-then-write rules)."""
-    get_user_model().objects.select_for_update().filter(pk=resident.pk).values_list("pk").first()
+    """Serialise one resident's bookings (limits and overlap are read-then-write rules).
+
+    FOR NO KEY UPDATE: the lock other bookings of this resident wait for, without blocking the
+    key-share locks that foreign keys to the user row (a notification written to them by a
+    cancellation elsewhere) take at commit, which FOR UPDATE would turn into a deadlock."""
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=resident.pk).values_list(
+        "pk"
+    ).first()
 
 
 def _get_slot(slot_id, *, lock=False):

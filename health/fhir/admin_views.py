@@ -1,6 +1,6 @@
 """FHIR API tokens in the Wagtail admin: superusers issue, list and revoke the tokens other
-systems call /fhir/ with. The token text is shown once, right after it is issued (only its
-hash is stored); revoking stops it at once."""
+systems call /fhir/ with. The token text is shown once, in the answer to the form that issued
+it (only its hash is stored, anywhere); revoking stops it at once."""
 
 import logging
 from datetime import timedelta
@@ -19,7 +19,6 @@ from .admin_forms import ApiTokenForm
 from .models import ApiToken
 
 logger = logging.getLogger(__name__)
-NEW_TOKEN_SESSION_KEY = "fhir_new_token"
 
 
 def superuser_required(view):
@@ -40,18 +39,20 @@ def token_status(token, now):
     return "active", _("Active")
 
 
-@superuser_required
-def token_list(request):
+def _token_list(request, new_token=None):
     now = timezone.now()
     tokens = ApiToken.objects.select_related("created_by").order_by("-created_at", "-pk")
     page = Paginator(tokens, 50).get_page(request.GET.get("page"))
     for token in page:
         token.status, token.status_label = token_status(token, now)
     return TemplateResponse(
-        request,
-        "fhir/admin/tokens.html",
-        {"page": page, "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None)},
+        request, "fhir/admin/tokens.html", {"page": page, "new_token": new_token}
     )
+
+
+@superuser_required
+def token_list(request):
+    return _token_list(request)
 
 
 @superuser_required
@@ -68,9 +69,9 @@ def token_issue(request):
             expires_at=timezone.now() + timedelta(days=days) if days else None,
         )
         logger.info("FHIR API token %s issued by user %s", token.key_id, request.user.pk)
-        # Shown once on the next page, then gone: only the hash is kept.
-        request.session[NEW_TOKEN_SESSION_KEY] = {"name": token.name, "text": text}
-        return redirect("fhir_admin:tokens")
+        # Shown in this response only (Wagtail's admin pages are never cached): kept nowhere,
+        # not even in the session, since only its hash may be stored.
+        return _token_list(request, new_token={"name": token.name, "text": text})
     return TemplateResponse(request, "fhir/admin/token_form.html", {"form": form})
 
 

@@ -496,6 +496,9 @@ def _claim_for_bulk(entry, requester):
 
 def _flush_bulk(entries, requester, base, trail):
     """Create the collected entries with one bulk insert per table."""
+    # In id order: two importers writing the same new ids (a Practitioner every per-patient
+    # file carries) then wait for each other in one direction and never deadlock.
+    entries = sorted(entries, key=lambda e: (e.resource_type, e.resource_id or ""))
     items = [(e.resource_type, e.resource_id, e.resource, e.method) for e in entries]
     patients = [e.patient_id for e in entries]
     try:

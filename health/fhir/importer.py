@@ -129,7 +129,8 @@ def import_ndjson_file(path, report, requester, base, chunk_size=1000):
         if chunk:
             bundle = _as_transaction(chunk)
             # Every line was validated as it was read; the Bundle does not do it again.
-            _tally(report, _run(bundle, requester, base, validated=True), _kinds(bundle))
+            entries = _retrying(lambda: _run(bundle, requester, base, validated=True))
+            _tally(report, entries, _kinds(bundle))
             chunk.clear()
 
     with open(path, encoding="utf-8") as handle:
@@ -148,18 +149,32 @@ def import_ndjson_file(path, report, requester, base, chunk_size=1000):
     flush()
 
 
-# A Bundle that lost a race with another writer (a 409: say, two workers creating the same
-# clinic Organization with ifNoneExist) was rolled back whole and is read and tried again.
+# A Bundle that lost a race with another writer was rolled back whole and is tried again: a
+# 409 (two workers creating the same clinic Organization with ifNoneExist), or PostgreSQL
+# ending one of two transactions that waited for each other (deadlock, serialization).
 CONFLICT_RETRIES = 2
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def _lost_a_race(exc):
+    if isinstance(exc, FhirError):
+        return exc.status == 409
+    return getattr(exc.__cause__, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def _retrying(run):
+    """Call `run` (one transaction, which changes the report only once it has committed)
+    again when it lost a race with another writer."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            return run()
+        except (FhirError, DatabaseError) as exc:
+            if attempt == CONFLICT_RETRIES or not _lost_a_race(exc):
+                raise
 
 
 def _import_json_retrying(path, report, requester, base):
-    for attempt in range(CONFLICT_RETRIES + 1):
-        try:
-            return import_json_file(path, report, requester, base)
-        except FhirError as exc:
-            if exc.status != 409 or attempt == CONFLICT_RETRIES:
-                raise
+    return _retrying(lambda: import_json_file(path, report, requester, base))
 
 
 def import_file(path, requester, base="urn:import", chunk_size=1000):

@@ -6,7 +6,9 @@ class PatientSearchForm(forms.Form):
     name = forms.CharField(label=_("Name"), required=False)
     identifier = forms.CharField(label=_("Identifier"), required=False)
     birth_date = forms.DateField(
-        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date of birth"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 
@@ -42,7 +44,9 @@ class CodedEntryForm(forms.Form):
         help_text=_("Optional."),
     )
     date = forms.DateField(
-        label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 

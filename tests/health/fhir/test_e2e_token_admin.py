@@ -50,7 +50,7 @@ def test_superuser_issues_and_revokes_a_token(page):
     text = page.inner_text(".fhir-token-new code").strip()
     api = FhirClient(Client(), token=text)
     assert api.get("/fhir/Patient").status_code == 200
-    page.reload()
+    page.visit("/admin/fhir/tokens/")
     assert page.locator(".fhir-token-new").count() == 0
     assert text not in page.content()
 

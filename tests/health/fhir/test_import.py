@@ -197,6 +197,65 @@ def test_workers_sharing_a_conditional_create_both_succeed(postgres_only, tmp_pa
     _assert_stored_whole()
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_workers_writing_the_same_new_ids_in_opposite_orders_do_not_deadlock(
+    postgres_only, tmp_path, capsys
+):
+    # Per-patient exports that share the clinic's staff, listed in a different order in each
+    # file: both workers bulk-insert the same new ids at the same time.
+    ids = [f"shared-{n:04d}" for n in range(1500)]
+
+    def bundle(order):
+        entries = [
+            {
+                "resource": {"resourceType": "Practitioner", "id": rid, "active": True},
+                "request": {"method": "PUT", "url": f"Practitioner/{rid}"},
+            }
+            for rid in order
+        ]
+        return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+    (tmp_path / "a.json").write_text(json.dumps(bundle(ids)))
+    (tmp_path / "b.json").write_text(json.dumps(bundle(list(reversed(ids)))))
+    call_command("import_fhir", str(tmp_path), "--workers", "2")
+    out, err = capsys.readouterr()
+    assert "without rejections" in out, err
+    assert Resource.objects.filter(resource_type="Practitioner").count() == len(ids)
+    # One file created them, the other updated them: two versions each, none lost.
+    assert ResourceVersion.objects.filter(resource_type="Practitioner").count() == 2 * len(ids)
+
+
+def test_a_deadlock_is_retried_and_other_database_errors_are_not():
+    from django.db import DatabaseError
+
+    from health.fhir import importer
+
+    class Cause(Exception):
+        def __init__(self, sqlstate):
+            self.sqlstate = sqlstate
+
+    def failing(sqlstate, times):
+        calls = []
+
+        def run():
+            calls.append(1)
+            if len(calls) <= times:
+                raise DatabaseError("boom") from Cause(sqlstate)
+            return "done"
+
+        return run, calls
+
+    run, calls = failing("40P01", 2)
+    assert importer._retrying(run) == "done" and len(calls) == 3
+    run, calls = failing("40P01", 3)
+    with pytest.raises(DatabaseError):
+        importer._retrying(run)
+    run, calls = failing("23505", 1)  # a unique violation is the file's own problem
+    with pytest.raises(DatabaseError):
+        importer._retrying(run)
+    assert len(calls) == 1
+
+
 def test_workers_refused_on_sqlite(tmp_path):
     if connection.vendor != "sqlite":
         pytest.skip("the embedded profile")
