@@ -10,8 +10,10 @@ from django.template.defaultfilters import floatformat
 from django.utils import formats, timezone
 from django.utils.html import format_html_join
 
-WIDTH, HEIGHT = 600, 220
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 12, 30
+# Drawn for a phone first: the SVG scales to the card's width (at most 30rem), and a narrow
+# canvas keeps its labels readable there (a 600-unit canvas on a 320 px screen halves them).
+WIDTH, HEIGHT = 400, 240
+LEFT, RIGHT, TOP, BOTTOM = 60, 14, 14, 34
 # Lines differ by dash pattern and marker shape as well as colour (WCAG 1.4.1).
 LINE_STYLES = [
     {"class": "chart__line chart__line--1", "dash": "", "marker": "circle"},
@@ -37,12 +39,12 @@ class Line:
         if self.style.get("marker") == "square":
             return format_html_join(
                 "",
-                '<rect class="{}" x="{}" y="{}" width="6" height="6"></rect>',
-                ((css, f"{x - 3:.1f}", f"{y - 3:.1f}") for x, y, _m, _v in self.points),
+                '<rect class="{}" x="{}" y="{}" width="8" height="8"></rect>',
+                ((css, f"{x - 4:.1f}", f"{y - 4:.1f}") for x, y, _m, _v in self.points),
             )
         return format_html_join(
             "",
-            '<circle class="{}" cx="{}" cy="{}" r="3"></circle>',
+            '<circle class="{}" cx="{}" cy="{}" r="4"></circle>',
             ((css, f"{x:.1f}", f"{y:.1f}") for x, y, _m, _v in self.points),
         )
 
@@ -60,6 +62,7 @@ class Chart:
     maximum: float = 0
     width: int = WIDTH
     height: int = HEIGHT
+    left: int = LEFT
 
     @property
     def latest(self):
