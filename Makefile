@@ -52,6 +52,7 @@ messages: $(VENV)/.installed
 # --- running -----------------------------------------------------------------------------------
 migrate: install
 	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py createcachetable
 
 demo: migrate
 	$(PY) manage.py load_demo

@@ -1,15 +1,28 @@
 """A Redis cache that degrades instead of failing when Redis is away.
 
-The cache holds nothing that cannot be recomputed (rate-limit counters, fragments), so while
-Redis restarts a request should still succeed: reads miss, writes are dropped, and one warning
-per failed call is logged. Without this, every page that touches the cache would answer 500
-during a Redis outage, and a resident's submission would be lost with it.
+While Redis restarts a request should still succeed. The cache also carries security state:
+allauth's sign-in rate limits and the record of authenticator codes already used. So when the
+cache is configured with a `FALLBACK` alias (the production settings point it at a cache table
+in PostgreSQL), every call Redis cannot answer goes to that cache instead, and the limits keep
+holding through the outage. Without one, or if the fallback fails too, reads miss, writes are
+dropped, and one warning per failed call is logged.
+
+    CACHES = {
+        "default": {"BACKEND": "portal.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+                    "FALLBACK": "database"},
+        "database": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                     "LOCATION": "portal_cache"},
+    }
+
+`manage.py createcachetable` creates the table (`make run` and the deployment steps run it).
 """
 
 import functools
 import logging
 
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.db import DatabaseError, transaction
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -26,7 +39,15 @@ def _degrade(fallback):
                 return method(self, *args, **kwargs)
             except UNAVAILABLE as exc:
                 logger.warning("Cache unavailable in %s: %s", method.__name__, exc)
-                return fallback(*args, **kwargs) if callable(fallback) else fallback
+            backup = self.fallback_cache()
+            if backup is not None:
+                try:
+                    # In a savepoint: a failing fallback must not break the caller's transaction.
+                    with transaction.atomic():
+                        return getattr(backup, method.__name__)(*args, **kwargs)
+                except DatabaseError as exc:
+                    logger.warning("Fallback cache failed in %s: %s", method.__name__, exc)
+            return fallback(*args, **kwargs) if callable(fallback) else fallback
 
         return wrapper
 
@@ -38,6 +59,13 @@ def _default(key, default=None, version=None):
 
 
 class ResilientRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._fallback_alias = params.get("FALLBACK")
+
+    def fallback_cache(self):
+        return caches[self._fallback_alias] if self._fallback_alias else None
+
     # add() doubles as a lock (allauth's rate limiter takes one); with no server there is no
     # one to contend with, so report success rather than lock every user out.
     add = _degrade(True)(RedisCache.add)

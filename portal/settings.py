@@ -166,7 +166,14 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             # A Redis that does not answer must cost a request a moment, not a minute.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
+            # ... and the calls it does not answer go to PostgreSQL, so sign-in rate limits
+            # and used authenticator codes still count while Redis is away.
+            "FALLBACK": "database",
+        },
+        "database": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+        },
     }
     # Sessions stay in the database alone (Django's default), not cached_db: while Redis is
     # away the cache drops deletes, and a signed-out session would come back with Redis.
