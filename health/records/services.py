@@ -369,7 +369,9 @@ class Record:
         return items
 
     def latest_vitals(self):
-        """The latest value of each vital sign (one query, bounded)."""
+        """The latest value of each vital sign (one query, bounded), the ones a clinician
+        looks at first leading (the My page panel shows only the first few): readings taken
+        at the same visit share a time, so their order would otherwise be arbitrary."""
         latest = {}
         for body in self._search(
             "Observation", ("category", "vital-signs"), ("_sort", "-date"), count=60
@@ -388,7 +390,10 @@ class Record:
                     (c.get("code", "") for c in (body.get("code") or {}).get("coding") or []), ""
                 ),
             )
-        return list(latest.values())
+        # sorted() is stable: other vital signs keep their newest-first order, after these.
+        return sorted(
+            latest.values(), key=lambda item: VITALS_FIRST.get(item.code, len(VITALS_FIRST))
+        )
 
     def series(self, code, limit=None):
         """The latest `limit` Observations with a LOINC code, oldest first, for a chart.
@@ -451,6 +456,26 @@ def observation_value(body):
         return labels.with_unit("/".join(components), labels.quantity_unit(first))
     return concept_text(body.get("valueCodeableConcept")) or body.get("valueString", "")
 
+
+# Vital signs in the order a clinician reads them (LOINC): blood pressure, heart rate, weight,
+# BMI, temperature, breathing rate, oxygen saturation, height.
+VITALS_FIRST = {
+    code: rank
+    for rank, code in enumerate(
+        [
+            "85354-9",
+            "8480-6",
+            "8867-4",
+            "29463-7",
+            "39156-5",
+            "8310-5",
+            "9279-1",
+            "59408-5",
+            "2708-6",
+            "8302-2",
+        ]
+    )
+}
 
 # (slug, title, LOINC codes, component codes for multi-line charts)
 CHARTS = [

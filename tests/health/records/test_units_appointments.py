@@ -169,3 +169,14 @@ def test_units_follow_the_interface_language(linked_resident):
     page = client.get(reverse("records:results")).content.decode()
     assert "毫米汞柱" in page
     assert "mm[Hg]" not in page
+
+
+def test_latest_vital_signs_lead_with_blood_pressure(linked_resident):
+    # A visit's readings share one time; the panel shows the first four, so the order must
+    # not be left to chance (it was: blood pressure was sometimes cut off).
+    client, user, pid = linked_resident(seed=41, encounters=8)
+    vitals = services.Record(user, pid).latest_vitals()
+    assert [item.code for item in vitals[:3]] == ["85354-9", "8867-4", "29463-7"]
+    client.cookies["portal_language"] = "en"
+    panel = client.get(reverse("mypage:index")).content.decode()
+    assert "Blood pressure panel:" in panel and "mmHg" in panel
