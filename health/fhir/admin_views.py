@@ -3,6 +3,7 @@ systems call /fhir/ with. The token text is shown once, in the answer to the for
 it (only its hash is stored, anywhere); revoking stops it at once."""
 
 import logging
+import secrets
 from datetime import timedelta
 from functools import wraps
 
@@ -55,9 +56,24 @@ def token_list(request):
     return _token_list(request)
 
 
+# Forms already answered with a token, by the one-time value each form carries: a reload or a
+# double click re-sends the form, and must not issue a second token nobody knows about.
+USED_FORMS_SESSION_KEY = "fhir_token_forms_used"
+
+
 @superuser_required
 def token_issue(request):
     form = ApiTokenForm(request.POST or None)
+    used = request.session.get(USED_FORMS_SESSION_KEY, [])
+    if request.method == "POST" and request.POST.get("form_id") in used:
+        messages.warning(
+            request,
+            _(
+                "This form was already sent, and its token was shown once then. If it was "
+                "not copied, revoke it and issue a new one."
+            ),
+        )
+        return redirect("fhir_admin:tokens")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         days = data["expires_in_days"]
@@ -69,10 +85,15 @@ def token_issue(request):
             expires_at=timezone.now() + timedelta(days=days) if days else None,
         )
         logger.info("FHIR API token %s issued by user %s", token.key_id, request.user.pk)
+        if request.POST.get("form_id"):
+            request.session[USED_FORMS_SESSION_KEY] = [*used, request.POST["form_id"]][-20:]
         # Shown in this response only (Wagtail's admin pages are never cached): kept nowhere,
         # not even in the session, since only its hash may be stored.
         return _token_list(request, new_token={"name": token.name, "text": text})
-    return TemplateResponse(request, "fhir/admin/token_form.html", {"form": form})
+    form_id = request.POST.get("form_id") or secrets.token_urlsafe(16)
+    return TemplateResponse(
+        request, "fhir/admin/token_form.html", {"form": form, "form_id": form_id[:64]}
+    )
 
 
 @superuser_required

@@ -132,3 +132,26 @@ def test_resident_never_sees_the_menu_or_screens(client):
     client.force_login(UserFactory())
     response = client.get(LIST)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_a_form_sent_twice_issues_one_token(admin):
+    form_id = admin.get(ISSUE).context["form_id"]
+    first = issue(admin, form_id=form_id)
+    assert first.status_code == 200 and "fhir_" in first.content.decode()
+    # A reload (or a double click) sends the same form again.
+    again = issue(admin, form_id=form_id)
+    assert again.status_code == 302 and again["Location"] == LIST
+    assert ApiToken.objects.count() == 1
+    page = admin.get(LIST).content.decode()
+    assert "already sent" in page and "fhir_" not in page.split("Hospital lab", 1)[0]
+    # A new form issues a new token.
+    assert issue(admin, form_id=admin.get(ISSUE).context["form_id"]).status_code == 200
+    assert ApiToken.objects.count() == 2
+
+
+def test_a_form_with_errors_keeps_its_one_time_value(admin):
+    form_id = admin.get(ISSUE).context["form_id"]
+    response = issue(admin, form_id=form_id, scopes="nonsense")
+    assert response.status_code == 200 and response.context["form_id"] == form_id
+    assert issue(admin, form_id=form_id).status_code == 200
+    assert ApiToken.objects.count() == 1
