@@ -9,6 +9,7 @@ import pytest
 
 from health.booking import services
 from health.booking.models import AppointmentStatus, Closure, ScheduleRule, Slot, SlotStatus
+from health.booking.services import local_midnight
 from portal.notifications.models import Message
 from tests.factories import UserFactory
 
@@ -136,11 +137,19 @@ def test_closure_cancels_and_notifies(nurse_client, clinic, service):
 
 def test_day_list_check_in_no_show_completed(nurse_client, clinic, service, other_clinic):
     now = timezone.now()
+    # The list is today's (the real today): keep both times on it near midnight too.
+    today = local_midnight(timezone.localdate(now))
     earlier = SlotFactory(
-        clinic=clinic, service=service, start=now - timedelta(minutes=30), capacity=3
+        clinic=clinic,
+        service=service,
+        start=max(now - timedelta(minutes=30), today),
+        capacity=3,
     )
     later = SlotFactory(
-        clinic=clinic, service=service, start=now + timedelta(minutes=5), capacity=3
+        clinic=clinic,
+        service=service,
+        start=min(now + timedelta(minutes=5), today + timedelta(days=1, minutes=-1)),
+        capacity=3,
     )
     absent = AppointmentFactory(slot=earlier)
     arriving = AppointmentFactory(slot=later)

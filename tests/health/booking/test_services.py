@@ -1,6 +1,6 @@
 """The booking rules in health/booking/services.py."""
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -476,7 +476,8 @@ def test_lowering_rule_capacity_keeps_taken_places(clinic, service):
 
 # Staff day --------------------------------------------------------------------------------------
 def test_check_in_by_code_typed_loosely(clinic, service):
-    now = timezone.now()
+    # Midday: half an hour later is still today whenever the suite runs.
+    now = timezone.make_aware(datetime.combine(timezone.localdate(), time(12)))
     slot = SlotFactory(clinic=clinic, service=service, start=now + timedelta(minutes=30))
     appointment = AppointmentFactory(slot=slot)
     typed = f" {appointment.check_in_code[:4].lower()}-{appointment.check_in_code[4:]} "
@@ -508,7 +509,8 @@ def test_check_in_refuses_other_clinics_and_other_days(clinic, service):
 
 
 def test_no_show_and_completed(clinic, service):
-    now = timezone.now()
+    # Midday, so ten minutes earlier is the same day's list whenever the suite runs.
+    now = timezone.make_aware(datetime.combine(timezone.localdate(), time(12)))
     slot = SlotFactory(
         clinic=clinic, service=service, start=now - timedelta(minutes=10), capacity=3
     )
