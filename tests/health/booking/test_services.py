@@ -30,6 +30,8 @@ from .factories import (
     tomorrow_at,
 )
 
+DAY = timedelta(days=1)
+
 pytestmark = pytest.mark.django_db
 
 
@@ -280,7 +282,8 @@ def test_reschedule_rules(clinic, service, resident):
 # Waitlist ---------------------------------------------------------------------------------------
 @pytest.fixture
 def full_slot(clinic, service):
-    slot = SlotFactory(clinic=clinic, service=service, capacity=1)
+    # Two days ahead: an offer's 12 hours to accept always end before the slot starts.
+    slot = SlotFactory(clinic=clinic, service=service, capacity=1, start=tomorrow_at(10) + DAY)
     holder = UserFactory()
     services.book(holder, slot.pk)
     return slot
