@@ -7,7 +7,6 @@ secret), and saves phone-sized PNGs under docs/screenshots/.
 """
 
 import sys
-import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -26,7 +25,8 @@ NURSE = ("nurse@demo.district.example", "demo-district-2026")
 
 
 def totp_code():
-    """The demo staff accounts' current authenticator code (the secret load_demo prints)."""
+    """The demo staff accounts' current authenticator code (the secret load_demo prints),
+    computed as the browser tests compute theirs."""
     import os
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -34,13 +34,10 @@ def totp_code():
     import django
 
     django.setup()
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-
     from portal.demo.management.commands.load_demo import DEMO_TOTP_SECRET
+    from tests.browser import current_totp_code
 
-    if 30 - time.time() % 30 < 3:
-        time.sleep(4)
-    return format_hotp_value(hotp_value(DEMO_TOTP_SECRET, int(time.time()) // 30))
+    return current_totp_code(DEMO_TOTP_SECRET)
 
 
 def main():

@@ -4,10 +4,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 
 import pytest
-from allauth.mfa.models import Authenticator
 
 from portal.accounts import roles
-from tests.factories import StaffFactory
+from tests.factories import StaffFactory, with_totp
 
 from .factories import ClinicFactory, ServiceFactory, SlotFactory
 
@@ -61,10 +60,7 @@ def ensure_clinic_staff_role():
 def make_staff(clinic=None, **kwargs):
     ensure_clinic_staff_role()
     user = StaffFactory(groups=[roles.CLINIC_STAFF], **kwargs)
-    # Staff must have MFA (StaffMFAMiddleware); a TOTP authenticator row is what it checks.
-    Authenticator.objects.create(
-        user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"}
-    )
+    with_totp(user)  # Staff must have MFA (StaffMFAMiddleware)
     if clinic is not None:
         clinic.staff.add(user)
     return user

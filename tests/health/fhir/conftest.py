@@ -4,7 +4,7 @@ import pytest
 
 from health.fhir.access import issue_token
 from portal.accounts.roles import CLINIC_STAFF
-from tests.factories import StaffFactory, UserFactory
+from tests.factories import StaffFactory, UserFactory, with_totp
 
 FHIR_JSON = "application/fhir+json"
 
@@ -42,13 +42,11 @@ class FhirClient:
 def make_clinic_staff():
     from django.contrib.auth.models import Group
 
-    from allauth.mfa.models import Authenticator
-
     # Created by a data migration; get_or_create keeps the fixture independent of test order.
     Group.objects.get_or_create(name=CLINIC_STAFF)
     user = StaffFactory(groups=[CLINIC_STAFF])
     # Staff must have MFA before they can use anything (portal.accounts.middleware).
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    with_totp(user)
     return user
 
 

@@ -12,11 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 import pytest
-from allauth.mfa.models import Authenticator
 
 from portal.notifications.context_processors import inbox as inbox_context
 from portal.notifications.models import Delivery, Message
-from tests.factories import UserFactory
+from tests.factories import UserFactory, with_totp
 
 from .factories import DeliveryFactory, MessageFactory
 
@@ -227,7 +226,7 @@ def test_reading_a_message_lowers_the_count_shown(inbox_client, user):
 def admin_client(client, **flags):
     staff = UserFactory(is_staff=True, **flags)
     # Staff must have MFA (portal.accounts.middleware.StaffMFAMiddleware).
-    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    with_totp(staff)
     client.force_login(staff)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
@@ -263,7 +262,7 @@ def test_superuser_sees_failed_deliveries_read_only(client):
 def test_other_staff_cannot_see_the_outbox(client):
     editor = UserFactory(is_staff=True)
     editor.user_permissions.add(Permission.objects.get(codename="access_admin"))
-    Authenticator.objects.create(user=editor, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    with_totp(editor)
     client.force_login(editor)
     message = MessageFactory(subject="Private: lab results")
 
