@@ -160,6 +160,15 @@ def book(request, slot_id):
     slot, response = _slot_or_redirect(request, slot_id)
     if response:
         return response
+    if request.method == "POST" and slot.free <= 0:
+        # Most attempts in a rush find the slot full: answer before the household is read for
+        # the form, as services.book would (its other rules first, then "full").
+        try:
+            services.check_slot_bookable(slot)
+        except services.BookingError as error:
+            messages.error(request, str(error))
+            return redirect(_clinic_days_url(slot))
+        return _already_booked(request, slot, request.POST.get("person")) or _full(request, slot)
     form = PersonForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         dependant = form.dependant
@@ -168,15 +177,12 @@ def book(request, slot_id):
         except (services.Overlapping, services.SlotFull) as error:
             # A double submit (or a second tab) finds the booking already made (perhaps the
             # place that filled the slot): show it instead of the error.
-            existing = Appointment.objects.filter(
-                slot=slot, resident=request.user, dependant=dependant, status__in=ACTIVE_STATUSES
-            ).first()
+            person = str(dependant.pk) if dependant else "self"
+            existing = _already_booked(request, slot, person)
             if existing:
-                messages.info(request, _("This appointment is already booked."))
-                return redirect("booking:appointment", existing.pk)
+                return existing
             if isinstance(error, services.SlotFull):
-                messages.error(request, str(error))
-                return redirect(_clinic_days_url(slot))
+                return _full(request, slot)
             form.add_error(None, str(error))
         except (
             services.SlotClosed,
@@ -203,6 +209,30 @@ def book(request, slot_id):
             messages.error(request, str(error))
             return redirect(_clinic_days_url(slot))
     return render(request, "booking/book.html", {"slot": slot, "form": form})
+
+
+def _already_booked(request, slot, person):
+    """The redirect to the resident's active appointment in `slot` for `person` ("self" or a
+    dependant's id, as the form posts it), or None. A value that is neither finds nothing."""
+    appointments = Appointment.objects.filter(
+        slot=slot, resident=request.user, status__in=ACTIVE_STATUSES
+    )
+    if person in (None, "self"):
+        appointments = appointments.filter(dependant__isnull=True)
+    elif person.isdigit() and len(person) <= 18:
+        appointments = appointments.filter(dependant_id=int(person))
+    else:
+        return None
+    existing = appointments.only("pk").first()
+    if existing is None:
+        return None
+    messages.info(request, _("This appointment is already booked."))
+    return redirect("booking:appointment", existing.pk)
+
+
+def _full(request, slot):
+    messages.error(request, str(services.SlotFull()))
+    return redirect(_clinic_days_url(slot))
 
 
 @login_required

@@ -340,6 +340,51 @@ def test_double_submit_on_the_last_place_shows_the_booking(
     assert Slot.objects.get(pk=slot.pk).booked == 1
 
 
+def test_double_submit_for_a_child_on_the_last_place_shows_the_childs_booking(
+    resident_client, resident, clinic, service
+):
+    child = DependantFactory(owner=resident, name="Little Chan")
+    slot = SlotFactory(clinic=clinic, service=service, capacity=1)
+    url = reverse("booking:book", args=[slot.pk])
+    resident_client.post(url, {"person": str(child.pk)})
+    response = resident_client.post(url, {"person": str(child.pk)}, follow=True)
+    appointment = Appointment.objects.get(resident=resident, dependant=child)
+    assert response.redirect_chain[-1][0] == reverse("booking:appointment", args=[appointment.pk])
+    assert any("already booked" in m for m in messages_of(response))
+    # The resident's own attempt at the same full slot is told it is full, not shown the child's.
+    response = resident_client.post(url, {"person": "self"}, follow=True)
+    assert "/clinics/clinic/" in response.redirect_chain[-1][0]
+    assert any("fully booked" in m for m in messages_of(response))
+
+
+@pytest.mark.parametrize("person", ["", "someone", "-1", "9" * 40, "1 OR 1=1"])
+def test_a_tampered_person_on_a_full_slot_is_told_it_is_full(
+    resident_client, resident, clinic, service, person
+):
+    slot = SlotFactory(clinic=clinic, service=service, capacity=1)
+    services.book(UserFactory(), slot.pk)
+    response = resident_client.post(
+        reverse("booking:book", args=[slot.pk]), {"person": person}, follow=True
+    )
+    assert response.status_code == 200
+    assert any("fully booked" in m for m in messages_of(response))
+    assert not Appointment.objects.filter(resident=resident).exists()
+
+
+def test_a_full_slot_that_has_started_says_so_rather_than_full(resident_client, clinic, service):
+    start = timezone.now() - timedelta(minutes=5)
+    slot = SlotFactory(
+        clinic=clinic, service=service, start=start, end=start + timedelta(minutes=15), capacity=1
+    )
+    Slot.objects.filter(pk=slot.pk).update(booked=1)
+    response = resident_client.post(
+        reverse("booking:book", args=[slot.pk]), {"person": "self"}, follow=True
+    )
+    [message] = messages_of(response)
+    assert "fully booked" not in message
+    assert str(services.SlotInPast()) == message
+
+
 def test_get_of_a_full_slot_goes_back_to_the_times(resident_client, clinic, service):
     slot = SlotFactory(clinic=clinic, service=service, capacity=1)
     services.book(UserFactory(), slot.pk)
