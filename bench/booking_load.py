@@ -6,7 +6,9 @@ session) per attempt; spreads --attempts evenly over the slots in random order s
 asked for more places than it has; fires them at 127.0.0.1 from --clients concurrent clients
 (closed loop: each sends its next attempt when the last is answered; or --rate attempts per
 second, open loop); then checks the database. Bookings made must equal total capacity, with no
-errors. Not a test: run it by hand against a database of its own, e.g.
+errors. --floor then sends as many requests again without signing in, to the same URLs: the
+portal's cheapest answer through the same stack, the latency no booking can beat on this
+machine. Not a test: run it by hand against a database of its own, e.g.
 
     DEBUG=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_booking_bench \\
         .venv/bin/python manage.py migrate
@@ -168,6 +170,8 @@ def start_server(workers):
 
 
 def _classify(status, location):
+    if status == 302 and "/accounts/login/" in location:
+        return "sign-in"
     if status == 302 and "/clinics/appointments/" in location:
         return "booked"
     if status == 302 and "/clinics/clinic/" in location:
@@ -176,17 +180,28 @@ def _classify(status, location):
 
 
 async def _attempt(port, job):
-    """One booking attempt over its own connection (gunicorn's sync workers close it)."""
-    slot_id, (session_key, token) = job
-    body = urlencode({"person": "self", "csrfmiddlewaretoken": token}).encode()
-    head = (
-        f"POST /clinics/slot/{slot_id}/book/ HTTP/1.1\r\n"
-        "Host: 127.0.0.1\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        f"Cookie: sessionid={session_key}; csrftoken={token}; portal_language=en\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode()
+    """One booking attempt over its own connection (gunicorn's sync workers close it). A job
+    without a session is the floor: the same URL asked for by a visitor who is not signed in,
+    which the portal answers with its sign-in redirect without touching the database."""
+    slot_id, session = job
+    if session is None:
+        body = b""
+        head = (
+            f"GET /clinics/slot/{slot_id}/book/ HTTP/1.1\r\n"
+            "Host: 127.0.0.1\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+    else:
+        session_key, token = session
+        body = urlencode({"person": "self", "csrfmiddlewaretoken": token}).encode()
+        head = (
+            f"POST /clinics/slot/{slot_id}/book/ HTTP/1.1\r\n"
+            "Host: 127.0.0.1\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"Cookie: sessionid={session_key}; csrftoken={token}; portal_language=en\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
     started = time.perf_counter()
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -275,6 +290,13 @@ def main():
         help="open loop: start this many attempts per second (default: closed loop, every "
         "client sends its next attempt as soon as the last one is answered)",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="after the booking run, send the same number of requests from the same clients to "
+        "the same URLs without signing in: the portal's cheapest answer (its sign-in redirect, "
+        "no database query) through the same server, middleware and load generator",
+    )
     args = parser.parse_args()
     if args.attempts < args.slots * args.capacity:
         sys.exit("Need at least slots x capacity attempts so every place is asked for.")
@@ -299,6 +321,10 @@ def main():
             port, list(zip(targets, sessions, strict=True)), args.clients, args.rate
         )
         cpu_after = server_cpu_seconds(process.pid)
+        if args.floor:
+            floor_results, floor_wall = run(
+                port, [(slot_id, None) for slot_id in targets], args.clients, args.rate
+            )
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -331,6 +357,7 @@ def main():
         f"latency ms: p50 {statistics.median(latencies):.1f}, "
         f"p95 {percentile(latencies, 0.95):.1f}, max {max(latencies):.1f}"
     )
+    ok = booked_rows == booked_counter == total and not errors and not over
     if cpu_before is not None and cpu_after is not None:
         print(
             f"gunicorn CPU per attempt: {(cpu_after - cpu_before) / len(results) * 1000:.1f} ms "
@@ -338,7 +365,17 @@ def main():
         )
     if errors:
         print("errors:", sorted(set(errors)))
-    ok = booked_rows == booked_counter == total and not errors and not over
+    if args.floor:
+        floor_latencies = [t * 1000 for _, t in floor_results]
+        floor_outcomes = [o for o, _ in floor_results]
+        print(
+            f"floor (sign-in redirects, not signed in): {len(floor_results)} in "
+            f"{floor_wall:.2f} s ({len(floor_results) / floor_wall:.0f}/s), "
+            f"sign-in answers {floor_outcomes.count('sign-in')}, "
+            f"p50 {statistics.median(floor_latencies):.1f} ms, "
+            f"p95 {percentile(floor_latencies, 0.95):.1f} ms"
+        )
+        ok = ok and floor_outcomes.count("sign-in") == len(floor_results)
     # Bench data is left in place for inspection; the next run replaces it.
     sys.exit(0 if ok else 1)
 
