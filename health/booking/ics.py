@@ -1,7 +1,9 @@
 """iCalendar (RFC 5545) files for appointments, written by hand: one VEVENT, times in UTC.
 
 A cancellation reuses the appointment's UID with METHOD:CANCEL and a higher SEQUENCE, so
-calendar programs remove the event they imported from the confirmation.
+calendar programs remove the event they imported from the confirmation. A rescheduled
+appointment keeps the UID of the one it replaced (the first of the chain) with the next SEQUENCE,
+so the new confirmation moves the event instead of adding a second one beside the old time.
 """
 
 from datetime import UTC
@@ -41,9 +43,22 @@ def format_utc(value):
     return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def appointment_uid(appointment):
+def _first_of_chain(appointment):
+    """(the appointment this one was first booked as, how many times it has been moved)."""
+    from .models import Appointment
+
+    first, moves = appointment, 0
+    while first.rescheduled_from_id is not None and moves < 100:
+        first = Appointment.objects.only("pk", "rescheduled_from_id").get(
+            pk=first.rescheduled_from_id
+        )
+        moves += 1
+    return first, moves
+
+
+def _uid(appointment_pk):
     host = settings.PORTAL_BASE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    return f"appointment-{appointment.pk}@{host or 'district-portal'}"
+    return f"appointment-{appointment_pk}@{host or 'district-portal'}"
 
 
 def appointment_ics(appointment, *, cancelled=False, now=None):
@@ -58,6 +73,7 @@ def appointment_ics(appointment, *, cancelled=False, now=None):
     ]
     if slot.practitioner_id:
         description_lines.append(_("Practitioner: %(name)s") % {"name": slot.practitioner})
+    first, moves = _first_of_chain(appointment)
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -65,8 +81,8 @@ def appointment_ics(appointment, *, cancelled=False, now=None):
         "CALSCALE:GREGORIAN",
         f"METHOD:{'CANCEL' if cancelled else 'PUBLISH'}",
         "BEGIN:VEVENT",
-        f"UID:{appointment_uid(appointment)}",
-        f"SEQUENCE:{1 if cancelled else 0}",
+        f"UID:{_uid(first.pk)}",
+        f"SEQUENCE:{moves + (1 if cancelled else 0)}",
         f"DTSTAMP:{format_utc(now or timezone.now())}",
         f"DTSTART:{format_utc(appointment.start)}",
         f"DTEND:{format_utc(appointment.end)}",

@@ -42,6 +42,30 @@ def test_ics_is_rfc5545(slot, resident):
     assert appointment.check_in_code in text
 
 
+def test_a_moved_appointment_moves_the_calendar_event(clinic, service, resident):
+    day = timezone.localdate() + timedelta(days=3)
+    first = SlotFactory(clinic=clinic, service=service, start=local(day, 9))
+    second = SlotFactory(clinic=clinic, service=service, start=local(day, 10))
+    third = SlotFactory(clinic=clinic, service=service, start=local(day, 11))
+    booked = services.book(resident, first.pk)
+    moved = services.reschedule(booked, second.pk)
+    moved_again = services.reschedule(moved, third.pk)
+
+    def fields(appointment, **kwargs):
+        text = unfold(ics.appointment_ics(appointment, **kwargs).decode("utf-8"))
+        return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line)
+
+    # One event throughout: the UID of the first booking, a higher SEQUENCE at each move, so
+    # a calendar program moves the event it already has instead of keeping the old time too.
+    uid = f"appointment-{booked.pk}@"
+    assert [fields(a)["UID"].startswith(uid) for a in (booked, moved, moved_again)] == [True] * 3
+    assert [fields(a)["SEQUENCE"] for a in (booked, moved, moved_again)] == ["0", "1", "2"]
+    assert fields(moved_again)["DTSTART"] == f"{third.start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    cancelled = fields(moved_again, cancelled=True)
+    assert cancelled["UID"].startswith(uid) and cancelled["SEQUENCE"] == "3"
+    assert cancelled["METHOD"] == "CANCEL"
+
+
 def test_ics_escapes_text():
     assert ics.escape_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
 
