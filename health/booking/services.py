@@ -208,6 +208,11 @@ class TooEarly(BookingError):
     message = _("An appointment cannot be marked as missed before its start time.")
 
 
+class NotYetDay(BookingError):
+    code = "not-yet-day"
+    message = _("A visit can be marked as completed only on or after its day.")
+
+
 class CapacityTooLow(BookingError):
     code = "capacity"
     message = _("Capacity cannot be lower than the %(taken)s places already booked or offered.")
@@ -582,10 +587,14 @@ def offer_free_places(slot_pk, *, now=None):
     if slot.status != SlotStatus.OPEN or slot.start <= now:
         return []
     offered = []
-    queue = WaitlistEntry.objects.select_related("resident", "dependant").filter(
+    queue = WaitlistEntry.objects.select_related("resident__profile", "dependant").filter(
         slot=slot, status=WaitlistStatus.WAITING
     )
-    for entry in queue.order_by("created_at", "pk")[: max(slot.free, 0)]:
+    for entry in queue.order_by("created_at", "pk").iterator():
+        if len(offered) >= slot.free:
+            break
+        if not _can_take_offer(entry, slot, now):
+            continue
         held = Slot.objects.filter(
             pk=slot.pk, status=SlotStatus.OPEN, booked__lt=F("capacity") - F("held")
         ).update(held=F("held") + 1)
@@ -609,6 +618,24 @@ def offer_free_places(slot_pk, *, now=None):
         )
         offered.append(entry)
     return offered
+
+
+def _can_take_offer(entry, slot, now):
+    """Whether the person waiting could accept a place now. Someone who has since booked
+    that time elsewhere, or a household member who was removed, leaves the line (a held place
+    nobody can take would block the slot until the offer expires); someone at their limit of
+    upcoming appointments keeps their place in line for a later offer."""
+    try:
+        _check_dependant(entry.resident, entry.dependant)
+        _check_person(entry.resident, entry.dependant, slot.start, slot.end, now)
+    except TooManyUpcoming:
+        return False
+    except (DependantNotFound, Overlapping):
+        WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistStatus.WAITING).update(
+            status=WaitlistStatus.CANCELLED
+        )
+        return False
+    return True
 
 
 def _get_entry(entry_id, resident):
@@ -656,19 +683,27 @@ def leave_waitlist(resident, entry_id, *, now=None):
     """Leave a waitlist, or decline an offer (its place passes to the next in line)."""
     now = _now(now)
     entry = _get_entry(entry_id, resident)
-    Slot.objects.select_for_update().filter(pk=entry.slot_id).values_list("pk").first()
     if entry.status == WaitlistStatus.OFFERED:
-        if WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistStatus.OFFERED).update(
-            status=WaitlistStatus.CANCELLED
-        ):
-            Slot.objects.filter(pk=entry.slot_id).update(held=F("held") - 1)
-            offer_free_places(entry.slot_id, now=now)
+        if _withdraw_offer(entry.pk, entry.slot_id, now):
             return entry
     elif WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistStatus.WAITING).update(
         status=WaitlistStatus.CANCELLED
     ):
         return entry
     raise OfferNotOpen()
+
+
+def _withdraw_offer(entry_pk, slot_pk, now):
+    """Cancel an open offer and pass its held place to the next in line. False if the offer
+    was no longer open (answered or expired meanwhile)."""
+    Slot.objects.select_for_update().filter(pk=slot_pk).values_list("pk").first()
+    if not WaitlistEntry.objects.filter(pk=entry_pk, status=WaitlistStatus.OFFERED).update(
+        status=WaitlistStatus.CANCELLED
+    ):
+        return False
+    Slot.objects.filter(pk=slot_pk).update(held=F("held") - 1)
+    offer_free_places(slot_pk, now=now)
+    return True
 
 
 def expire_offers(*, now=None):
@@ -750,10 +785,24 @@ def close_slot(slot, *, reason, now=None):
             email=True,
         )
         cancelled.append(appointment)
-    entries = WaitlistEntry.objects.filter(
-        slot=slot, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+    entries = WaitlistEntry.objects.select_related("resident__profile", "dependant").filter(
+        slot=slot, status__in=WAITLIST_OPEN_STATUSES
     )
-    entries.update(status=WaitlistStatus.EXPIRED)
+    for entry in entries:
+        # Whoever was waiting, or holding an offer, hears that the time is gone.
+        if WaitlistEntry.objects.filter(pk=entry.pk, status=entry.status).update(
+            status=WaitlistStatus.EXPIRED
+        ):
+            _send(
+                entry.resident,
+                "waitlist_closed",
+                {
+                    "slot": slot,
+                    "reason": reason,
+                    "name": person_name(entry.resident, entry.dependant),
+                },
+                url=rebook_url(slot),
+            )
     Slot.objects.filter(pk=slot.pk).update(held=0)
     return cancelled
 
@@ -779,10 +828,12 @@ def closure_slots(closure):
 
 @transaction.atomic
 def apply_closure(closure, *, now=None):
-    """Close every open slot a closure covers (each affected resident is told). Idempotent."""
+    """Close every open slot a closure covers that has not begun (each affected resident is
+    told); times already begun or over stay as they are. Idempotent."""
     now = _now(now)
     cancelled = []
-    for slot in closure_slots(closure).filter(status=SlotStatus.OPEN).order_by("pk"):
+    slots = closure_slots(closure).filter(status=SlotStatus.OPEN, start__gt=now)
+    for slot in slots.order_by("pk"):
         cancelled += close_slot(slot, reason=closure.reason, now=now)
     Closure.objects.filter(pk=closure.pk).update(applied_at=now)
     return cancelled
@@ -829,20 +880,49 @@ def sync_rule_slots(rule, *, now=None, weeks=None):
     today = timezone.localdate(now)
     last_day = today + timedelta(weeks=weeks or generate_weeks())
     wanted = {}
-    if rule.is_active and rule.clinic.is_active:
+    # A clinic that is closed for good, or no longer offers the service, makes no more slots.
+    in_service = (
+        rule.is_active and rule.clinic.is_active and offers_service(rule.clinic, rule.service_id)
+    )
+    if in_service:
         closures = list(
             Closure.objects.filter(clinic=rule.clinic_id, date__range=(today, last_day))
         )
         wanted = dict(_rule_starts(rule, today, last_day, closures))
     existing = {s.start: s for s in Slot.objects.filter(rule=rule, start__gt=now)}
-    stale = [s for start, s in existing.items() if start not in wanted or wanted[start] != s.end]
-    removed = [s.pk for s in stale if s.booked == 0 and s.held == 0]
+    made_by_rule = (rule.clinic_id, rule.service_id, rule.practitioner_id)
+    stale = [
+        s
+        for start, s in existing.items()
+        if start not in wanted
+        or wanted[start] != s.end
+        or (s.clinic_id, s.service_id, s.practitioner_id) != made_by_rule
+    ]
     kept = [s for s in stale if s.booked or s.held]
+    idle = {s.pk for s in stale if not (s.booked or s.held)}
+    # An idle slot that once had appointments (cancelled ones) keeps them: it is closed and let
+    # go of the rule instead of deleted. The others go.
+    used = set(
+        Appointment.objects.filter(slot__in=idle).values_list("slot_id", flat=True).distinct()
+    )
+    removed = [pk for pk in idle if pk not in used]
     Slot.objects.filter(pk__in=removed, booked=0, held=0).delete()
+    Slot.objects.filter(pk__in=used, booked=0, held=0).update(status=SlotStatus.CLOSED, rule=None)
+    WaitlistEntry.objects.filter(slot__in=used, status=WaitlistStatus.WAITING).update(
+        status=WaitlistStatus.EXPIRED
+    )
+    for slot in stale:
+        if slot.pk in idle:  # the rule makes its time afresh if it still wants it
+            del existing[slot.start]
     # Capacity follows the rule, but never drops below the places already taken.
     for slot in existing.values():
         if slot.start in wanted and slot.capacity != rule.capacity:
             set_slot_capacity(slot, max(rule.capacity, slot.booked + slot.held, 1), now=now)
+    if not in_service:
+        # The booked times the rule no longer makes keep their residents but take nobody new.
+        for slot in kept:
+            if slot.capacity > slot.booked + slot.held:
+                set_slot_capacity(slot, max(slot.booked + slot.held, 1), now=now)
     new = [
         Slot(
             clinic_id=rule.clinic_id,
@@ -857,7 +937,22 @@ def sync_rule_slots(rule, *, now=None, weeks=None):
         if start not in existing and start > now
     ]
     Slot.objects.bulk_create(new, ignore_conflicts=True)
-    return {"created": len(new), "removed": len(removed), "kept": kept}
+    return {"created": len(new), "removed": len(idle), "kept": kept}
+
+
+def offers_service(clinic, service_id):
+    return clinic.services.filter(pk=service_id).exists()
+
+
+@transaction.atomic
+def sync_clinic_slots(clinic, *, now=None):
+    """After staff change a clinic (its services, or closing it for good): every schedule rule
+    of the clinic is synced, so a service it no longer offers, or a clinic no longer open, stops
+    taking bookings. Returns the booked slots kept (staff close them to tell the residents)."""
+    kept = []
+    for rule in ScheduleRule.objects.select_related("clinic").filter(clinic=clinic):
+        kept += sync_rule_slots(rule, now=now)["kept"]
+    return kept
 
 
 @transaction.atomic
@@ -884,7 +979,11 @@ def generate_slots(*, now=None, weeks=None):
         is_active=True, clinic__is_active=True
     )
     for rule in rules:
-        created += sync_rule_slots(rule, now=now, weeks=weeks)["created"]
+        try:
+            created += sync_rule_slots(rule, now=now, weeks=weeks)["created"]
+        except Exception:
+            # One rule that cannot be synced must not leave every other clinic without slots.
+            logger.exception("Could not generate the slots of schedule rule %s", rule.pk)
     return created
 
 
@@ -932,6 +1031,8 @@ def mark_completed(appointment, *, now=None):
     """Record a finished visit (from booked or checked in); when the resident's account is
     linked to a Patient of the health record, the visit is added to it as an Encounter."""
     now = _now(now)
+    if timezone.localdate(appointment.start) > timezone.localdate(now):
+        raise NotYetDay()
     if not Appointment.objects.filter(pk=appointment.pk, status__in=ACTIVE_STATUSES).update(
         status=AppointmentStatus.COMPLETED, finished_at=now
     ):
@@ -1233,10 +1334,21 @@ def dependants_of(user):
     return Dependant.objects.filter(owner=user, is_active=True)
 
 
-def remove_dependant(dependant):
-    """Hide a dependant from new bookings; their appointments stay as they are."""
-    if Appointment.objects.filter(dependant=dependant, status__in=ACTIVE_STATUSES).exists():
+@transaction.atomic
+def remove_dependant(dependant, *, now=None):
+    """Hide a dependant from new bookings and take them off every waitlist (an offer they
+    held passes to the next in line); their past appointments stay as they are."""
+    now = _now(now)
+    if Appointment.objects.filter(
+        dependant=dependant, status__in=ACTIVE_STATUSES, end__gt=now
+    ).exists():
         raise BookingError(
             _("%(name)s still has upcoming appointments. Cancel them first."), name=dependant.name
         )
     Dependant.objects.filter(pk=dependant.pk).update(is_active=False)
+    WaitlistEntry.objects.filter(dependant=dependant, status=WaitlistStatus.WAITING).update(
+        status=WaitlistStatus.CANCELLED
+    )
+    offered = WaitlistEntry.objects.filter(dependant=dependant, status=WaitlistStatus.OFFERED)
+    for entry_pk, slot_pk in offered.order_by("slot_id").values_list("pk", "slot_id"):
+        _withdraw_offer(entry_pk, slot_pk, now)

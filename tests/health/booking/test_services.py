@@ -700,3 +700,234 @@ def test_accepting_an_offer_for_a_removed_dependant_is_refused(full_slot, reside
     slot = fresh(full_slot)
     assert (slot.booked, slot.held) == (0, 1)
     assert not Appointment.objects.filter(dependant=child).exists()
+
+
+# Found in review -------------------------------------------------------------------------------
+def test_a_schedule_change_retires_a_slot_that_only_had_a_cancelled_booking(clinic, service):
+    rule = ScheduleRuleFactory(clinic=clinic, service=service, weekday=_next_weekday(1).weekday())
+    services.sync_rule_slots(rule, weeks=1)
+    slot = Slot.objects.filter(rule=rule).order_by("start").first()
+    appointment = services.book(UserFactory(), slot.pk)
+    services.cancel(appointment, by=appointment.resident)
+
+    rule.start_time, rule.end_time = time(14), time(15)
+    rule.save()
+    result = services.sync_rule_slots(rule, weeks=1)
+
+    # The cancelled appointment keeps its slot; the slot is closed and no longer the rule's.
+    slot = fresh(slot)
+    assert (slot.status, slot.rule_id) == (SlotStatus.CLOSED, None)
+    assert fresh(appointment).slot_id == slot.pk
+    assert result["removed"] == 4 and result["created"] == 4 and not result["kept"]
+    starts = [timezone.localtime(s.start).time() for s in Slot.objects.filter(rule=rule)]
+    assert sorted(starts) == [time(14), time(14, 15), time(14, 30), time(14, 45)]
+
+
+def test_one_rule_that_cannot_sync_does_not_stop_the_others(clinic, service, monkeypatch):
+    from .factories import ClinicFactory
+
+    broken = ScheduleRuleFactory(clinic=clinic, service=service, weekday=1)
+    other_clinic = ClinicFactory(services=[service])
+    healthy = ScheduleRuleFactory(clinic=other_clinic, service=service, weekday=1)
+    real_sync = services.sync_rule_slots
+
+    def sync(rule, **kwargs):
+        if rule.pk == broken.pk:
+            raise RuntimeError("a rule that cannot be synced")
+        return real_sync(rule, **kwargs)
+
+    monkeypatch.setattr(services, "sync_rule_slots", sync)
+    assert services.generate_slots(weeks=2) > 0
+    assert Slot.objects.filter(rule=healthy).exists()
+    assert not Slot.objects.filter(rule=broken).exists()
+
+
+def test_a_practitioner_change_moves_the_free_slots_to_the_new_practitioner(clinic, service):
+    from .factories import PractitionerFactory
+
+    first, second = PractitionerFactory(clinic=clinic), PractitionerFactory(clinic=clinic)
+    rule = ScheduleRuleFactory(
+        clinic=clinic, service=service, practitioner=first, weekday=_next_weekday(2).weekday()
+    )
+    services.sync_rule_slots(rule, weeks=1)
+    booked_slot = Slot.objects.filter(rule=rule).order_by("start").first()
+    services.book(UserFactory(), booked_slot.pk)
+
+    rule.practitioner = second
+    rule.save()
+    result = services.sync_rule_slots(rule, weeks=1)
+
+    # The booked slot stays with the practitioner its resident booked, and is reported.
+    assert [s.pk for s in result["kept"]] == [booked_slot.pk]
+    others = Slot.objects.filter(rule=rule).exclude(pk=booked_slot.pk)
+    assert others.count() == 3 and {s.practitioner_id for s in others} == {second.pk}
+    assert fresh(booked_slot).practitioner_id == first.pk
+
+
+def test_a_longer_slot_length_remakes_the_free_slots(clinic, service):
+    rule = ScheduleRuleFactory(
+        clinic=clinic,
+        service=service,
+        weekday=_next_weekday(3).weekday(),
+        start_time=time(9),
+        end_time=time(10),
+    )
+    services.sync_rule_slots(rule, weeks=1)
+    rule.slot_minutes = 20
+    rule.save()
+    services.sync_rule_slots(rule, weeks=1)
+    slots = Slot.objects.filter(rule=rule).order_by("start")
+    assert [(timezone.localtime(s.start).time(), s.end - s.start) for s in slots] == [
+        (time(9), timedelta(minutes=20)),
+        (time(9, 20), timedelta(minutes=20)),
+        (time(9, 40), timedelta(minutes=20)),
+    ]
+
+
+def test_an_offer_skips_someone_who_booked_that_time_elsewhere(full_slot, clinic, service, outbox):
+    first, second = UserFactory(), UserFactory()
+    services.join_waitlist(first, full_slot.pk)
+    services.join_waitlist(second, full_slot.pk)
+    # The first in line has since booked the same time at another desk of the clinic.
+    same_time = SlotFactory(
+        clinic=clinic, service=service, start=full_slot.start, end=full_slot.end, capacity=1
+    )
+    services.book(first, same_time.pk)
+
+    services.cancel(Appointment.objects.get(slot=full_slot), by=None)
+
+    assert WaitlistEntry.objects.get(resident=first).status == WaitlistStatus.CANCELLED
+    assert WaitlistEntry.objects.get(resident=second).status == WaitlistStatus.OFFERED
+    assert services.accept_offer(second, WaitlistEntry.objects.get(resident=second).pk)
+    assert (fresh(full_slot).booked, fresh(full_slot).held) == (1, 0)
+
+
+def test_an_offer_passes_over_someone_at_their_limit_who_stays_in_line(
+    full_slot, clinic, service, settings
+):
+    settings.BOOKING_MAX_UPCOMING = 1
+    busy, free = UserFactory(), UserFactory()
+    services.join_waitlist(busy, full_slot.pk)
+    services.join_waitlist(free, full_slot.pk)
+    services.book(busy, SlotFactory(clinic=clinic, service=service, start=tomorrow_at(8)).pk)
+
+    services.cancel(Appointment.objects.get(slot=full_slot), by=None)
+
+    assert WaitlistEntry.objects.get(resident=busy).status == WaitlistStatus.WAITING
+    assert WaitlistEntry.objects.get(resident=free).status == WaitlistStatus.OFFERED
+
+
+def test_removing_a_household_member_takes_them_off_the_waitlist(full_slot, resident):
+    child = DependantFactory(owner=resident)
+    next_in_line = UserFactory()
+    offered = services.join_waitlist(resident, full_slot.pk, dependant=child)
+    services.join_waitlist(next_in_line, full_slot.pk)
+    services.cancel(Appointment.objects.get(slot=full_slot), by=None)
+    assert fresh(offered).status == WaitlistStatus.OFFERED
+
+    services.remove_dependant(child)
+
+    assert fresh(offered).status == WaitlistStatus.CANCELLED
+    # The held place went to the next in line instead of waiting for an offer nobody can take.
+    assert WaitlistEntry.objects.get(resident=next_in_line).status == WaitlistStatus.OFFERED
+    assert (fresh(full_slot).booked, fresh(full_slot).held) == (0, 1)
+
+
+def test_a_household_member_with_an_unmarked_past_visit_can_be_removed(clinic, service, resident):
+    child = DependantFactory(owner=resident)
+    start = timezone.now() - timedelta(days=2)
+    past = SlotFactory(clinic=clinic, service=service, start=start, end=start + DAY / 96)
+    AppointmentFactory(slot=past, resident=resident, dependant=child)
+    upcoming = services.book(
+        resident, SlotFactory(clinic=clinic, service=service).pk, dependant=child
+    )
+
+    with pytest.raises(services.BookingError):
+        services.remove_dependant(child)
+    services.cancel(upcoming, by=resident)
+    services.remove_dependant(child)
+    assert not fresh(child).is_active
+
+
+def test_closing_a_slot_tells_the_people_waiting_and_the_one_offered(full_slot, outbox):
+    offered, waiting = UserFactory(), UserFactory()
+    services.join_waitlist(offered, full_slot.pk)
+    services.join_waitlist(waiting, full_slot.pk)
+    services.cancel(Appointment.objects.get(slot=full_slot), by=None)
+    services.join_waitlist(UserFactory(), full_slot.pk)  # a place is held, so still a line
+
+    services.close_slot(full_slot, reason="Power cut")
+
+    for person in (offered, waiting):
+        message = outbox(person)[-1]
+        assert "closed the time you were waiting for" in message.subject
+        assert "Power cut" in message.body
+        assert message.url == services.rebook_url(full_slot)
+    assert set(WaitlistEntry.objects.values_list("status", flat=True)) == {WaitlistStatus.EXPIRED}
+    assert fresh(full_slot).held == 0
+
+
+def test_a_closure_for_today_leaves_visits_already_begun_alone(clinic, service):
+    now = timezone.make_aware(datetime.combine(timezone.localdate(), time(12)))
+    morning = AppointmentFactory(
+        slot=SlotFactory(clinic=clinic, service=service, start=now - timedelta(hours=2))
+    )
+    afternoon = AppointmentFactory(
+        slot=SlotFactory(clinic=clinic, service=service, start=now + timedelta(hours=2))
+    )
+    closure = ClosureFactory(clinic=clinic, date=timezone.localdate(now), reason="Outage")
+
+    cancelled = services.apply_closure(closure, now=now)
+
+    assert [a.pk for a in cancelled] == [afternoon.pk]
+    assert fresh(morning).status == AppointmentStatus.BOOKED
+    assert fresh(morning.slot).status == SlotStatus.OPEN
+
+
+def test_a_visit_on_a_later_day_cannot_be_marked_completed(clinic, service):
+    now = timezone.make_aware(datetime.combine(timezone.localdate(), time(12)))
+    later_today = AppointmentFactory(
+        slot=SlotFactory(clinic=clinic, service=service, start=now + timedelta(hours=3))
+    )
+    tomorrow = AppointmentFactory(
+        slot=SlotFactory(clinic=clinic, service=service, start=now + timedelta(days=1))
+    )
+    with pytest.raises(services.NotYetDay):
+        services.mark_completed(tomorrow, now=now)
+    assert fresh(tomorrow).status == AppointmentStatus.BOOKED
+    # Seen early on the day itself (checked in before the time) is fine.
+    services.mark_completed(later_today, now=now)
+    assert fresh(later_today).status == AppointmentStatus.COMPLETED
+
+
+def test_a_service_the_clinic_stops_offering_takes_no_new_bookings(clinic, service, resident):
+    rule = ScheduleRuleFactory(
+        clinic=clinic, service=service, capacity=3, weekday=_next_weekday(2).weekday()
+    )
+    services.sync_rule_slots(rule, weeks=1)
+    booked_slot = Slot.objects.filter(rule=rule).order_by("start").first()
+    appointment = services.book(resident, booked_slot.pk)
+
+    clinic.services.remove(service)
+    kept = services.sync_clinic_slots(clinic)
+
+    # The resident keeps their appointment; the free times are gone; nobody new gets in.
+    assert [s.pk for s in kept] == [booked_slot.pk]
+    assert fresh(appointment).status == AppointmentStatus.BOOKED
+    assert list(Slot.objects.filter(rule=rule)) == [booked_slot]
+    with pytest.raises(services.SlotFull):
+        services.book(UserFactory(), booked_slot.pk)
+    assert services.generate_slots(weeks=1) == 0
+
+    clinic.services.add(service)
+    services.sync_clinic_slots(clinic)
+    assert services.free_slots().filter(rule=rule).exists()
+
+
+def test_a_clinic_closed_for_good_makes_no_more_slots(clinic, service):
+    rule = ScheduleRuleFactory(clinic=clinic, service=service, weekday=_next_weekday(2).weekday())
+    services.sync_rule_slots(rule, weeks=1)
+    clinic.is_active = False
+    clinic.save()
+    services.sync_clinic_slots(clinic)
+    assert not Slot.objects.filter(rule=rule).exists()
