@@ -1,5 +1,6 @@
 """The clinic's day in the Wagtail admin: who is coming, check-in by code, no-show, completed."""
 
+import re
 from datetime import date, timedelta
 
 from django.contrib import messages
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import services
-from .forms import CheckInForm
+from .forms import CheckInForm, CloseSlotForm, SlotCapacityForm
 from .models import Appointment, AppointmentStatus, Service, Slot
 
 
@@ -20,8 +21,19 @@ def _require_staff(request):
         raise PermissionDenied
 
 
+_ID = re.compile(r"^[0-9]{1,18}$")
+
+
 def _int(value):
-    return int(value) if str(value or "").isdigit() and len(str(value)) < 19 else None
+    """A row id from the request, or None. ASCII digits only: "²" and "١" are digits to
+    str.isdigit() but int() or the database refuse them; 18 digits fit a bigint."""
+    return int(value) if isinstance(value, str) and _ID.match(value) else None
+
+
+def _form_errors(request, form):
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
 
 
 def _day_url(clinic, service, day):
@@ -57,9 +69,9 @@ def _parse(request):
         day = timezone.localdate()
     if not FIRST_DAY <= day <= LAST_DAY:
         day = timezone.localdate()
-    service_id = source.get("service")
+    service_id = _int(source.get("service"))
     service = None
-    if clinic and str(service_id or "").isdigit():
+    if clinic and service_id is not None:
         service = clinic.services.filter(pk=service_id).first()
     return clinics, clinic, service, day
 
@@ -95,9 +107,7 @@ def day_list(request):
                 # Only appointments of a clinic this staff member runs: anything else is a 404.
                 appointment = get_object_or_404(
                     Appointment.objects.select_related("resident__profile", "dependant"),
-                    pk=request.POST.get("appointment")
-                    if str(request.POST.get("appointment", "")).isdigit()
-                    else None,
+                    pk=_int(request.POST.get("appointment")),
                     slot__clinic=clinic,
                 )
                 if action == "no_show":
@@ -119,23 +129,27 @@ def day_list(request):
                 slot = get_object_or_404(
                     Slot, pk=_int(request.POST.get("slot")), clinic=clinic, start__gt=timezone.now()
                 )
+                # Typed values go through forms: a NUL or an unreadable reason, a capacity
+                # that is no number, is a message and changes nothing (never a 500).
                 if action == "close_slot":
-                    reason = request.POST.get("reason", "").strip()
-                    if not reason:
-                        messages.error(request, _("Give a reason: the residents will read it."))
+                    close_form = CloseSlotForm(request.POST)
+                    if not close_form.is_valid():
+                        _form_errors(request, close_form)
                     else:
-                        cancelled = services.close_slot(slot, reason=reason)
+                        cancelled = services.close_slot(
+                            slot, reason=close_form.cleaned_data["reason"]
+                        )
                         messages.success(
                             request,
                             _("The time is closed; %(count)s residents were told.")
                             % {"count": len(cancelled)},
                         )
                 else:
-                    capacity = _int(request.POST.get("capacity"))
-                    if capacity is None or not 1 <= capacity <= 100:
-                        messages.error(request, _("Enter a capacity from 1 to 100."))
+                    capacity_form = SlotCapacityForm(request.POST)
+                    if not capacity_form.is_valid():
+                        _form_errors(request, capacity_form)
                     else:
-                        services.set_slot_capacity(slot, capacity)
+                        services.set_slot_capacity(slot, capacity_form.cleaned_data["capacity"])
                         messages.success(request, _("The capacity is changed."))
                 return redirect(_day_url(clinic, service, day))
             else:

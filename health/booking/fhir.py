@@ -316,28 +316,45 @@ def read(resource_type, resource_id, *, resident=None, patient_reference=None):
     return None
 
 
-def _date_bounds(values):
-    """FHIR date search values (ge2026-05-01, lt2026-05-08T00:00:00Z, 2026-05-01) as Q-ready
-    lookups on a datetime field."""
-    lookups = {}
-    for value in values:
-        match = _DATE_PARAM.match(value.strip())
-        if not match:
-            raise SearchError(f"Invalid date search value: {value!r}")
-        prefix, text, has_time = match[1] or "eq", match[2], match[3]
-        if has_time:
+def _date_range(text):
+    """The [start, end) an ISO date or date-time covers, in UTC; None for an impossible one
+    (30 February, hour 25, offset +99:00) or one whose range leaves what a datetime can hold
+    (the edges of year 1 and year 9999)."""
+    try:
+        if "T" in text:
             moment = parse_datetime(text.replace("Z", "+00:00"))
             if moment is None:
-                raise SearchError(f"Invalid date search value: {value!r}")
+                return None
             if timezone.is_naive(moment):
                 moment = timezone.make_aware(moment)
             start, end = moment, moment + timedelta(seconds=1)
         else:
             day = parse_date(text)
             if day is None:
-                raise SearchError(f"Invalid date search value: {value!r}")
+                return None
             start = timezone.make_aware(datetime.combine(day, time.min))
             end = start + timedelta(days=1)
+        return start.astimezone(UTC), end.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # parse_date/parse_datetime raise ValueError for out-of-range fields; the arithmetic
+        # and the conversion to UTC overflow at the ends of the calendar.
+        return None
+
+
+def _date_bounds(values):
+    """FHIR date search values (ge2026-05-01, lt2026-05-08T00:00:00Z, 2026-05-01) as Q-ready
+    lookups on a datetime field. Raises SearchError (a 400, never a 500) for values that are
+    malformed or name no real moment."""
+    lookups = {}
+    for value in values:
+        match = _DATE_PARAM.match(value.strip())
+        if not match:
+            raise SearchError(f"Invalid date search value: {value!r}")
+        prefix, text = match[1] or "eq", match[2]
+        bounds = _date_range(text)
+        if bounds is None:
+            raise SearchError(f"Invalid date search value: {value!r}")
+        start, end = bounds
         if prefix == "eq":
             lookups["gte"], lookups["lt"] = start, end
         elif prefix in {"gt", "sa"}:
@@ -381,6 +398,10 @@ def search(resource_type, params, *, resident=None, patient_reference=None):
         raise SearchError(f"{resource_type} is not a booking resource")
     if unknown:
         raise SearchError(f"Unsupported search parameters: {', '.join(sorted(unknown))}")
+    for name, values in params.items():
+        # PostgreSQL refuses NUL in text parameters (a DataError, so a 500): refuse it here.
+        if any("\x00" in value for value in values):
+            raise SearchError(f"Invalid character in {name}")
     limit = _count(params)
     service_codes = _split(params.get("service-type", []))
     service_codes = [code.split("|")[-1] for code in service_codes]

@@ -1,5 +1,5 @@
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -8,7 +8,32 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from .models import Clinic, Closure, Dependant, Practitioner, ScheduleRule
-from .services import clinics_managed_by, dependants_of
+from .services import clinics_managed_by, dependants_of, generate_weeks, horizon_days
+
+
+def unreadable(value):
+    """True when text holds control characters (NUL, escapes, line breaks) or U+FFFD (what a
+    body that is not valid UTF-8 decodes to): they do not belong in names and reasons, break
+    letters and lists, and PostgreSQL refuses NUL outright."""
+    return any(char == "\ufffd" or unicodedata.category(char) == "Cc" for char in value)
+
+
+def last_plannable_day(today=None):
+    """The last day staff can plan closures and schedules for: a year ahead, or further when
+    booking or slot generation reach further. Slots, closures and the day arithmetic on them
+    all stay far inside what a date can hold (a closure on 9999-12-31 overflowed)."""
+    days = max(365, horizon_days(), generate_weeks() * 7)
+    return (today or timezone.localdate()) + timedelta(days=days)
+
+
+def _check_plannable(value, today=None):
+    last = last_plannable_day(today)
+    if value > last:
+        raise forms.ValidationError(
+            _("Choose a date on or before %(date)s: it cannot be planned further ahead."),
+            code="too_far",
+            params={"date": last.isoformat()},
+        )
 
 
 class PersonForm(forms.Form):
@@ -53,7 +78,7 @@ class DependantForm(forms.ModelForm):
         # U+FFFD is what a body that is not valid UTF-8 decodes to; control characters
         # (tabs, line breaks, escapes) do not belong in a name and break letters and lists.
         value = self.cleaned_data["name"]
-        if any(char == "\ufffd" or unicodedata.category(char) == "Cc" for char in value):
+        if unreadable(value):
             raise forms.ValidationError(
                 _("The name contains characters that cannot be read. Please type it again."),
                 code="unreadable",
@@ -76,6 +101,40 @@ class CheckInForm(forms.Form):
         help_text=_("Type the code the patient shows, or scan their QR image into this box."),
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "autocapitalize": "characters", "autofocus": True}
+        ),
+    )
+
+
+class CloseSlotForm(forms.Form):
+    """Staff close one time on the day list; the reason is sent to every affected resident."""
+
+    reason = forms.CharField(
+        max_length=200,
+        error_messages={"required": _("Give a reason: the residents will read it.")},
+    )
+
+    def clean_reason(self):
+        value = self.cleaned_data["reason"]
+        if unreadable(value):
+            raise forms.ValidationError(
+                _("The reason contains characters that cannot be read. Please type it again."),
+                code="unreadable",
+            )
+        return value
+
+
+CAPACITY_MESSAGE = _("Enter a capacity from 1 to 100.")
+
+
+class SlotCapacityForm(forms.Form):
+    """A new capacity for one time on the day list (missing, not a number or out of range:
+    the same message)."""
+
+    capacity = forms.IntegerField(
+        min_value=1,
+        max_value=100,
+        error_messages=dict.fromkeys(
+            ("required", "invalid", "min_value", "max_value"), CAPACITY_MESSAGE
         ),
     )
 
@@ -169,6 +228,14 @@ class ScheduleRuleForm(ClinicScopedAdminForm):
             self.add_error("valid_to", _("The last day must not be before the first day."))
         return cleaned
 
+    def clean_valid_from(self):
+        # A schedule that starts beyond what can be planned is a typo (a year 9999). Its last
+        # day may lie further ahead: slots are only made up to the generation window, so a
+        # far end date means no end, like an empty one.
+        value = self.cleaned_data["valid_from"]
+        _check_plannable(value)
+        return value
+
 
 class ClosureForm(ClinicScopedAdminForm):
     class Meta:
@@ -184,7 +251,22 @@ class ClosureForm(ClinicScopedAdminForm):
             )
         if start and end and end <= start:
             self.add_error("end_time", _("The end time must be after the start time."))
-        day = cleaned.get("date")
-        if day and day < timezone.localdate():
-            self.add_error("date", _("A closure cannot be in the past."))
         return cleaned
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        today = timezone.localdate()
+        if day < today:
+            raise forms.ValidationError(_("A closure cannot be in the past."), code="past")
+        _check_plannable(day, today)
+        return day
+
+    def clean_reason(self):
+        # Residents read the reason in their messages.
+        value = self.cleaned_data["reason"]
+        if unreadable(value):
+            raise forms.ValidationError(
+                _("The reason contains characters that cannot be read. Please type it again."),
+                code="unreadable",
+            )
+        return value

@@ -6,6 +6,7 @@ from datetime import time, timedelta
 
 from django.contrib import messages
 from django.db import transaction
+from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as gettext_now
@@ -56,21 +57,54 @@ def register_appointments_panel():
 
 
 # Staff: scoped viewsets -------------------------------------------------------------------------
-class ClinicScopedViewMixin:
-    """Limit listings and the objects that edit/delete views load to the user's clinics.
-    Another clinic's object id in the URL is then a 404, not an edit."""
+class ClinicScope:
+    """What a staff member may see of a model: the rows of the clinics they run."""
 
     clinic_lookup = "clinic__in"
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
+    def scope(self, queryset):
         return queryset.filter(
             **{self.clinic_lookup: services.clinics_managed_by(self.request.user)}
         )
 
 
+class ClinicScopedViewMixin(ClinicScope):
+    """Limit listings and the objects that edit/delete views load to the user's clinics.
+    Another clinic's object id in the URL is then a 404, not an edit."""
+
+    def get_queryset(self):
+        return self.scope(super().get_queryset())
+
+
+class ClinicScopedObjectMixin(ClinicScope):
+    """The same for the history and usage views, which load their object through
+    get_base_object_queryset (their get_queryset lists log entries or references)."""
+
+    def get_base_object_queryset(self):
+        return self.scope(super().get_base_object_queryset())
+
+
+class ClinicScopedGetObjectMixin(ClinicScope):
+    """The same for views that fetch their object straight from the model (inspect, copy):
+    Wagtail loads it with its own checks, and one outside the user's clinics is a 404."""
+
+    def get_object(self, queryset=None):
+        instance = super().get_object(queryset)
+        if not self.scope(self.model._default_manager.filter(pk=instance.pk)).exists():
+            raise Http404
+        return instance
+
+
 class ScopedIndexView(ClinicScopedViewMixin, generic.IndexView):
-    pass
+    # Related rows the list's columns show, read in the listing's own query: the number of
+    # queries must not grow with the number of rows.
+    list_select_related = ()
+
+    def get_base_queryset(self):
+        queryset = super().get_base_queryset()
+        if self.list_select_related:
+            queryset = queryset.select_related(*self.list_select_related)
+        return queryset
 
 
 class ScopedEditView(ClinicScopedViewMixin, generic.EditView):
@@ -81,37 +115,81 @@ class ScopedDeleteView(ClinicScopedViewMixin, generic.DeleteView):
     pass
 
 
-class ClinicIndexView(ScopedIndexView):
-    clinic_lookup = "pk__in"
+class ScopedHistoryView(ClinicScopedObjectMixin, generic.HistoryView):
+    pass
 
 
-class ClinicEditView(ScopedEditView):
-    clinic_lookup = "pk__in"
+class ScopedUsageView(ClinicScopedObjectMixin, generic.UsageView):
+    pass
 
 
-class ClinicDeleteView(ScopedDeleteView):
-    clinic_lookup = "pk__in"
+class ScopedInspectView(ClinicScopedGetObjectMixin, generic.InspectView):
+    pass
+
+
+class ScopedCopyView(ClinicScopedGetObjectMixin, generic.CopyView):
+    pass
 
 
 class ScopedViewSet(ModelViewSet):
+    """A viewset whose every view of an existing object sees only the user's clinics' rows.
+    `clinic_lookup` and `list_select_related` reach the views that have those attributes."""
+
+    clinic_lookup = "clinic__in"
+    list_select_related = ()
     index_view_class = ScopedIndexView
     edit_view_class = ScopedEditView
     delete_view_class = ScopedDeleteView
+    history_view_class = ScopedHistoryView
+    usage_view_class = ScopedUsageView
+    inspect_view_class = ScopedInspectView
+    copy_view_class = ScopedCopyView
     copy_view_enabled = False
     add_to_admin_menu = False
     form_class = None
 
+    def get_common_view_kwargs(self, **kwargs):
+        return super().get_common_view_kwargs(
+            clinic_lookup=self.clinic_lookup,
+            list_select_related=self.list_select_related,
+            **kwargs,
+        )
+
     def get_form_class(self, for_update=False):
         return self.form_class
+
+
+class ClinicEditView(ScopedEditView):
+    """Its schedules follow the clinic: a service it stops offering, or the clinic closing for
+    good, takes no new bookings (booked residents keep theirs, and staff are told)."""
+
+    def save_instance(self):
+        with transaction.atomic():
+            instance = super().save_instance()
+            kept = services.sync_clinic_slots(instance)
+        if kept:
+            times = ", ".join(
+                timezone.localtime(slot.start).strftime("%Y-%m-%d %H:%M") for slot in kept[:10]
+            )
+            messages.warning(
+                self.request,
+                gettext_now(
+                    "Residents are booked at these times of a service this clinic no longer "
+                    "offers (or while it is closed), so they keep their appointments and nobody "
+                    "new can book: %(times)s. Add a closure for them to cancel and tell the "
+                    "residents."
+                )
+                % {"times": times},
+            )
+        return instance
 
 
 class ClinicViewSet(ScopedViewSet):
     name = "booking_clinics"
     model = Clinic
     form_class = ClinicForm
-    index_view_class = ClinicIndexView
     edit_view_class = ClinicEditView
-    delete_view_class = ClinicDeleteView
+    clinic_lookup = "pk__in"
     icon = "home"
     menu_label = _("Clinics")
     # Properties answering in the admin user's language: they need a label of their own.
@@ -127,6 +205,7 @@ class PractitionerViewSet(ScopedViewSet):
     name = "booking_practitioners"
     model = Practitioner
     form_class = PractitionerForm
+    list_select_related = ("clinic",)
     icon = "user"
     menu_label = _("Practitioners")
     list_display = ["name", "role", "clinic", "is_active"]
@@ -167,14 +246,49 @@ def _report_kept(request, kept):
         )
 
 
-class RuleSyncMixin:
-    """A schedule change regenerates its slots at once (in the same transaction)."""
+class SaveWithFollowUpMixin:
+    """Saving the object and its follow-up step (`follow_up`, e.g. regenerating slots) are
+    one transaction: when the follow-up fails, the object is not saved either. A rule's
+    refusal (a BookingError) is shown on the form, which keeps what was typed; any other
+    failure is a server error, with nothing saved. `report` (messages for the user) runs only
+    once both steps have succeeded."""
+
+    def follow_up(self, instance):
+        raise NotImplementedError
+
+    def report(self, outcome):
+        pass
 
     def save_instance(self):
-        instance = super().save_instance()
-        result = services.sync_rule_slots(instance)
-        _report_kept(self.request, result["kept"])
+        with transaction.atomic():
+            instance = super().save_instance()
+            outcome = self.follow_up(instance)
+        self.report(outcome)
         return instance
+
+    def form_valid(self, form):
+        adding = form.instance._state.adding
+        try:
+            return super().form_valid(form)
+        except services.BookingError as error:
+            if adding:
+                # The insert was rolled back: the form must not refer to a row that is gone.
+                form.instance.pk = None
+                form.instance._state.adding = True
+            form.add_error(None, str(error))
+            self.produced_error_code = "validation_error"
+            self.produced_error_message = self.get_error_message()
+            return self.form_invalid(form)
+
+
+class RuleSyncMixin(SaveWithFollowUpMixin):
+    """A schedule change regenerates its slots at once (in the same transaction)."""
+
+    def follow_up(self, instance):
+        return services.sync_rule_slots(instance)["kept"]
+
+    def report(self, kept):
+        _report_kept(self.request, kept)
 
 
 class RuleCreateView(RuleSyncMixin, generic.CreateView):
@@ -186,10 +300,20 @@ class RuleEditView(RuleSyncMixin, ScopedEditView):
 
 
 class RuleDeleteView(ScopedDeleteView):
+    """Deleting a rule first removes its unbooked future slots, in the same transaction."""
+
     def delete_action(self):
         with transaction.atomic():
-            _report_kept(self.request, services.retire_rule(self.object))
+            kept = services.retire_rule(self.object)
             super().delete_action()
+        _report_kept(self.request, kept)
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except services.BookingError as error:
+            messages.error(self.request, str(error))
+            return self.form_invalid(form)
 
 
 class ScheduleRuleViewSet(ScopedViewSet):
@@ -199,25 +323,26 @@ class ScheduleRuleViewSet(ScopedViewSet):
     add_view_class = RuleCreateView
     edit_view_class = RuleEditView
     delete_view_class = RuleDeleteView
+    list_select_related = ("clinic", "service", "practitioner")
     icon = "date"
     menu_label = _("Weekly schedules")
     list_display = ["__str__", "capacity", "slot_minutes", "valid_from", "valid_to", "is_active"]
 
 
-class ClosureApplyMixin:
+class ClosureApplyMixin(SaveWithFollowUpMixin):
     """Saving a closure closes the slots it covers and notifies each affected resident."""
 
-    def save_instance(self):
-        instance = super().save_instance()
+    def follow_up(self, instance):
         if instance.created_by_id is None:
             Closure.objects.filter(pk=instance.pk).update(created_by=self.request.user)
-        cancelled = services.apply_closure(instance)
+        return services.apply_closure(instance)
+
+    def report(self, cancelled):
         messages.info(
             self.request,
             gettext_now("%(count)s appointments were cancelled and the residents told.")
             % {"count": len(cancelled)},
         )
-        return instance
 
 
 class ClosureCreateView(ClosureApplyMixin, generic.CreateView):
@@ -234,6 +359,7 @@ class ClosureViewSet(ScopedViewSet):
     form_class = ClosureForm
     add_view_class = ClosureCreateView
     edit_view_class = ClosureEditView
+    list_select_related = ("clinic", "service")
     icon = "warning"
     menu_label = _("Closures")
     list_display = ["date", "clinic", "service", "start_time", "end_time", "reason", "applied_at"]

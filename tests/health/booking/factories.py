@@ -143,3 +143,28 @@ class ClosureFactory(factory.django.DjangoModelFactory):
     clinic = factory.SubFactory(ClinicFactory)
     date = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=1))
     reason = "Public holiday"
+
+
+def clinic_form_data(clinic, **changes):
+    """What the staff edit form of a clinic posts when nothing is changed but `changes`."""
+    data = {
+        "name_zh_hant": clinic.name_zh_hant,
+        "name_zh_hans": clinic.name_zh_hans,
+        "name_en": clinic.name_en,
+        "community": clinic.community_id or "",
+        "address_zh_hant": clinic.address_zh_hant,
+        "address_zh_hans": clinic.address_zh_hans,
+        "address_en": clinic.address_en,
+        "latitude": str(clinic.latitude),
+        "longitude": str(clinic.longitude),
+        "phone": clinic.phone,
+        "opening_hours_zh_hant": clinic.opening_hours_zh_hant,
+        "opening_hours_zh_hans": clinic.opening_hours_zh_hans,
+        "opening_hours_en": clinic.opening_hours_en,
+        "services": [s.pk for s in clinic.services.all()],
+        "cancel_cutoff_hours": clinic.cancel_cutoff_hours,
+        "reschedule_cutoff_hours": clinic.reschedule_cutoff_hours,
+        "is_active": "on",
+    }
+    data.update(changes)
+    return data

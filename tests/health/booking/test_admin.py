@@ -17,9 +17,11 @@ from .conftest import make_staff
 from .factories import (
     AppointmentFactory,
     ClinicFactory,
+    ClosureFactory,
     PractitionerFactory,
     ScheduleRuleFactory,
     SlotFactory,
+    clinic_form_data,
 )
 
 pytestmark = pytest.mark.django_db
@@ -304,3 +306,391 @@ def test_day_list_survives_any_day_value(nurse_client, clinic, day):
     response = nurse_client.get(reverse("booking_day_list"), {"clinic": clinic.pk, "day": day})
     assert response.status_code == 200
     assert response.context["day"] == timezone.localdate()
+
+
+# Staff lists read a fixed number of queries -----------------------------------------------------
+def _add_rows(kind, clinic, service, nurse, count):
+    for _ in range(count):
+        if kind == "booking_clinics":
+            ClinicFactory(services=[service]).staff.add(nurse)
+        elif kind == "booking_practitioners":
+            PractitionerFactory(clinic=clinic)
+        elif kind == "booking_schedules":
+            ScheduleRuleFactory(
+                clinic=clinic, service=service, practitioner=PractitionerFactory(clinic=clinic)
+            )
+        else:
+            ClosureFactory(clinic=clinic, service=service)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["booking_clinics", "booking_practitioners", "booking_schedules", "booking_closures"],
+)
+def test_staff_lists_do_not_query_per_row(nurse_client, nurse, clinic, service, kind):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse(f"{kind}:index")
+
+    def queries():
+        with CaptureQueriesContext(connection) as context:
+            response = nurse_client.get(url)
+        assert response.status_code == 200
+        return len(context.captured_queries), len(response.context["object_list"])
+
+    _add_rows(kind, clinic, service, nurse, 2)
+    few, few_rows = queries()
+    _add_rows(kind, clinic, service, nurse, 10)
+    many, many_rows = queries()
+    assert many_rows == few_rows + 10
+    assert many == few
+
+
+# Another clinic's records, by id, in every view -------------------------------------------------
+OBJECT_VIEWS = ["edit", "delete", "history", "history_results", "usage", "inspect", "copy"]
+
+
+@pytest.fixture
+def records(clinic, other_clinic, service):
+    """(own, foreign) object of each scoped viewset."""
+    return {
+        "booking_clinics": (clinic, other_clinic),
+        "booking_practitioners": (
+            PractitionerFactory(clinic=clinic),
+            PractitionerFactory(clinic=other_clinic, name="Dr Secret"),
+        ),
+        "booking_schedules": (
+            ScheduleRuleFactory(clinic=clinic, service=service),
+            ScheduleRuleFactory(clinic=other_clinic, service=service),
+        ),
+        "booking_closures": (
+            ClosureFactory(clinic=clinic),
+            ClosureFactory(clinic=other_clinic, reason="Secret staff strike"),
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["booking_clinics", "booking_practitioners", "booking_schedules", "booking_closures"],
+)
+def test_another_clinics_record_is_not_found_in_any_view(nurse_client, records, kind):
+    from django.urls import NoReverseMatch
+
+    own, foreign = records[kind]
+    checked = []
+    for view in OBJECT_VIEWS:
+        try:
+            url = reverse(f"{kind}:{view}", args=[foreign.pk])
+        except NoReverseMatch:  # a view the viewset does not enable
+            continue
+        response = nurse_client.get(url)
+        assert response.status_code == 404, (view, response.status_code)
+        checked.append(view)
+        # The staff member's own record still opens (or is refused by role, never 404).
+        own_response = nurse_client.get(reverse(f"{kind}:{view}", args=[own.pk]))
+        assert own_response.status_code in {200, 302}, (view, own_response.status_code)
+    assert {"edit", "delete", "history", "history_results", "usage"} <= set(checked)
+    # Posting to the delete view is refused the same way, and deletes nothing.
+    response = nurse_client.post(reverse(f"{kind}:delete", args=[foreign.pk]))
+    assert response.status_code == 404
+    assert type(foreign).objects.filter(pk=foreign.pk).exists()
+
+
+@pytest.mark.parametrize("view_name", ["ScopedInspectView", "ScopedCopyView"])
+def test_inspect_and_copy_views_are_scoped_too(rf, nurse, records, view_name):
+    """Both are off today; when a viewset turns one on it is scoped already."""
+    from django.http import Http404
+
+    from health.booking import wagtail_hooks
+
+    own, foreign = records["booking_closures"]
+    view = getattr(wagtail_hooks, view_name)(model=Closure)
+    view.request = rf.get("/")
+    view.request.user = nurse
+    for record in (own, foreign):
+        # Inspect reads the id from view.pk, copy from view.kwargs.
+        view.pk, view.kwargs = str(record.pk), {"pk": str(record.pk)}
+        if record is own:
+            assert view.get_object() == own
+        else:
+            with pytest.raises(Http404):
+                view.get_object()
+
+
+# Dates beyond what can be planned ---------------------------------------------------------------
+def _closure_data(clinic, day):
+    return {
+        "clinic": clinic.pk,
+        "service": "",
+        "date": day.isoformat() if hasattr(day, "isoformat") else day,
+        "start_time": "",
+        "end_time": "",
+        "reason": "Typhoon",
+    }
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "2999-12-31", "far"])
+def test_closure_beyond_the_planning_window_is_refused(nurse_client, clinic, day):
+    from health.booking.forms import last_plannable_day
+
+    last = last_plannable_day()
+    if day == "far":
+        day = last + timedelta(days=1)
+    response = nurse_client.post(reverse("booking_closures:add"), _closure_data(clinic, day))
+    assert response.status_code == 200
+    assert not Closure.objects.exists()
+    assert f"Choose a date on or before {last.isoformat()}" in response.content.decode()
+
+
+def test_closure_up_to_a_year_ahead_is_accepted_and_past_ones_refused(nurse_client, clinic):
+    from health.booking.forms import last_plannable_day
+
+    today = timezone.localdate()
+    assert last_plannable_day() >= today + timedelta(days=365)
+    response = nurse_client.post(
+        reverse("booking_closures:add"), _closure_data(clinic, last_plannable_day())
+    )
+    assert response.status_code == 302
+    response = nurse_client.post(
+        reverse("booking_closures:add"), _closure_data(clinic, today - timedelta(days=1))
+    )
+    assert response.status_code == 200
+    assert "A closure cannot be in the past." in response.content.decode()
+    assert Closure.objects.count() == 1
+
+
+def _rule_data(clinic, service, **changes):
+    return {
+        "clinic": clinic.pk,
+        "service": service.pk,
+        "practitioner": "",
+        "weekday": 2,
+        "start_time": "09:00",
+        "end_time": "10:00",
+        "slot_minutes": 15,
+        "capacity": 2,
+        "valid_from": timezone.localdate().isoformat(),
+        "valid_to": "",
+        "is_active": "on",
+        **changes,
+    }
+
+
+def test_schedule_starting_beyond_the_planning_window_is_refused(nurse_client, clinic, service):
+    url = reverse("booking_schedules:add")
+    data = _rule_data(clinic, service, valid_from="9999-12-31", valid_to="9999-12-31")
+    response = nurse_client.post(url, data)
+    assert response.status_code == 200
+    assert "Choose a date on or before" in response.content.decode()
+    assert not ScheduleRule.objects.exists()
+    # A far last day is no end at all: accepted, and the slots are made as usual.
+    response = nurse_client.post(url, _rule_data(clinic, service, valid_to="9999-12-31"))
+    assert response.status_code == 302
+    assert Slot.objects.filter(rule__clinic=clinic).exists()
+
+
+# The day list's posted values -------------------------------------------------------------------
+@pytest.fixture
+def booked_slot(clinic, service):
+    slot = SlotFactory(
+        clinic=clinic, service=service, start=timezone.now() + timedelta(hours=3), capacity=2
+    )
+    AppointmentFactory(slot=slot)
+    return slot
+
+
+@pytest.mark.parametrize(
+    "reason,message",
+    [
+        ("a\x00b", "Null characters are not allowed"),
+        ("Doctor\x1b[31m ill", "cannot be read"),
+        ("x" * 201, "at most 200 characters"),
+        ("   ", "Give a reason"),
+    ],
+)
+def test_day_list_close_reason_is_checked(nurse_client, clinic, booked_slot, reason, message):
+    response = nurse_client.post(
+        reverse("booking_day_list"),
+        {"clinic": clinic.pk, "action": "close_slot", "slot": booked_slot.pk, "reason": reason},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert any(message in str(m) for m in response.context["messages"])
+    booked_slot.refresh_from_db()
+    assert booked_slot.status == SlotStatus.OPEN
+    assert booked_slot.appointments.get().status == AppointmentStatus.BOOKED
+
+
+@pytest.mark.parametrize(
+    "capacity", ["", "abc", "²", "9" * 30, "9" * 5000, "0", "101", "-1", "1\x00"]
+)
+def test_day_list_capacity_is_checked(nurse_client, clinic, booked_slot, capacity):
+    response = nurse_client.post(
+        reverse("booking_day_list"),
+        {"clinic": clinic.pk, "action": "capacity", "slot": booked_slot.pk, "capacity": capacity},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert any("Enter a capacity from 1 to 100." in str(m) for m in response.context["messages"])
+    assert Slot.objects.get(pk=booked_slot.pk).capacity == 2
+
+
+@pytest.mark.parametrize("value", ["", "abc", "²", "٣", "9" * 30, "1\x00", "-1"])
+@pytest.mark.parametrize("action,field", [("completed", "appointment"), ("close_slot", "slot")])
+def test_day_list_ids_that_name_nothing_are_not_found(
+    nurse_client, clinic, booked_slot, action, field, value
+):
+    response = nurse_client.post(
+        reverse("booking_day_list"),
+        {"clinic": clinic.pk, "action": action, field: value, "reason": "Doctor ill"},
+    )
+    assert response.status_code == 404
+    booked_slot.refresh_from_db()
+    assert booked_slot.status == SlotStatus.OPEN
+    assert booked_slot.appointments.get().status == AppointmentStatus.BOOKED
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "9" * 30, "1\x00", ""])
+def test_day_list_odd_service_and_action_values(nurse_client, clinic, value):
+    url = reverse("booking_day_list")
+    response = nurse_client.get(url, {"clinic": clinic.pk, "service": value})
+    assert response.status_code == 200
+    assert response.context["service"] is None
+    response = nurse_client.post(url, {"clinic": clinic.pk, "action": value}, follow=True)
+    assert response.status_code == 200
+    assert any("Unknown action." in str(m) for m in response.context["messages"])
+
+
+# Saving and its follow-up step are one transaction ----------------------------------------------
+def _refuse(*args, **kwargs):
+    raise services.SlotNotFound()
+
+
+def _break(*args, **kwargs):
+    raise RuntimeError("follow-up failed")
+
+
+def test_rule_is_not_saved_when_its_slots_cannot_be_made(
+    nurse_client, clinic, service, monkeypatch
+):
+    monkeypatch.setattr(services, "sync_rule_slots", _refuse)
+    response = nurse_client.post(reverse("booking_schedules:add"), _rule_data(clinic, service))
+    # A rule's refusal is shown on the form, which keeps what was typed.
+    assert response.status_code == 200
+    assert str(services.SlotNotFound()) in response.content.decode()
+    assert response.context["form"]["start_time"].value() == "09:00"
+    assert not ScheduleRule.objects.exists()
+
+
+def test_rule_edit_is_not_saved_when_its_slots_cannot_be_synced(
+    nurse_client, clinic, service, monkeypatch
+):
+    rule = ScheduleRuleFactory(clinic=clinic, service=service, weekday=2, capacity=2)
+    services.sync_rule_slots(rule)
+    slots = Slot.objects.filter(rule=rule).count()
+    url = reverse("booking_schedules:edit", args=[rule.pk])
+    monkeypatch.setattr(services, "sync_rule_slots", _refuse)
+    response = nurse_client.post(url, _rule_data(clinic, service, capacity=5))
+    assert response.status_code == 200
+    assert str(services.SlotNotFound()) in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.capacity == 2
+
+    monkeypatch.setattr(services, "sync_rule_slots", _break)
+    nurse_client.raise_request_exception = False
+    response = nurse_client.post(url, _rule_data(clinic, service, capacity=5))
+    assert response.status_code == 500  # unknown failure: an error page, nothing saved
+    rule.refresh_from_db()
+    assert rule.capacity == 2
+    assert Slot.objects.filter(rule=rule).count() == slots
+
+
+@pytest.mark.parametrize("failure,status", [(_refuse, 200), (_break, 500)])
+def test_closure_is_not_saved_when_it_cannot_be_applied(
+    nurse_client, clinic, booked_slot, monkeypatch, failure, status
+):
+    def apply_then_fail(closure, **kwargs):
+        # The slots are closed and residents told before the failure: all of it must go.
+        real_apply_closure(closure, **kwargs)
+        failure()
+
+    real_apply_closure = services.apply_closure
+    monkeypatch.setattr(services, "apply_closure", apply_then_fail)
+    nurse_client.raise_request_exception = False
+    day = timezone.localdate(booked_slot.start)
+    response = nurse_client.post(reverse("booking_closures:add"), _closure_data(clinic, day))
+    assert response.status_code == status
+    if status == 200:
+        assert str(services.SlotNotFound()) in response.content.decode()
+    assert not Closure.objects.exists()
+    booked_slot.refresh_from_db()
+    assert booked_slot.status == SlotStatus.OPEN
+    assert booked_slot.appointments.get().status == AppointmentStatus.BOOKED
+    assert not Message.objects.filter(body__contains="Typhoon").exists()
+
+
+def test_rule_is_not_deleted_when_its_slots_cannot_be_retired(
+    nurse_client, clinic, service, monkeypatch
+):
+    rule = ScheduleRuleFactory(clinic=clinic, service=service, weekday=2)
+    services.sync_rule_slots(rule)
+    slots = Slot.objects.filter(rule=rule).count()
+
+    def retire_then_refuse(rule, **kwargs):
+        real_retire_rule(rule, **kwargs)
+        raise services.SlotNotFound()
+
+    real_retire_rule = services.retire_rule
+    monkeypatch.setattr(services, "retire_rule", retire_then_refuse)
+    response = nurse_client.post(reverse("booking_schedules:delete", args=[rule.pk]))
+    assert response.status_code == 200
+    assert any(str(services.SlotNotFound()) in str(m) for m in response.context["messages"])
+    assert ScheduleRule.objects.filter(pk=rule.pk).exists()
+    assert Slot.objects.filter(rule=rule).count() == slots
+
+
+def test_a_later_days_visit_has_no_completed_button_and_cannot_be_completed(
+    nurse_client, clinic, service
+):
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    appointment = AppointmentFactory(
+        slot=SlotFactory(
+            clinic=clinic, service=service, start=local_midnight(tomorrow) + timedelta(hours=10)
+        )
+    )
+    url = reverse("booking_day_list")
+    page = nurse_client.get(url, {"clinic": clinic.pk, "day": tomorrow.isoformat()})
+    html = page.content.decode()
+    assert appointment.check_in_code in html and 'value="completed"' not in html
+
+    response = nurse_client.post(
+        url,
+        {"clinic": clinic.pk, "action": "completed", "appointment": appointment.pk},
+        follow=True,
+    )
+    assert "only on or after its day" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+
+
+def test_a_service_taken_off_a_clinic_takes_no_new_bookings(nurse_client, clinic, service):
+    rule = ScheduleRuleFactory(clinic=clinic, service=service, capacity=2, weekday=2)
+    services.sync_rule_slots(rule)
+    booked_slot = Slot.objects.filter(rule=rule).order_by("start").first()
+    appointment = services.book(UserFactory(), booked_slot.pk)
+
+    response = nurse_client.post(
+        reverse("booking_clinics:edit", args=[clinic.pk]),
+        clinic_form_data(clinic, services=[]),
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "no longer offers" in response.content.decode()
+    assert list(Slot.objects.filter(rule=rule)) == [booked_slot]
+    booked_slot.refresh_from_db()
+    assert booked_slot.capacity == 1
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED

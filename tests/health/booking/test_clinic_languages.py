@@ -19,7 +19,7 @@ from portal.notifications.models import Message
 from portal.notifications.services import deliver_message
 from tests.factories import CommunityFactory, UserFactory
 
-from .factories import ClinicFactory, SlotFactory
+from .factories import ClinicFactory, SlotFactory, clinic_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -176,30 +176,6 @@ def test_fhir_location_in_the_requested_language(harbour, language):
 
 
 # Staff edit form ---------------------------------------------------------------------------------
-def clinic_form_data(clinic, **changes):
-    data = {
-        "name_zh_hant": clinic.name_zh_hant,
-        "name_zh_hans": clinic.name_zh_hans,
-        "name_en": clinic.name_en,
-        "community": clinic.community_id or "",
-        "address_zh_hant": clinic.address_zh_hant,
-        "address_zh_hans": clinic.address_zh_hans,
-        "address_en": clinic.address_en,
-        "latitude": str(clinic.latitude),
-        "longitude": str(clinic.longitude),
-        "phone": clinic.phone,
-        "opening_hours_zh_hant": clinic.opening_hours_zh_hant,
-        "opening_hours_zh_hans": clinic.opening_hours_zh_hans,
-        "opening_hours_en": clinic.opening_hours_en,
-        "services": [s.pk for s in clinic.services.all()],
-        "cancel_cutoff_hours": clinic.cancel_cutoff_hours,
-        "reschedule_cutoff_hours": clinic.reschedule_cutoff_hours,
-        "is_active": "on",
-    }
-    data.update(changes)
-    return data
-
-
 def test_edit_form_has_a_labelled_field_per_language(nurse_client, clinic):
     page = nurse_client.get(reverse("booking_clinics:edit", args=[clinic.pk])).content.decode()
     for field, label in [

@@ -74,7 +74,7 @@ def test_appointment_statuses_are_valid_fhir(clinic, service, action, expected):
     if action == "check_in":
         services.check_in(clinic, appointment.check_in_code, now=slot.start - timedelta(minutes=5))
     elif action == "complete":
-        services.mark_completed(appointment)
+        services.mark_completed(appointment, now=later)
     elif action == "cancel":
         services.cancel(appointment, by=resident, reason="Travel")
     elif action == "no_show":
@@ -164,7 +164,8 @@ def test_completed_visit_becomes_an_encounter_in_the_linked_record(slot, residen
     PatientLink.objects.create(user=resident, patient_id=patient.resource_id)
     appointment = services.book(resident, slot.pk)
 
-    services.mark_completed(appointment)
+    # A visit is completed on its day (the slot is tomorrow's).
+    services.mark_completed(appointment, now=slot.start + timedelta(minutes=15))
     services.record_encounter(appointment)  # a second call records nothing more
 
     [encounter] = Resource.objects.filter(resource_type="Encounter", deleted=False)
@@ -178,7 +179,8 @@ def test_completed_visit_becomes_an_encounter_in_the_linked_record(slot, residen
 def test_no_encounter_without_a_linked_patient(slot, resident):
     from health.fhir.models import Resource
 
-    services.mark_completed(services.book(resident, slot.pk))
+    appointment = services.book(resident, slot.pk)
+    services.mark_completed(appointment, now=slot.start + timedelta(minutes=15))
     assert not Resource.objects.filter(resource_type="Encounter").exists()
 
 
@@ -195,3 +197,60 @@ def test_refused_booking_as_operation_outcome(clinic, service):
     assert outcome["issue"][0]["details"]["coding"][0]["code"] == "full"
     assert fhir.booking_error_outcome(services.SlotNotFound())[0] == 404
     assert fhir.booking_error_outcome(services.BeyondHorizon(days=56))[0] == 422
+
+
+IMPOSSIBLE_DATES = [
+    "2026-02-30",  # no such day
+    "ge9999-12-31",  # the day after it cannot be computed
+    "le9999-12-31",
+    "9999-12-31T23:59:59",
+    "0001-01-01",  # local midnight is before year 1 in UTC
+    "2026-05-01T25:00:00",  # no such hour
+    "2026-05-01T10:00:00+99:00",  # no such offset
+    "2026-05-01T10:00:00\x00",
+]
+
+
+@pytest.mark.parametrize("value", IMPOSSIBLE_DATES)
+@pytest.mark.parametrize("resource_type,param", [("Appointment", "date"), ("Slot", "start")])
+def test_impossible_search_dates_are_search_errors(slot, resource_type, param, value):
+    with pytest.raises(fhir.SearchError):
+        fhir.search(resource_type, {param: [value]})
+
+
+@pytest.mark.parametrize("value", IMPOSSIBLE_DATES)
+@pytest.mark.parametrize("resource_type,param", [("Appointment", "date"), ("Slot", "start")])
+def test_impossible_search_dates_are_a_400_outcome_through_the_api(
+    client, slot, resource_type, param, value
+):
+    from .conftest import make_staff
+
+    client.force_login(make_staff(slot.clinic))
+    client.raise_request_exception = False
+    response = client.get(
+        f"/fhir/{resource_type}", {param: value}, HTTP_ACCEPT="application/fhir+json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize(
+    "resource_type,params",
+    [
+        ("Appointment", {"service-type": ["gen\x00eral"]}),
+        ("Slot", {"service-type": ["gen\x00eral"]}),
+        ("Schedule", {"service-type": ["gen\x00eral"]}),
+        ("Schedule", {"actor": ["Location/booking-clinic-1\x00"]}),
+    ],
+)
+def test_nul_in_a_search_value_is_a_search_error(slot, resource_type, params):
+    with pytest.raises(fhir.SearchError):
+        fhir.search(resource_type, params)
+
+
+def test_dates_at_the_edge_of_the_calendar_still_search(slot):
+    day = timezone.localdate(slot.start).isoformat()
+    assert [r["id"] for r in fhir.search("Slot", {"start": [f"ge{day}", "le9999-12-30"]})] == [
+        f"booking-{slot.pk}"
+    ]
+    assert fhir.search("Slot", {"start": ["lt0001-01-02"]}) == []
