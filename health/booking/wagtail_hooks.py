@@ -9,7 +9,7 @@ from django.db import transaction
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from wagtail import hooks
@@ -173,7 +173,7 @@ class ClinicEditView(ScopedEditView):
             )
             messages.warning(
                 self.request,
-                gettext_now(
+                gettext(
                     "Residents are booked at these times of a service this clinic no longer "
                     "offers (or while it is closed), so they keep their appointments and nobody "
                     "new can book: %(times)s. Add a closure for them to cancel and tell the "
@@ -237,7 +237,7 @@ def _report_kept(request, kept):
         )
         messages.warning(
             request,
-            gettext_now(
+            gettext(
                 "The new schedule no longer has these times, but residents are booked in them, "
                 "so they stay open: %(times)s. Add a closure for them to cancel and tell the "
                 "residents."
@@ -340,7 +340,7 @@ class ClosureApplyMixin(SaveWithFollowUpMixin):
     def report(self, cancelled):
         messages.info(
             self.request,
-            gettext_now("%(count)s appointments were cancelled and the residents told.")
+            gettext("%(count)s appointments were cancelled and the residents told.")
             % {"count": len(cancelled)},
         )
 
