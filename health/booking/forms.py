@@ -18,6 +18,16 @@ def unreadable(value):
     return any(char == "\ufffd" or unicodedata.category(char) == "Cc" for char in value)
 
 
+UNREADABLE_REASON = _("The reason contains characters that cannot be read. Please type it again.")
+
+
+def readable(value, message):
+    """`value`, or a form error with `message` when it holds characters nobody can read."""
+    if unreadable(value):
+        raise forms.ValidationError(message, code="unreadable")
+    return value
+
+
 def last_plannable_day(today=None):
     """The last day staff can plan closures and schedules for: a year ahead, or further when
     booking or slot generation reach further. Slots, closures and the day arithmetic on them
@@ -77,13 +87,10 @@ class DependantForm(forms.ModelForm):
     def clean_name(self):
         # U+FFFD is what a body that is not valid UTF-8 decodes to; control characters
         # (tabs, line breaks, escapes) do not belong in a name and break letters and lists.
-        value = self.cleaned_data["name"]
-        if unreadable(value):
-            raise forms.ValidationError(
-                _("The name contains characters that cannot be read. Please type it again."),
-                code="unreadable",
-            )
-        return value
+        return readable(
+            self.cleaned_data["name"],
+            _("The name contains characters that cannot be read. Please type it again."),
+        )
 
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]
@@ -114,13 +121,7 @@ class CloseSlotForm(forms.Form):
     )
 
     def clean_reason(self):
-        value = self.cleaned_data["reason"]
-        if unreadable(value):
-            raise forms.ValidationError(
-                _("The reason contains characters that cannot be read. Please type it again."),
-                code="unreadable",
-            )
-        return value
+        return readable(self.cleaned_data["reason"], UNREADABLE_REASON)
 
 
 CAPACITY_MESSAGE = _("Enter a capacity from 1 to 100.")
@@ -263,10 +264,4 @@ class ClosureForm(ClinicScopedAdminForm):
 
     def clean_reason(self):
         # Residents read the reason in their messages.
-        value = self.cleaned_data["reason"]
-        if unreadable(value):
-            raise forms.ValidationError(
-                _("The reason contains characters that cannot be read. Please type it again."),
-                code="unreadable",
-            )
-        return value
+        return readable(self.cleaned_data["reason"], UNREADABLE_REASON)

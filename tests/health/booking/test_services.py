@@ -851,6 +851,9 @@ def test_a_household_member_with_an_unmarked_past_visit_can_be_removed(clinic, s
 
 def test_closing_a_slot_tells_the_people_waiting_and_the_one_offered(full_slot, outbox):
     offered, waiting = UserFactory(), UserFactory()
+    for person in (offered, waiting):
+        person.profile.preferred_language = "en"
+        person.profile.save()
     services.join_waitlist(offered, full_slot.pk)
     services.join_waitlist(waiting, full_slot.pk)
     services.cancel(Appointment.objects.get(slot=full_slot), by=None)

@@ -7,7 +7,6 @@ waitlist page, which must not offer an accept button for an offer whose time has
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,20 +28,6 @@ from tests.health.booking.factories import (
 pytestmark = pytest.mark.django_db
 
 QUESTION = "Who is the appointment for?"
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def client(client):
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
 
 
 def new_slot(hour=10, capacity=2):
