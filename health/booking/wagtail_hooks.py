@@ -167,20 +167,16 @@ class ClinicEditView(ScopedEditView):
         with transaction.atomic():
             instance = super().save_instance()
             kept = services.sync_clinic_slots(instance)
-        if kept:
-            times = ", ".join(
-                timezone.localtime(slot.start).strftime("%Y-%m-%d %H:%M") for slot in kept[:10]
-            )
-            messages.warning(
-                self.request,
-                gettext(
-                    "Residents are booked at these times of a service this clinic no longer "
-                    "offers (or while it is closed), so they keep their appointments and nobody "
-                    "new can book: %(times)s. Add a closure for them to cancel and tell the "
-                    "residents."
-                )
-                % {"times": times},
-            )
+        _report_kept(
+            self.request,
+            kept,
+            gettext(
+                "Residents are booked at these times of a service this clinic no longer "
+                "offers (or while it is closed), so they keep their appointments and nobody "
+                "new can book: %(times)s. Add a closure for them to cancel and tell the "
+                "residents."
+            ),
+        )
         return instance
 
 
@@ -230,20 +226,18 @@ class ServiceViewSet(ModelViewSet):
     list_display = ["name", "code", "is_active"]
 
 
-def _report_kept(request, kept):
+def _report_kept(request, kept, message=None):
+    """Tell staff which booked times a change left in place (at most ten of them)."""
     if kept:
         times = ", ".join(
             timezone.localtime(slot.start).strftime("%Y-%m-%d %H:%M") for slot in kept[:10]
         )
-        messages.warning(
-            request,
-            gettext(
-                "The new schedule no longer has these times, but residents are booked in them, "
-                "so they stay open: %(times)s. Add a closure for them to cancel and tell the "
-                "residents."
-            )
-            % {"times": times},
+        message = message or gettext(
+            "The new schedule no longer has these times, but residents are booked in them, "
+            "so they stay open: %(times)s. Add a closure for them to cancel and tell the "
+            "residents."
         )
+        messages.warning(request, message % {"times": times})
 
 
 class SaveWithFollowUpMixin:
