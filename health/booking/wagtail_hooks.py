@@ -159,44 +159,6 @@ class ScopedViewSet(ModelViewSet):
         return self.form_class
 
 
-class ClinicEditView(ScopedEditView):
-    """Its schedules follow the clinic: a service it stops offering, or the clinic closing for
-    good, takes no new bookings (booked residents keep theirs, and staff are told)."""
-
-    def save_instance(self):
-        with transaction.atomic():
-            instance = super().save_instance()
-            kept = services.sync_clinic_slots(instance)
-        _report_kept(
-            self.request,
-            kept,
-            gettext(
-                "Residents are booked at these times of a service this clinic no longer "
-                "offers (or while it is closed), so they keep their appointments and nobody "
-                "new can book: %(times)s. Add a closure for them to cancel and tell the "
-                "residents."
-            ),
-        )
-        return instance
-
-
-class ClinicViewSet(ScopedViewSet):
-    name = "booking_clinics"
-    model = Clinic
-    form_class = ClinicForm
-    edit_view_class = ClinicEditView
-    clinic_lookup = "pk__in"
-    icon = "home"
-    menu_label = _("Clinics")
-    # Properties answering in the admin user's language: they need a label of their own.
-    list_display = [
-        Column("name", label=_("Name")),
-        Column("address", label=_("Address")),
-        "phone",
-        "is_active",
-    ]
-
-
 class PractitionerViewSet(ScopedViewSet):
     name = "booking_practitioners"
     model = Practitioner
@@ -273,6 +235,43 @@ class SaveWithFollowUpMixin:
             self.produced_error_code = "validation_error"
             self.produced_error_message = self.get_error_message()
             return self.form_invalid(form)
+
+
+class ClinicEditView(SaveWithFollowUpMixin, ScopedEditView):
+    """Its schedules follow the clinic: a service it stops offering, or the clinic closing for
+    good, takes no new bookings (booked residents keep theirs, and staff are told)."""
+
+    def follow_up(self, instance):
+        return services.sync_clinic_slots(instance)
+
+    def report(self, kept):
+        _report_kept(
+            self.request,
+            kept,
+            gettext(
+                "Residents are booked at these times of a service this clinic no longer "
+                "offers (or while it is closed), so they keep their appointments and nobody "
+                "new can book: %(times)s. Add a closure for them to cancel and tell the "
+                "residents."
+            ),
+        )
+
+
+class ClinicViewSet(ScopedViewSet):
+    name = "booking_clinics"
+    model = Clinic
+    form_class = ClinicForm
+    edit_view_class = ClinicEditView
+    clinic_lookup = "pk__in"
+    icon = "home"
+    menu_label = _("Clinics")
+    # Properties answering in the admin user's language: they need a label of their own.
+    list_display = [
+        Column("name", label=_("Name")),
+        Column("address", label=_("Address")),
+        "phone",
+        "is_active",
+    ]
 
 
 class RuleSyncMixin(SaveWithFollowUpMixin):
