@@ -1,4 +1,3 @@
-import unicodedata
 from datetime import date, timedelta
 
 from django import forms
@@ -7,25 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 from wagtail.admin.forms import WagtailAdminModelForm
 
+from portal.validators import UNREADABLE_NAME, UNREADABLE_REASON, readable
+
 from .models import Clinic, Closure, Dependant, Practitioner, ScheduleRule
 from .services import clinics_managed_by, dependants_of, generate_weeks, horizon_days
-
-
-def unreadable(value):
-    """True when text holds control characters (NUL, escapes, line breaks) or U+FFFD (what a
-    body that is not valid UTF-8 decodes to): they do not belong in names and reasons, break
-    letters and lists, and PostgreSQL refuses NUL outright."""
-    return any(char == "\ufffd" or unicodedata.category(char) == "Cc" for char in value)
-
-
-UNREADABLE_REASON = _("The reason contains characters that cannot be read. Please type it again.")
-
-
-def readable(value, message):
-    """`value`, or a form error with `message` when it holds characters nobody can read."""
-    if unreadable(value):
-        raise forms.ValidationError(message, code="unreadable")
-    return value
 
 
 def last_plannable_day(today=None):
@@ -87,10 +71,7 @@ class DependantForm(forms.ModelForm):
     def clean_name(self):
         # U+FFFD is what a body that is not valid UTF-8 decodes to; control characters
         # (tabs, line breaks, escapes) do not belong in a name and break letters and lists.
-        return readable(
-            self.cleaned_data["name"],
-            _("The name contains characters that cannot be read. Please type it again."),
-        )
+        return readable(self.cleaned_data["name"], UNREADABLE_NAME)
 
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]
