@@ -103,7 +103,7 @@ def test_pages_show_labels_not_codes(linked_resident):
     with translation.override("zh-hant"):
         active = str(labels.status_label("active"))
     assert active != "Active"  # a catalogue already translates it ("有效")
-    assert f'<span class="tag">{active}</span>' in zh.content.decode()
+    assert f'<strong class="tag tag--neutral">{active}</strong>' in zh.content.decode()
     assert '<span class="tag">active</span>' not in zh.content.decode()
     _english(user)
     content = client.get(url).content.decode()
