@@ -29,7 +29,8 @@ Load it with `{% load components %}`; the tags and what they take:
 
 `{% error_summary form %}`
     A form's errors at the top of the page, each linked to its field; nothing when the form is
-    valid or unbound.
+    valid or unbound. For problems that are not one form's (answers missing on a "check your
+    answers" page) the block `{% error_summary_list title=… %}` holds the `<li>` items itself.
 
 The status history timeline is built with the workflow (portal/workflow) and joins these once
 it is on main.

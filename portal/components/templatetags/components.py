@@ -88,3 +88,8 @@ def notification_banner(content, kind="important", title=""):
 @register.simple_tag
 def error_summary(form):
     return render("error_summary", {"form": form})
+
+
+@register.simple_block_tag
+def error_summary_list(content, title=""):
+    return render("error_summary", {"items": content, "title": title})

@@ -197,6 +197,18 @@ def test_the_error_summary_is_empty_for_an_unbound_or_valid_form():
     assert render("{% error_summary form %}", form=ExampleForm()).get_text().strip() == ""
 
 
+def test_the_error_summary_can_list_problems_that_are_not_a_forms():
+    soup = render(
+        '{% error_summary_list title="Some answers are missing" %}'
+        '<li><a href="/edit/#id_name">Your name</a></li>{% enderror_summary_list %}'
+    )
+    summary = soup.select_one(".error-summary")
+    assert summary["role"] == "alert" and summary.h2.get_text() == "Some answers are missing"
+    assert [a["href"] for a in summary.select("li a")] == ["/edit/#id_name"]
+    empty = render('{% error_summary_list title="x" %}{% enderror_summary_list %}')
+    assert empty.get_text().strip() == ""
+
+
 def test_the_old_include_renders_the_same_component():
     form = ExampleForm(data={})
     include = Template('{% include "includes/form_errors.html" %}').render(Context({"form": form}))

@@ -226,7 +226,7 @@ def test_a_hidden_panels_media_is_left_out(resident_client, resident):
 
 
 def test_booking_panel_declares_its_stylesheet(resident_client):
-    from health.booking.wagtail_hooks import NextAppointmentsPanel
+    from health.booking.panels import NextAppointmentsPanel
 
     assert "booking/panel.css" in str(NextAppointmentsPanel().media)
     html = resident_client.get("/me/").content.decode()
