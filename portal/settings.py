@@ -60,6 +60,7 @@ PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rst
 INSTALLED_APPS = [
     # The portal's own apps come first so their templates override allauth's and Wagtail's.
     "portal.accounts",
+    "portal.components",
     "portal.mypage",
     "portal.notifications",
     "portal.demo",
