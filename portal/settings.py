@@ -341,6 +341,8 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.notifications.sms.LogSMSBackend")
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
+# Notifications of a merging kind about one object within this many seconds become one message.
+NOTIFICATIONS_MERGE_SECONDS = env_int("NOTIFICATIONS_MERGE_SECONDS", 300)
 
 # Wagtail --------------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "District Portal"

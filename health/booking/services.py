@@ -24,7 +24,6 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Min, Q
 from django.db.models.functions import TruncDate
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -353,17 +352,13 @@ def _create_appointment(slot, resident, dependant, now, **extra):
 
 
 # Notifications ----------------------------------------------------------------------------------
-def _send(user, template, context, *, url="", appointment=None, cancelled=False, email=False):
-    """Render a message in the recipient's language and put it in the outbox (same transaction)."""
+def _send(user, kind, context, *, url="", appointment=None, cancelled=False):
+    """Put a booking message (a kind in notification_kinds.py) in the outbox (same transaction)."""
     from portal.notifications.services import Attachment, notify, recipient_language
 
-    with recipient_language(user):
-        # The outbox stores the portal path; the text carries the absolute link for e-mail.
-        context = {"base_url": settings.PORTAL_BASE_URL, "url": absolute_url(url), **context}
-        subject = render_to_string(f"booking/emails/{template}_subject.txt", context).strip()
-        body = render_to_string(f"booking/emails/{template}.txt", context)
-        attachments = ()
-        if appointment is not None:
+    attachments = ()
+    if appointment is not None:
+        with recipient_language(user):
             attachments = (
                 Attachment(
                     ics.ics_filename(appointment),
@@ -376,14 +371,14 @@ def _send(user, template, context, *, url="", appointment=None, cancelled=False,
                 attachments += (
                     Attachment("check-in-code.png", qr_png(appointment.check_in_code), "image/png"),
                 )
+    # The outbox stores the portal path; the text carries the absolute link for e-mail.
     return notify(
+        f"booking.{kind}",
         user,
-        subject,
-        body,
-        kind="booking",
+        {"url": absolute_url(url), **context},
+        about=appointment,
         url=url,
         attachments=attachments,
-        channels={"email"} if email else None,
     )
 
 
@@ -408,7 +403,6 @@ def _notify_booked(appointment):
         {"appointment": appointment, "slot": appointment.slot},
         url=appointment_url(appointment),
         appointment=appointment,
-        email=True,
     )
 
 
@@ -478,7 +472,6 @@ def cancel(appointment, *, by=None, reason="", now=None, enforce_cutoff=True, no
             url=rebook_url(slot),
             appointment=appointment,
             cancelled=True,
-            email=True,
         )
     offer_free_places(slot.pk, now=now)
     return appointment
@@ -614,7 +607,6 @@ def offer_free_places(slot_pk, *, now=None):
             "offer",
             {"entry": entry, "slot": slot, "name": person_name(entry.resident, entry.dependant)},
             url=reverse("booking:waitlist"),
-            email=True,
         )
         offered.append(entry)
     return offered
@@ -782,7 +774,6 @@ def close_slot(slot, *, reason, now=None):
             url=rebook_url(slot),
             appointment=appointment,
             cancelled=True,
-            email=True,
         )
         cancelled.append(appointment)
     entries = WaitlistEntry.objects.select_related("resident__profile", "dependant").filter(

@@ -20,8 +20,9 @@ import redis
 from portal.celery import app as celery_app
 from portal.notifications import tasks
 from portal.notifications.models import Delivery
-from portal.notifications.services import notify
 from tests.factories import UserFactory
+
+from .kinds import note
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -146,7 +147,7 @@ def run_queued_tasks(app):
 
 def record(user, subject):
     with transaction.atomic():
-        return notify(user, subject, "Body.")
+        return note(user, subject, "Body.")
 
 
 def test_message_recorded_while_redis_is_down_is_delivered_once_later(broker, caplog):
