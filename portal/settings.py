@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "portal.mypage",
     "portal.notifications",
     "portal.demo",
+    "portal.workcalendar",
     "health.fhir",
     "health.records",
     "health.booking",
@@ -407,3 +408,8 @@ RECORDS_LINK_ATTEMPTS_PER_HOUR = env_int("RECORDS_LINK_ATTEMPTS_PER_HOUR", 10)
 RECORDS_CHART_POINTS = env_int("RECORDS_CHART_POINTS", 120)
 RECORDS_SECTION_LIMIT = env_int("RECORDS_SECTION_LIMIT", 200)  # entries per record section page
 RECORDS_VISITS_LIMIT = env_int("RECORDS_VISITS_LIMIT", 500)
+
+# Business calendar (portal.workcalendar): seeded from the `holidays` package for mainland
+# China (CN), Hong Kong (HK) or Taiwan (TW); weekly rest days as weekday numbers (Monday 0).
+WORKCALENDAR_REGION = os.environ.get("WORKCALENDAR_REGION", "HK")
+WORKCALENDAR_WEEKEND_DAYS = [int(d) for d in env_list("WORKCALENDAR_WEEKEND_DAYS", ["5", "6"])]
