@@ -55,7 +55,10 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Absolute links in e-mail and SMS. Production sets PORTAL_BASE_URL; otherwise it is the
+# address the portal is served on: `PORT=8080 make run` serves, and links, on port 8080.
+PORT = env_int("PORT", 8000)
+PORTAL_BASE_URL = (os.environ.get("PORTAL_BASE_URL") or f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     # The portal's own apps come first so their templates override allauth's and Wagtail's.
