@@ -33,6 +33,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from portal.celery import publish
+
 from . import tasks
 from .channels import CHANNELS, absolute_url
 from .delivery import (
@@ -357,18 +359,16 @@ def _fold_into(message, fields, attachment_rows, external, send_at):
 
 
 def queue_delivery(message_id):
-    """Ask a Celery worker to deliver a message now. Never raises.
+    """Ask a Celery worker to deliver a message now. Never raises, never waits long.
 
-    Publishing fails when the broker is down. The message is already safe in the outbox and
-    the sweep will deliver it, so the request that recorded it must not fail because of that.
+    Publishing fails when the broker is down or frozen (portal.celery.publish gives up after
+    REDIS_TIMEOUT_SECONDS). The message is already safe in the outbox and the sweep will
+    deliver it, so the request that recorded it must not fail or hang because of that.
     """
-    try:
-        tasks.deliver_message.apply_async(args=[message_id], retry=False)
-    except Exception:
+    if not publish(tasks.deliver_message, args=[message_id]):
         logger.warning(
             "Could not queue delivery of notification %s; the outbox sweep will send it.",
             message_id,
-            exc_info=True,
         )
 
 
