@@ -10,9 +10,9 @@ from django.utils.functional import Promise
 import pytest
 
 from health.fhir.access import system_requester
+from health.fhir.models import PatientLink
 from health.fhir.store import delete_resource
 from health.records import labels, services
-from health.records.models import PatientLink
 from tests.factories import UserFactory
 from tests.health.fhir.conftest import make_clinic_staff
 
