@@ -81,7 +81,7 @@ def test_collected_reads_are_one_insert_and_forgotten_collecting_loses_nothing(
 
 
 def test_the_encounter_of_a_completed_visit_is_audited(db):
-    from health.booking import services as booking
+    from health.booking import rules as booking
     from tests.health.booking.factories import ClinicFactory, ServiceFactory, SlotFactory
 
     service = ServiceFactory(code="general")

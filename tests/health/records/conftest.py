@@ -4,6 +4,7 @@ from bench.fhir_synthea import patient_bundle
 from health.fhir.access import system_requester
 from health.fhir.bundles import process_bundle
 from health.fhir.models import PatientLink
+from health.fhir.store import delete_resource
 from tests.factories import UserFactory
 from tests.health.fhir.conftest import make_clinic_staff
 
@@ -16,6 +17,16 @@ def load_patient(seed, encounters=10):
     bundle = patient_bundle(seed=seed, encounters=encounters)
     response = json.loads(process_bundle(bundle, requester, "http://testserver/fhir"))
     return response["entry"][2]["response"]["location"].split("/")[1]
+
+
+def english(user):
+    """Pages follow the account's language (zh-hant by default); these assert English."""
+    user.profile.preferred_language = "en"
+    user.profile.save()
+
+
+def delete_patient(pid):
+    delete_resource("Patient", pid, requester=system_requester("test"))
 
 
 @pytest.fixture
