@@ -6,6 +6,7 @@ DEBUG on. Setting DATABASE_URL switches to the production profile: DEBUG off unl
 for, a SECRET_KEY is required, and every `check --deploy` setting is on.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -41,6 +42,16 @@ def env_list(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _json_env(name, default):
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be JSON: {exc}") from None
+
+
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED = not DATABASE_URL
@@ -66,6 +77,7 @@ INSTALLED_APPS = [
     "health.fhir",
     "health.records",
     "health.booking",
+    "transit",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -405,3 +417,23 @@ RECORDS_LINK_ATTEMPTS_PER_HOUR = env_int("RECORDS_LINK_ATTEMPTS_PER_HOUR", 10)
 RECORDS_CHART_POINTS = env_int("RECORDS_CHART_POINTS", 120)
 RECORDS_SECTION_LIMIT = env_int("RECORDS_SECTION_LIMIT", 200)  # entries per record section page
 RECORDS_VISITS_LIMIT = env_int("RECORDS_VISITS_LIMIT", 500)
+
+# Transit (transit/) -----------------------------------------------------------------------------
+# Realtime feeds per static feed code, as JSON, e.g.
+# {"district": {"trip_updates": "https://…/tripupdates.pb", "alerts": "https://…/alerts.pb"}};
+# a feed not named here uses the URLs stored on it (the demo stores its local files there).
+TRANSIT_REALTIME_FEEDS = _json_env("TRANSIT_REALTIME_FEEDS", {})
+TRANSIT_REALTIME_POLL_SECONDS = env_int("TRANSIT_REALTIME_POLL_SECONDS", 30)
+TRANSIT_REALTIME_TIMEOUT_SECONDS = env_int("TRANSIT_REALTIME_TIMEOUT_SECONDS", 10)
+TRANSIT_REALTIME_MAX_BYTES = env_int("TRANSIT_REALTIME_MAX_BYTES", 32 * 1024 * 1024)
+# Older predictions fall back to the timetable (GTFS-realtime best practices: 90 s, 10 min).
+TRANSIT_TRIP_UPDATES_STALE_SECONDS = env_int("TRANSIT_TRIP_UPDATES_STALE_SECONDS", 90)
+TRANSIT_ALERTS_STALE_SECONDS = env_int("TRANSIT_ALERTS_STALE_SECONDS", 10 * 60)
+TRANSIT_FAVOURITE_STOPS_LIMIT = env_int("TRANSIT_FAVOURITE_STOPS_LIMIT", 8)
+TRANSIT_DEPARTURES_WINDOW_MINUTES = env_int("TRANSIT_DEPARTURES_WINDOW_MINUTES", 120)
+TRANSIT_IMPORT_MAX_BAD_FRACTION = float(os.environ.get("TRANSIT_IMPORT_MAX_BAD_FRACTION", "0.01"))
+TRANSIT_KEEP_OLD_VERSIONS = env_int("TRANSIT_KEEP_OLD_VERSIONS", 1)
+CELERY_BEAT_SCHEDULE["transit-poll-realtime"] = {
+    "task": "transit.tasks.poll_realtime",
+    "schedule": TRANSIT_REALTIME_POLL_SECONDS,
+}
