@@ -44,6 +44,30 @@ class FeedBuilder:
                 stop_sequence=sequence,
             )
 
+    def translate(self, table, field_name, texts, *, record_id=None, field_value=None):
+        """translations.txt rows for one field: `texts` is {language: translation}."""
+        for language, text in texts.items():
+            self.add(
+                "translations.txt",
+                table_name=table,
+                field_name=field_name,
+                language=language,
+                translation=text,
+                record_id=record_id,
+                field_value=field_value,
+            )
+
+    def service(self, service_id, days, start_date, end_date):
+        """A calendar.txt row; `days` is seven 0/1 characters, Monday first ("1111100")."""
+        names = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        self.add(
+            "calendar.txt",
+            service_id=service_id,
+            **{name: int(flag) for name, flag in zip(names, days, strict=True)},
+            start_date=start_date,
+            end_date=end_date,
+        )
+
     def render(self, file_name):
         rows = self.files[file_name]
         columns = []

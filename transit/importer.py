@@ -44,6 +44,7 @@ from .models import (
     Translation,
     Trip,
 )
+from .services import search_key
 
 logger = logging.getLogger(__name__)
 
@@ -501,7 +502,7 @@ class _Importer:
                         wheelchair,
                         g["platform_code"](row)[:50],
                         level,
-                        stop_name.lower(),
+                        search_key(stop_name),
                     )
                 )
         table.close()
@@ -1143,7 +1144,7 @@ class _Importer:
         for pk, stop_id, stop_name in stops.iterator(10_000):
             extra = by_id.get(stop_id, []) + by_value.get(stop_name, [])
             if extra:
-                updates.append((" ".join([stop_name, *extra]).lower(), pk))
+                updates.append((search_key(" ".join([stop_name, *extra])), pk))
         with transaction.atomic(), connection.cursor() as cursor:
             for start in range(0, len(updates), 5000):
                 cursor.executemany(

@@ -59,14 +59,7 @@ def basic_feed(timezone=HK):
         ("HILL", "Hilltop"),
         ("STN", "Riverside Station"),
     ):
-        f.add(
-            "translations.txt",
-            table_name="stops",
-            field_name="stop_name",
-            language="en",
-            translation=en,
-            record_id=stop_id,
-        )
+        f.translate("stops", "stop_name", {"en": en}, record_id=stop_id)
     f.add(
         "routes.txt",
         route_id="1",
@@ -102,40 +95,9 @@ def basic_feed(timezone=HK):
         route_long_name="渡輪接駁",
         route_type=3,
     )
-    f.add(
-        "translations.txt",
-        table_name="routes",
-        field_name="route_long_name",
-        language="en",
-        translation="Pier - Hilltop",
-        record_id="1",
-    )
-    f.add(
-        "calendar.txt",
-        service_id="WK",
-        monday=1,
-        tuesday=1,
-        wednesday=1,
-        thursday=1,
-        friday=1,
-        saturday=0,
-        sunday=0,
-        start_date="20260101",
-        end_date="20261231",
-    )
-    f.add(
-        "calendar.txt",
-        service_id="WE",
-        monday=0,
-        tuesday=0,
-        wednesday=0,
-        thursday=0,
-        friday=0,
-        saturday=1,
-        sunday=1,
-        start_date="20260101",
-        end_date="20261231",
-    )
+    f.translate("routes", "route_long_name", {"en": "Pier - Hilltop"}, record_id="1")
+    f.service("WK", "1111100", "20260101", "20261231")
+    f.service("WE", "0000011", "20260101", "20261231")
     f.add("calendar_dates.txt", service_id="WK", date=HOLIDAY, exception_type=2)
     f.add("calendar_dates.txt", service_id="WE", date=HOLIDAY, exception_type=1)
     f.add("calendar_dates.txt", service_id="WK", date=ADDED_DAY, exception_type=1)
@@ -147,14 +109,7 @@ def basic_feed(timezone=HK):
         wheelchair_accessible=1,
         stops=[("PIER", "08:00:00"), ("MKT", "08:10:00"), ("HILL", "08:25:00")],
     )
-    f.add(
-        "translations.txt",
-        table_name="trips",
-        field_name="trip_headsign",
-        language="en",
-        translation="Hilltop",
-        field_value="山頂",
-    )
+    f.translate("trips", "trip_headsign", {"en": "Hilltop"}, field_value="山頂")
     f.add_trip(
         "1-0830",
         route_id="1",
@@ -215,3 +170,84 @@ def basic_feed(timezone=HK):
         exact_times=0,
     )
     return f
+
+
+def feed_around(now, timezone=HK):
+    """A feed whose route 7 leaves stop A every 10 minutes from `now` + 3 min for two hours
+    (calling at B and C), on a service running every day: for tests that need the real "now"
+    (My page, the browser), whatever the time of day. Times past 24:00 are used near
+    midnight, as a real feed would."""
+    import datetime as dt
+    import zoneinfo
+
+    from transit.timetable import service_day_origin
+
+    tz = zoneinfo.ZoneInfo(timezone)
+    day = now.astimezone(tz).date()
+    origin = service_day_origin(day, tz)
+    first = int((now - origin).total_seconds()) // 60 + 3
+    f = FeedBuilder()
+    f.add(
+        "agency.txt",
+        agency_id="DB",
+        agency_name="District Bus",
+        agency_url="https://bus.example",
+        agency_timezone=timezone,
+    )
+    for stop_id, name, en in (
+        ("A", "海濱", "Harbourfront"),
+        ("B", "街市", "Market"),
+        ("C", "山頂", "Hilltop"),
+    ):
+        f.add("stops.txt", stop_id=stop_id, stop_name=name, stop_lat=22.28, stop_lon=114.15)
+        f.translate("stops", "stop_name", {"en": en}, record_id=stop_id)
+    f.add(
+        "routes.txt",
+        route_id="7",
+        agency_id="DB",
+        route_short_name="7",
+        route_long_name="海濱 - 山頂",
+        route_type=3,
+        route_color="6A1B9A",
+    )
+    f.add(
+        "routes.txt",
+        route_id="8",
+        agency_id="DB",
+        route_short_name="8",
+        route_long_name="街市 - 山頂",
+        route_type=3,
+    )
+    start = (day - dt.timedelta(days=2)).strftime("%Y%m%d")
+    end = (day + dt.timedelta(days=2)).strftime("%Y%m%d")
+    f.service("ALL", "1111111", start, end)
+
+    def hms(minutes):
+        return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+
+    for n in range(12):
+        begin = first + 10 * n
+        f.add_trip(
+            f"7-{n}",
+            route_id="7",
+            service_id="ALL",
+            trip_headsign="山頂",
+            stops=[
+                ("A", hms(begin)),
+                ("B", hms(begin + 5)),
+                {
+                    "stop_id": "C",
+                    "arrival_time": hms(begin + 9),
+                    "departure_time": hms(begin + 9),
+                    "pickup_type": 1,
+                },
+            ],
+        )
+        f.add_trip(
+            f"8-{n}",
+            route_id="8",
+            service_id="ALL",
+            trip_headsign="山頂",
+            stops=[("B", hms(begin + 2)), ("C", hms(begin + 8))],
+        )
+    return f, day

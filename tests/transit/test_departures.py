@@ -122,19 +122,7 @@ def test_stop_served_by_two_agencies_in_different_time_zones(import_feed):
     f.add("stops.txt", stop_id="Y", stop_name="Elsewhere", stop_lat=22.31, stop_lon=114.21)
     f.add("routes.txt", route_id="H", agency_id="HK", route_short_name="H", route_type=3)
     f.add("routes.txt", route_id="J", agency_id="JP", route_short_name="J", route_type=4)
-    f.add(
-        "calendar.txt",
-        service_id="ALL",
-        monday=1,
-        tuesday=1,
-        wednesday=1,
-        thursday=1,
-        friday=1,
-        saturday=1,
-        sunday=1,
-        start_date="20260101",
-        end_date="20261231",
-    )
+    f.service("ALL", "1111111", "20260101", "20261231")
     f.add_trip("H8", route_id="H", service_id="ALL", stops=[("X", "08:00:00"), ("Y", "08:10:00")])
     f.add_trip("J8", route_id="J", service_id="ALL", stops=[("X", "08:00:00"), ("Y", "08:10:00")])
     import_feed(f, code="two-zones")
@@ -155,19 +143,7 @@ def test_daylight_saving_day_times_count_from_noon_minus_12_hours(import_feed):
     f.add("stops.txt", stop_id="A", stop_name="Alpha", stop_lat=40.7, stop_lon=-74.0)
     f.add("stops.txt", stop_id="B", stop_name="Beta", stop_lat=40.71, stop_lon=-74.01)
     f.add("routes.txt", route_id="M", route_short_name="M", route_type=1)
-    f.add(
-        "calendar.txt",
-        service_id="D",
-        monday=1,
-        tuesday=1,
-        wednesday=1,
-        thursday=1,
-        friday=1,
-        saturday=1,
-        sunday=1,
-        start_date="20260101",
-        end_date="20261231",
-    )
+    f.service("D", "1111111", "20260101", "20261231")
     f.add_trip("M08", route_id="M", service_id="D", stops=[("A", "08:00:00"), ("B", "08:30:00")])
     f.add_trip("M25", route_id="M", service_id="D", stops=[("A", "25:00:00"), ("B", "25:30:00")])
     import_feed(f, code="metro")
