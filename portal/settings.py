@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "portal.mypage",
     "portal.notifications",
     "portal.demo",
+    "portal.workcalendar",
+    "portal.cases",
     "health.fhir",
     "health.records",
     "health.booking",
@@ -417,6 +419,17 @@ RECORDS_LINK_ATTEMPTS_PER_HOUR = env_int("RECORDS_LINK_ATTEMPTS_PER_HOUR", 10)
 RECORDS_CHART_POINTS = env_int("RECORDS_CHART_POINTS", 120)
 RECORDS_SECTION_LIMIT = env_int("RECORDS_SECTION_LIMIT", 200)  # entries per record section page
 RECORDS_VISITS_LIMIT = env_int("RECORDS_VISITS_LIMIT", 500)
+
+# Business calendar (portal.workcalendar): seeded from the `holidays` package for mainland
+# China (CN), Hong Kong (HK) or Taiwan (TW); weekly rest days as weekday numbers (Monday 0).
+WORKCALENDAR_REGION = os.environ.get("WORKCALENDAR_REGION", "HK")
+WORKCALENDAR_WEEKEND_DAYS = [int(d) for d in env_list("WORKCALENDAR_WEEKEND_DAYS", ["5", "6"])]
+
+# Service cases (portal.cases): uploads live outside the web root and are served by views that
+# check who asks; at risk once this share of the promised time is used.
+CASES_FILES_ROOT = Path(os.environ.get("CASES_FILES_ROOT", VAR_DIR / "case-files"))
+CASES_UPLOAD_MAX_BYTES = env_int("CASES_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+CASES_AT_RISK_SHARE = float(os.environ.get("CASES_AT_RISK_SHARE", "0.8"))
 
 # Transit (transit/) -----------------------------------------------------------------------------
 # Realtime feeds per static feed code, as JSON, e.g.
