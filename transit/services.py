@@ -40,6 +40,8 @@ def live_feeds():
 
 def live_stop(feed_code, stop_id):
     """(feed, stop) for a feed code and GTFS stop_id in its live version, or (None, None)."""
+    if "\x00" in feed_code or "\x00" in stop_id:
+        return None, None  # PostgreSQL text cannot hold NUL: no such stop, not an error
     feed = (
         Feed.objects.select_related("live_version")
         .filter(code=feed_code)
@@ -184,6 +186,9 @@ def add_favourite(user, feed_code, stop_id):
 
 
 def remove_favourite(user, feed_code, stop_id):
-    return FavouriteStop.objects.filter(user=user, feed__code=feed_code, stop_id=stop_id).delete()[
-        0
-    ]
+    if "\x00" in feed_code or "\x00" in stop_id:
+        return 0
+    removed, _detail = FavouriteStop.objects.filter(
+        user=user, feed__code=feed_code, stop_id=stop_id
+    ).delete()
+    return removed

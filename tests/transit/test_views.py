@@ -90,6 +90,7 @@ def test_stop_page_shows_departures_routes_and_refresh(client, district):
 def test_unknown_stop_is_a_404_and_a_bad_time_a_clear_400(client, district):
     assert client.get("/transit/stops/district/NOPE").status_code == 404
     assert client.get("/transit/stops/nofeed/PIER").status_code == 404
+    assert client.get("/transit/stops/district/PI%00ER").status_code == 404
     response = client.get(
         "/transit/stops/district/PIER", {"at": "yesterday\x00"}, HTTP_ACCEPT_LANGUAGE="en"
     )
@@ -179,6 +180,7 @@ def test_api_departures_json_with_etag_and_cache_headers(client, district):
         ({"feed": "district", "stop": "PIER", "limit": "500"}, 400),
         ({"feed": "district", "stop": "PIER", "at": "2026-13-40T99:99"}, 400),
         ({"feed": "district", "stop": "NOPE"}, 404),
+        ({"feed": "district\x00", "stop": "PI\x00ER"}, 404),
     ],
 )
 def test_api_errors_are_json(client, district, params, status):
@@ -192,3 +194,14 @@ def test_openapi_document_describes_the_endpoint(client):
     assert data["openapi"].startswith("3.")
     operation = data["paths"]["/transit/api/v1/departures"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"feed", "stop", "at", "limit"}
+
+
+def test_nul_bytes_in_ids_are_not_found_not_errors(client, district, resident):
+    assert client.get("/transit/stops/district/PI%00ER").status_code == 404
+    client.force_login(resident)
+    for action in ("add", "remove"):
+        response = client.post(
+            f"/transit/favourites/{action}/", {"feed": "dis\x00trict", "stop": "PIER\x00"}
+        )
+        assert response.status_code == 302
+    assert not FavouriteStop.objects.exists()
