@@ -6,6 +6,7 @@ DEBUG on. Setting DATABASE_URL switches to the production profile: DEBUG off unl
 for, a SECRET_KEY is required, and every `check --deploy` setting is on.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -46,6 +47,16 @@ def env_list(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _json_env(name, default):
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be JSON: {exc}") from None
+
+
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED = not DATABASE_URL
@@ -77,6 +88,7 @@ INSTALLED_APPS = [
     "health.fhir",
     "health.records",
     "health.booking",
+    "transit",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -455,3 +467,25 @@ WORKCALENDAR_WEEKEND_DAYS = [int(d) for d in env_list("WORKCALENDAR_WEEKEND_DAYS
 CASES_FILES_ROOT = Path(os.environ.get("CASES_FILES_ROOT", VAR_DIR / "case-files"))
 CASES_UPLOAD_MAX_BYTES = env_int("CASES_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 CASES_AT_RISK_SHARE = float(os.environ.get("CASES_AT_RISK_SHARE", "0.8"))
+
+# Transit (transit/) -----------------------------------------------------------------------------
+# Realtime feeds per static feed code, as JSON, e.g.
+# {"district": {"trip_updates": "https://…/tripupdates.pb", "alerts": "https://…/alerts.pb"}};
+# a feed not named here uses the URLs stored on it (the demo stores its local files there).
+TRANSIT_REALTIME_FEEDS = _json_env("TRANSIT_REALTIME_FEEDS", {})
+TRANSIT_REALTIME_POLL_SECONDS = env_int("TRANSIT_REALTIME_POLL_SECONDS", 30)
+TRANSIT_REALTIME_TIMEOUT_SECONDS = env_int("TRANSIT_REALTIME_TIMEOUT_SECONDS", 10)
+TRANSIT_REALTIME_MAX_BYTES = env_int("TRANSIT_REALTIME_MAX_BYTES", 32 * 1024 * 1024)
+# Older predictions fall back to the timetable (GTFS-realtime best practices: 90 s, 10 min).
+TRANSIT_TRIP_UPDATES_STALE_SECONDS = env_int("TRANSIT_TRIP_UPDATES_STALE_SECONDS", 90)
+TRANSIT_ALERTS_STALE_SECONDS = env_int("TRANSIT_ALERTS_STALE_SECONDS", 10 * 60)
+TRANSIT_FAVOURITE_STOPS_LIMIT = env_int("TRANSIT_FAVOURITE_STOPS_LIMIT", 8)
+TRANSIT_DEPARTURES_WINDOW_MINUTES = env_int("TRANSIT_DEPARTURES_WINDOW_MINUTES", 120)
+TRANSIT_IMPORT_MAX_BAD_FRACTION = float(os.environ.get("TRANSIT_IMPORT_MAX_BAD_FRACTION", "0.01"))
+TRANSIT_KEEP_OLD_VERSIONS = env_int("TRANSIT_KEEP_OLD_VERSIONS", 1)
+# The demo's stand-in producer rewrites its local realtime files before each poll.
+TRANSIT_DEMO_PRODUCER = env_bool("TRANSIT_DEMO_PRODUCER", EMBEDDED and DEBUG)
+CELERY_BEAT_SCHEDULE["transit-poll-realtime"] = {
+    "task": "transit.tasks.poll_realtime",
+    "schedule": TRANSIT_REALTIME_POLL_SECONDS,
+}
