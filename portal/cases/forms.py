@@ -202,3 +202,14 @@ class MessageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         validators=[readable_text],
     )
+
+
+class ExtensionForm(forms.Form):
+    days = forms.IntegerField(label=_("Working days"), min_value=1, max_value=250)
+    reason = forms.CharField(
+        label=_("Reason (the resident sees it)"), max_length=300, validators=[readable_reason]
+    )
+
+
+class DocumentUploadForm(forms.Form):
+    file = DocumentField(label=_("Document (PDF, JPEG or PNG)"))

@@ -7,6 +7,7 @@ Access:     cases_of(user), case_for_applicant(user, pk), document_for(user, cas
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -29,6 +30,8 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
+
+ONE_DAY = timedelta(days=1)
 
 
 class CaseError(Exception):
@@ -289,6 +292,12 @@ def recompute_open_cases(calendar=None, *, batch_size=2000, on_change=None):
             result.changed += len(moved)
 
 
+def record_due_date_change(case, old_due, new_due):
+    """Write a moved due date into the case's history (called inside the recompute's
+    transaction)."""
+    logger.info("Case %s: due date %s -> %s after a calendar change", case.pk, old_due, new_due.due)
+
+
 def case_progress(case, calendar=None):
     """(DueDate, Progress) for an open case, else (DueDate or None, None)."""
     calendar = calendar or business_calendar()
@@ -356,3 +365,212 @@ def document_for(user, case_pk, document_pk):
     if is_officer_of(user, document.case.office_id):
         return document
     return None
+
+
+# Officers ---------------------------------------------------------------------------------------
+
+
+def offices_of(user):
+    """The offices whose cases `user` works: a superuser's are all of them."""
+    from .models import Office
+
+    if not user.is_authenticated:
+        return Office.objects.none()
+    if user.is_superuser:
+        return Office.objects.all()
+    return Office.objects.filter(officers=user)
+
+
+def office_cases(user):
+    """Every case (drafts excepted) of the offices `user` works for."""
+    return Case.objects.filter(office__in=offices_of(user)).exclude(state=CaseState.DRAFT)
+
+
+QUEUE_FILTERS = ("status", "service", "risk", "assigned")
+
+
+def office_queue(user, *, office=None, state="", service=None, risk="", assigned="", today=None):
+    """The officer queue: `user`'s offices' cases (or one office's), filtered, sorted by
+    working days left (the due date; cases without one last). `risk` is "overdue", "at_risk"
+    or ""; `assigned` is "me", "none", an officer's id or ""."""
+    today = today or timezone.localdate()
+    cases = office_cases(user)
+    if office is not None:
+        cases = cases.filter(office=office)
+    if state == "open":
+        cases = cases.filter(state__in=OPEN_STATES)
+    elif state:
+        cases = cases.filter(state=state)
+    if service is not None:
+        cases = cases.filter(service=service)
+    if risk == "overdue":
+        cases = cases.filter(state__in=OPEN_STATES, due_date__lt=today)
+    elif risk == "at_risk":
+        cases = cases.filter(state__in=OPEN_STATES, at_risk_from__lte=today, due_date__gte=today)
+    if assigned == "me":
+        cases = cases.filter(assigned_to=user)
+    elif assigned == "none":
+        cases = cases.filter(assigned_to__isnull=True)
+    elif assigned:
+        cases = cases.filter(assigned_to_id=assigned)
+    return cases.order_by(F("due_date").asc(nulls_last=True), "pk")
+
+
+def working_days_left(cases, calendar=None, today=None):
+    """{case pk: (state, working days)} for the open cases among `cases` (one page of a queue):
+    ("on_track"|"at_risk", days left) or ("overdue", working days late)."""
+    calendar = calendar or business_calendar()
+    today = today or timezone.localdate()
+    result = {}
+    for case in cases:
+        if case.state in OPEN_STATES and case.due_date:
+            if today > case.due_date:
+                late = calendar.working_days_between(case.due_date + ONE_DAY, today + ONE_DAY)
+                result[case.pk] = ("overdue", max(1, late))
+            else:
+                left = calendar.working_days_between(today, case.due_date)
+                state = (
+                    "at_risk" if case.at_risk_from and today >= case.at_risk_from else "on_track"
+                )
+                result[case.pk] = (state, left)
+    return result
+
+
+@transaction.atomic
+def assign(case, officer, *, by):
+    """Give the case to `officer` (None: nobody), who must work for its office."""
+    if officer is not None and not offices_of(officer).filter(pk=case.office_id).exists():
+        raise CaseError(_("That officer does not work for this case's office."))
+    Case.objects.filter(pk=case.pk).update(assigned_to=officer, updated_at=timezone.now())
+    case.assigned_to = officer
+    return case
+
+
+@transaction.atomic
+def grant_extension(case, days, reason, *, by):
+    """Extend the case by `days` working days, within the service's rule (the total of all
+    extensions may not pass it), with a reason the resident sees."""
+    from .models import CaseExtension
+
+    case = Case.objects.select_for_update().select_related("service").get(pk=case.pk)
+    limit = case.service.extension_max_days or 0
+    if not limit:
+        raise CaseError(_("This service allows no extension."))
+    if case.state not in OPEN_STATES:
+        raise CaseError(_("Only a case still being worked on can be extended."))
+    granted = sum(e.days for e in case.extensions.all())
+    if days < 1 or granted + days > limit:
+        raise CaseError(
+            _("This service allows at most %(limit)s working days of extension; %(left)s are left.")
+            % {"limit": limit, "left": max(0, limit - granted)}
+        )
+    extension = CaseExtension.objects.create(case=case, days=days, reason=reason, granted_by=by)
+    refresh_due_date(case)
+    return extension
+
+
+def post_message(case, body, *, by, from_office):
+    from .models import CaseMessage
+
+    return CaseMessage.objects.create(case=case, author=by, body=body, from_office=from_office)
+
+
+# Reports ----------------------------------------------------------------------------------------
+
+
+def month_bounds(day):
+    from datetime import date
+
+    first = day.replace(day=1)
+    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return first, following
+
+
+def office_dashboard(offices, *, today=None, calendar=None):
+    """This month's cases per service of `offices`: received, decided on time, decided late,
+    still open and overdue, and the median working days from receipt to decision."""
+    from statistics import median
+
+    today = today or timezone.localdate()
+    calendar = calendar or business_calendar()
+    first, following = month_bounds(today)
+    rows = {}
+    received = Case.objects.filter(
+        office__in=offices, received_on__gte=first, received_on__lt=following
+    ).select_related("service")
+    decided = Case.objects.filter(
+        office__in=offices, decided_on__gte=first, decided_on__lt=following
+    ).select_related("service")
+    overdue = Case.objects.filter(
+        office__in=offices, state__in=OPEN_STATES, due_date__lt=today
+    ).select_related("service")
+
+    def row(service):
+        return rows.setdefault(
+            service.pk,
+            {"service": service, "received": 0, "on_time": 0, "late": 0, "overdue": 0, "days": []},
+        )
+
+    for case in received:
+        row(case.service)["received"] += 1
+    for case in decided:
+        entry = row(case.service)
+        on_time = case.due_date is not None and case.decided_on <= case.due_date
+        entry["on_time" if on_time else "late"] += 1
+        entry["days"].append(
+            calendar.working_days_between(
+                calendar.next_working_day(case.received_on),
+                case.decided_on + ONE_DAY,
+            )
+        )
+    for case in overdue:
+        row(case.service)["overdue"] += 1
+    result = []
+    for entry in sorted(rows.values(), key=lambda e: (e["service"].sort_order, e["service"].code)):
+        days = entry.pop("days")
+        entry["median_days"] = median(days) if days else None
+        result.append(entry)
+    return result
+
+
+def on_time_by_month(months=12, *, today=None):
+    """The public figure: per service and month, decided cases and the share decided by their
+    due date. [(service, [(month first day, decided, on_time, share or None), ...]), ...]"""
+    from django.db.models import Count, Q
+    from django.db.models.functions import TruncMonth
+
+    from .models import Service
+
+    today = today or timezone.localdate()
+    start = today.replace(day=1)
+    for _step in range(months - 1):
+        start = (start - ONE_DAY).replace(day=1)
+    rows = (
+        Case.objects.filter(decided_on__gte=start, due_date__isnull=False)
+        .annotate(month=TruncMonth("decided_on"))
+        .values("service", "month")
+        .annotate(
+            decided=Count("pk"),
+            on_time=Count("pk", filter=Q(decided_on__lte=F("due_date"))),
+        )
+    )
+    by_service = {}
+    for row in rows:
+        month = row["month"]
+        month = month.date() if hasattr(month, "date") else month
+        by_service.setdefault(row["service"], {})[month] = (row["decided"], row["on_time"])
+    month_list = []
+    cursor = start
+    while cursor <= today:
+        month_list.append(cursor)
+        cursor = month_bounds(cursor)[1]
+    services = Service.objects.filter(pk__in=by_service).select_related("office")
+    table = []
+    for service in sorted(services, key=lambda s: (s.sort_order, s.code)):
+        cells = []
+        for month in month_list:
+            decided_count, on_time = by_service[service.pk].get(month, (0, 0))
+            share = round(100 * on_time / decided_count) if decided_count else None
+            cells.append((month, decided_count, on_time, share))
+        table.append((service, cells))
+    return month_list, table

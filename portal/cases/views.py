@@ -36,6 +36,12 @@ def catalogue(request):
     )
 
 
+def on_time(request):
+    """Public: per service and month, the share of cases decided by their due date."""
+    months, table = services.on_time_by_month()
+    return render(request, "cases/on_time.html", {"months": months, "table": table})
+
+
 def _offered_service(code):
     service = (
         Service.objects.select_related("office")

@@ -1,12 +1,15 @@
 """How service cases plug into the portal: the catalogue in the Wagtail admin (offices,
 services with their application forms and status wording, edited without code)."""
 
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
+from . import admin_views
 from .models import Office, Service
 from .panels import CasesPanel
 
@@ -60,3 +63,27 @@ class CatalogueViewSetGroup(ModelViewSetGroup):
 @hooks.register("register_admin_viewset")
 def register_catalogue_viewsets():
     return CatalogueViewSetGroup()
+
+
+# Officers ----------------------------------------------------------------------------------------
+
+
+@hooks.register("register_admin_urls")
+def register_officer_urls():
+    return [
+        path("cases/", admin_views.queue, name="cases_admin_queue"),
+        path("cases/dashboard/", admin_views.dashboard, name="cases_admin_dashboard"),
+        path("cases/<int:pk>/", admin_views.case_detail, name="cases_admin_case"),
+    ]
+
+
+class OfficerMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.has_perm("cases.view_case")
+
+
+@hooks.register("register_admin_menu_item")
+def register_queue_menu_item():
+    return OfficerMenuItem(
+        _("Case queue"), reverse("cases_admin_queue"), icon_name="tasks", order=280
+    )
