@@ -14,7 +14,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import services
-from .forms import DocumentUploadForm, ExtensionForm, MessageForm, answer_rows
+from .forms import (
+    ApplicantForm,
+    ApplicationForm,
+    DocumentUploadForm,
+    ExtensionForm,
+    HotlineForm,
+    IdentityForm,
+    MessageForm,
+    WindowFindForm,
+    answer_rows,
+)
 from .models import OPEN_STATES, CaseDocument, CaseState, Service
 
 QUEUE_PAGE_SIZE = 50
@@ -187,3 +197,150 @@ def dashboard(request):
             "queue_url": reverse("cases_admin_queue"),
         },
     )
+
+
+# The window, the hotline, identities -------------------------------------------------------------
+
+
+def _my_services(request, kinds):
+    return (
+        Service.objects.filter(
+            office__in=services.offices_of(request.user), is_active=True, kind__in=kinds
+        )
+        .select_related("office")
+        .order_by("office__code", "sort_order", "code")
+    )
+
+
+def _require_changer(request):
+    _require_officer(request)
+    if not request.user.has_perm("cases.change_case"):
+        raise PermissionDenied
+
+
+def window(request):
+    """Step 1 at the window: the service, and the resident by ID number or phone."""
+    _require_changer(request)
+    choices = _my_services(request, [Service.Kind.APPLICATION])
+    form = WindowFindForm(request.GET or None, services=choices)
+    residents = None
+    if form.is_valid() and form.cleaned_data["query"]:
+        residents = services.find_residents(form.cleaned_data["query"])
+    return TemplateResponse(
+        request,
+        "cases/staff/window.html",
+        {
+            "form": form,
+            "residents": residents,
+            "service": form.cleaned_data["service"] if form.is_bound and form.is_valid() else None,
+        },
+    )
+
+
+def window_file(request, service_pk):
+    """Step 2: the service's form filled in with the resident; filing receives the case."""
+    from django.contrib.auth import get_user_model
+
+    _require_changer(request)
+    service = _my_services(request, [Service.Kind.APPLICATION]).filter(pk=service_pk).first()
+    if service is None:
+        raise Http404
+    resident = None
+    resident_id = _int(request.GET.get("resident") or request.POST.get("resident"))
+    if resident_id is not None:
+        resident = get_user_model().objects.filter(pk=resident_id).select_related("profile").first()
+        if resident is None:
+            raise Http404
+    specs = list(service.form_fields.all())
+    data = request.POST if request.method == "POST" else None
+    form = ApplicationForm(data, request.FILES or None, specs=specs)
+    applicant_form = None if resident else ApplicantForm(data, prefix="applicant")
+    if request.method == "POST" and form.is_valid() and (resident or applicant_form.is_valid()):
+        extra = {}
+        if applicant_form is not None:
+            extra = {
+                "name": applicant_form.cleaned_data["name"],
+                "id_number": applicant_form.cleaned_data["id_number"],
+                "phone": applicant_form.cleaned_data["phone"],
+            }
+        try:
+            case = services.file_at_window(
+                service,
+                officer=request.user,
+                answers=form.answers(),
+                uploads=form.uploads(),
+                applicant=resident,
+                **extra,
+            )
+        except services.CaseError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _("Filed as %(reference)s. Give the applicant this reference.")
+                % {"reference": case.reference},
+            )
+            return redirect("cases_admin_case", pk=case.pk)
+    return TemplateResponse(
+        request,
+        "cases/staff/window_file.html",
+        {"service": service, "resident": resident, "form": form, "applicant_form": applicant_form},
+    )
+
+
+def hotline(request):
+    """The district hotline: an operator records an enquiry or complaint from a call."""
+    _require_changer(request)
+    choices = _my_services(request, [Service.Kind.ENQUIRY, Service.Kind.COMPLAINT])
+    form = HotlineForm(request.POST or None, services=choices)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = services.record_hotline_call(
+                data["service"],
+                operator=request.user,
+                category=data["category"],
+                description=data["description"],
+                street=data["street"],
+                community=data["community"],
+                caller_name=data["caller_name"],
+                phone=data["phone"],
+            )
+        except services.CaseError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _("Recorded as %(reference)s. Read the reference to the caller.")
+                % {"reference": case.reference},
+            )
+            return redirect("cases_admin_case", pk=case.pk)
+    return TemplateResponse(request, "cases/staff/hotline.html", {"form": form})
+
+
+def identity(request):
+    """Record a resident's ID number after seeing the card; cases filed for that number
+    without an account join their My page."""
+    from django.contrib.auth import get_user_model
+
+    _require_changer(request)
+    form = IdentityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = get_user_model().objects.filter(email__iexact=form.cleaned_data["email"]).first()
+        if user is None:
+            form.add_error("email", _("No account has this e-mail address."))
+        else:
+            try:
+                _identity, linked = services.verify_identity(
+                    user, form.cleaned_data["id_number"], by=request.user
+                )
+            except services.CaseError as error:
+                form.add_error("id_number", str(error))
+            else:
+                messages.success(
+                    request,
+                    _("The ID number is recorded; %(count)s earlier cases joined the account.")
+                    % {"count": len(linked)},
+                )
+                return redirect("cases_admin_identity")
+    return TemplateResponse(request, "cases/staff/identity.html", {"form": form})

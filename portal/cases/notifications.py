@@ -1,6 +1,7 @@
 """What residents are told about their cases. Each function renders in the recipient's
 language and records the message in the caller's transaction (portal.notifications)."""
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -25,3 +26,41 @@ def case_submitted(case, due):
         "cases/notifications/submitted.txt",
         {"due": due},
     )
+
+
+def case_linked(case):
+    return _send(
+        case,
+        "cases.linked",
+        lambda: (
+            _("Your application %(reference)s is now on My page") % {"reference": case.reference}
+        ),
+        "cases/notifications/linked.txt",
+    )
+
+
+def hotline_sms(case):
+    """A caller without an account gets the reference by SMS, once the case is saved."""
+    import logging
+
+    from django.db import transaction
+    from django.utils import translation
+
+    from portal.notifications.sms import get_sms_backend
+
+    phone = case.applicant_phone
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _(
+            "District hotline: we have recorded your call as %(reference)s. We will reply "
+            "by %(due)s."
+        ) % {"reference": case.reference, "due": case.due_date.isoformat() if case.due_date else ""}
+
+    def send():
+        try:
+            get_sms_backend().send(phone, text)
+        except Exception:
+            logging.getLogger(__name__).exception(
+                "SMS with hotline reference %s failed", case.reference
+            )
+
+    transaction.on_commit(send)

@@ -27,6 +27,8 @@ from .models import (
     CaseState,
     FormField,
     ReferenceSequence,
+    ResidentIdentity,
+    Service,
 )
 
 logger = logging.getLogger(__name__)
@@ -152,13 +154,13 @@ def allocate_reference(office, year):
 
 
 @transaction.atomic
-def submit(case, *, by):
+def submit(case, *, by, check_answers=True):
     """Send a draft: check it is complete, give it its reference, start the clock and work out
     the due date. Returns the case. Raises CaseError when something required is missing."""
     case = Case.objects.select_for_update().select_related("office", "service").get(pk=case.pk)
     if case.state != CaseState.DRAFT:
         raise CaseError(_("This application has been sent already."))
-    missing = missing_answers(case)
+    missing = missing_answers(case) if check_answers else []
     if missing:
         raise CaseError(
             _("Some required answers are missing: %(fields)s")
@@ -574,3 +576,148 @@ def on_time_by_month(months=12, *, today=None):
             cells.append((month, decided_count, on_time, share))
         table.append((service, cells))
     return month_list, table
+
+
+# The window and the hotline ------------------------------------------------------------------
+
+
+def find_residents(query, limit=10):
+    """Residents by verified ID number or by mobile phone (what an officer at the window asks
+    for). An empty or unusable query finds nobody."""
+    from django.contrib.auth import get_user_model
+
+    from .identity import normalise
+
+    query = str(query or "").strip()
+    if not query or len(query) > 40:
+        return []
+    users = get_user_model().objects.select_related("profile", "identity")
+    number = normalise(query)
+    digits = "".join(ch for ch in query if ch.isdigit() or ch == "+")
+    found = list(
+        users.filter(identity__id_number=number, identity__verified_at__isnull=False)[:limit]
+    )
+    if not found and len(digits) >= 8:
+        found = list(users.filter(profile__phone=digits)[:limit])
+    return found
+
+
+def _check_officer(officer, service):
+    if not offices_of(officer).filter(pk=service.office_id).exists():
+        raise CaseError(_("You do not work for the office of this service."))
+
+
+@transaction.atomic
+def file_at_window(
+    service, *, officer, answers, uploads=None, applicant=None, name="", id_number="", phone=""
+):
+    """An officer files a case for a resident at the service window: for an account (found by
+    ID number or phone) or for an applicant without one (name, ID number, phone), who gets the
+    case on My page once an account with that verified ID number exists. The case is received
+    at once: reference, due date, and the resident is told."""
+    from .identity import normalise
+
+    _check_officer(officer, service)
+    if not service.is_active:
+        raise CaseError(_("This service cannot be applied for at the moment."))
+    number = normalise(id_number)
+    if applicant is None and number:
+        identity = ResidentIdentity.objects.filter(
+            id_number=number, verified_at__isnull=False
+        ).first()
+        applicant = identity.user if identity else None
+    if applicant is None and not (name and number):
+        raise CaseError(_("Give the applicant's name and ID number."))
+    case = Case.objects.create(
+        service=service,
+        office=service.office,
+        applicant=applicant,
+        channel=Case.Channel.WINDOW,
+        filed_by=officer,
+        applicant_name=name,
+        applicant_id_number=number,
+        applicant_phone=phone,
+        answers=answers,
+        state=CaseState.DRAFT,
+    )
+    for key, upload in (uploads or {}).items():
+        store_document(case, upload, kind=CaseDocument.Kind.APPLICATION, field_key=key, by=officer)
+    return submit(case, by=officer)
+
+
+@transaction.atomic
+def record_hotline_call(
+    service,
+    *,
+    operator,
+    category,
+    description,
+    street=None,
+    community=None,
+    caller_name="",
+    phone="",
+    applicant=None,
+):
+    """The hotline operator records an enquiry or complaint as a case. The caller follows it
+    online (an account found by phone) or gets an SMS with the reference."""
+    if service.kind not in {Service.Kind.ENQUIRY, Service.Kind.COMPLAINT}:
+        raise CaseError(_("Hotline calls are recorded under an enquiry or complaint service."))
+    _check_officer(operator, service)
+    if applicant is None and phone:
+        matches = find_residents(phone)
+        applicant = matches[0] if len(matches) == 1 else None
+    if street is not None and community is None:
+        community = street.community
+    case = Case.objects.create(
+        service=service,
+        office=service.office,
+        applicant=applicant,
+        channel=Case.Channel.HOTLINE,
+        filed_by=operator,
+        applicant_name=caller_name,
+        applicant_phone=phone,
+        category=category,
+        street=street,
+        community=community,
+        answers={"description": description},
+        state=CaseState.DRAFT,
+    )
+    case = submit(case, by=operator, check_answers=False)
+    if applicant is None and phone:
+        notifications.hotline_sms(case)
+    return case
+
+
+@transaction.atomic
+def verify_identity(user, id_number, *, by):
+    """Record that `by` saw `user`'s identity card with `id_number`, then link the cases filed
+    for that number while the resident had no account."""
+    from .identity import normalise, validate_id_number
+
+    number = normalise(id_number)
+    validate_id_number(number)
+    other = ResidentIdentity.objects.filter(id_number=number).exclude(user=user).first()
+    if other is not None:
+        raise CaseError(_("This ID number belongs to another account."))
+    identity, _created = ResidentIdentity.objects.update_or_create(
+        user=user,
+        defaults={"id_number": number, "verified_at": timezone.now(), "verified_by": by},
+    )
+    return identity, link_cases_for(identity)
+
+
+def link_cases_for(identity):
+    """Give the resident the cases filed for their verified ID number without an account."""
+    if not identity.verified:
+        return []
+    cases = list(
+        Case.objects.select_for_update()
+        .filter(applicant__isnull=True, applicant_id_number=identity.id_number)
+        .exclude(state=CaseState.DRAFT)
+        .select_related("service", "office")
+    )
+    for case in cases:
+        Case.objects.filter(pk=case.pk, applicant__isnull=True).update(applicant=identity.user)
+        case.applicant = identity.user
+        notifications.case_linked(case)
+    return cases

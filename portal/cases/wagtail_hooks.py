@@ -74,6 +74,14 @@ def register_officer_urls():
         path("cases/", admin_views.queue, name="cases_admin_queue"),
         path("cases/dashboard/", admin_views.dashboard, name="cases_admin_dashboard"),
         path("cases/<int:pk>/", admin_views.case_detail, name="cases_admin_case"),
+        path("cases/window/", admin_views.window, name="cases_admin_window"),
+        path(
+            "cases/window/<int:service_pk>/",
+            admin_views.window_file,
+            name="cases_admin_window_file",
+        ),
+        path("cases/hotline/", admin_views.hotline, name="cases_admin_hotline"),
+        path("cases/identity/", admin_views.identity, name="cases_admin_identity"),
     ]
 
 
