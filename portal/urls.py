@@ -9,6 +9,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from health.fhir import views as fhir_views
+from portal.cases.api import api as cases_api
 from portal.accounts import views as account_views
 
 
@@ -38,6 +39,7 @@ urlpatterns = [
     path("health/", include("health.records.urls")),
     path("clinics/", include("health.booking.urls")),
     path("services/", include("portal.cases.urls")),
+    path("api/cases/", cases_api.urls),
 ]
 
 if settings.DEBUG:

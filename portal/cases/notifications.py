@@ -64,3 +64,23 @@ def hotline_sms(case):
             )
 
     transaction.on_commit(send)
+
+
+def office_message(case, message):
+    return _send(
+        case,
+        "cases.message",
+        lambda: _("A message about your application %(reference)s") % {"reference": case.reference},
+        "cases/notifications/message.txt",
+        {"message": message},
+    )
+
+
+def office_document(case, document):
+    return _send(
+        case,
+        "cases.document",
+        lambda: _("A document for your application %(reference)s") % {"reference": case.reference},
+        "cases/notifications/document.txt",
+        {"document": document},
+    )

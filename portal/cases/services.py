@@ -44,6 +44,17 @@ def at_risk_share():
     return float(getattr(settings, "CASES_AT_RISK_SHARE", 0.8))
 
 
+# The event feed -------------------------------------------------------------------------------
+
+
+def record_event(case, event, **data):
+    """Add `event` ("case.submitted", ...) to the feed department systems follow, in the
+    caller's transaction."""
+    from .models import CaseEvent
+
+    return CaseEvent.objects.create(case=case, office_id=case.office_id, kind=event, data=data)
+
+
 # Applying ---------------------------------------------------------------------------------------
 
 
@@ -101,6 +112,10 @@ def store_document(case, upload, *, kind, field_key="", by=None):
     except Exception:
         document.file.delete(save=False)
         raise
+    if case.state != CaseState.DRAFT:
+        record_event(case, "case.document", document=document.pk, kind=kind)
+        if kind in {CaseDocument.Kind.DECISION, CaseDocument.Kind.OFFICE}:
+            notifications.office_document(case, document)
     return document
 
 
@@ -174,8 +189,13 @@ def submit(case, *, by, check_answers=True):
     case.state = CaseState.SUBMITTED
     due, _changed = refresh_due_date(case, save=False)
     case.save()
+    record_event(case, "case.submitted", state=case.state, due_date=_iso(case.due_date))
     notifications.case_submitted(case, due)
     return case
+
+
+def _iso(value):
+    return value.isoformat() if value else None
 
 
 # Due dates --------------------------------------------------------------------------------------
@@ -295,9 +315,8 @@ def recompute_open_cases(calendar=None, *, batch_size=2000, on_change=None):
 
 
 def record_due_date_change(case, old_due, new_due):
-    """Write a moved due date into the case's history (called inside the recompute's
-    transaction)."""
-    logger.info("Case %s: due date %s -> %s after a calendar change", case.pk, old_due, new_due.due)
+    """Record a due date the calendar moved (called inside the recompute's transaction)."""
+    record_event(case, "case.due_date_moved", old=_iso(old_due), new=_iso(new_due.due))
 
 
 def case_progress(case, calendar=None):
@@ -468,13 +487,20 @@ def grant_extension(case, days, reason, *, by):
         )
     extension = CaseExtension.objects.create(case=case, days=days, reason=reason, granted_by=by)
     refresh_due_date(case)
+    record_event(case, "case.extended", days=days, due_date=_iso(case.due_date))
     return extension
 
 
+@transaction.atomic
 def post_message(case, body, *, by, from_office):
+    """A message on the case page between the resident and the office."""
     from .models import CaseMessage
 
-    return CaseMessage.objects.create(case=case, author=by, body=body, from_office=from_office)
+    message = CaseMessage.objects.create(case=case, author=by, body=body, from_office=from_office)
+    record_event(case, "case.message", message=message.pk, from_office=from_office)
+    if from_office:
+        notifications.office_message(case, message)
+    return message
 
 
 # Reports ----------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from . import services
 from .forms import ApplicationForm, MessageForm, answer_rows
-from .models import CaseMessage, CaseState, FormField, Office, Service
+from .models import CaseState, FormField, Office, Service
 
 
 def catalogue(request):
@@ -262,7 +262,7 @@ def send_message(request, pk):
         raise Http404
     form = MessageForm(request.POST)
     if form.is_valid():
-        CaseMessage.objects.create(case=case, author=request.user, body=form.cleaned_data["body"])
+        services.post_message(case, form.cleaned_data["body"], by=request.user, from_office=False)
         messages.success(request, _("Your message is sent to the office."))
     else:
         for error in form.errors.get("body", []):
