@@ -11,6 +11,14 @@ SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 # The test profile: PostgreSQL and Redis on this machine (CI starts them when they are down).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+# The test database is built afresh for every run. Locally, `REUSE_DB=1` (or
+# PYTEST_ARGS=--reuse-db) keeps it between runs (new migrations still apply), which saves
+# the half minute of building it; CI (CI=true) always builds it fresh.
+ifeq ($(CI),true)
+TEST_DB_ARGS := --create-db
+else ifneq ($(REUSE_DB),)
+TEST_DB_ARGS := --reuse-db
+endif
 
 .PHONY: help run test install install-dev system-packages browser-packages messages migrate demo \
         lint format check-migrations test-postgres test-embedded services clean
@@ -82,12 +90,12 @@ check-migrations: install
 
 test-postgres: install-dev services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=true \
-	  PORTAL_VAR_DIR=var/test-postgres $(VENV)/bin/pytest $(PYTEST_ARGS)
+	  PORTAL_VAR_DIR=var/test-postgres $(VENV)/bin/pytest $(TEST_DB_ARGS) $(PYTEST_ARGS)
 
 # A smoke run on the embedded default (SQLite, no Redis), everything but the browser tests.
 test-embedded: install-dev
 	env -u DATABASE_URL -u REDIS_URL PORTAL_TEST_PROFILE=embedded PORTAL_VAR_DIR=var/test-embedded \
-	  $(VENV)/bin/pytest -m "not e2e and not redis" -q $(PYTEST_ARGS)
+	  $(VENV)/bin/pytest -m "not e2e and not redis" -q $(TEST_DB_ARGS) $(PYTEST_ARGS)
 
 test: install-dev lint check-migrations test-postgres test-embedded
 

@@ -4,11 +4,11 @@ Seeds --clinics clinics offering three services, weekday sessions (09:00-12:30, 
 15-minute slots) generated 8 weeks ahead by the real generator, with a share of the places
 already booked; then times, --runs times each:
 
-- clinic list: services.clinics_for_service (every clinic's next free slot for one service,
+- clinic list: selectors.clinics_for_service (every clinic's next free slot for one service,
   ordered by distance), what /clinics/service/<code>/ shows;
 - 14-day search: every free slot of one service across all clinics for the next 14 days, as
   model instances and as plain rows (what an API listing serialises);
-- day picker: services.bookable_days for one clinic (free places per day, whole horizon);
+- day picker: selectors.bookable_days for one clinic (free places per day, whole horizon);
 - the pages themselves through the full Django stack (test client): GET /clinics/service/<code>/
   (clinics with their next free time) and /clinics/clinic/<id>/<code>/ (days and times).
 
@@ -53,7 +53,7 @@ from django.db.models import F  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from health.booking import services  # noqa: E402
+from health.booking import schedules, selectors  # noqa: E402
 from health.booking.models import Appointment, Clinic, ScheduleRule, Service, Slot  # noqa: E402
 from portal.accounts.models import Community, Street  # noqa: E402
 
@@ -121,7 +121,7 @@ def seed(clinic_count, booked_share):
             for start, end in ((clock(9), clock(12, 30)), (clock(14), clock(17)))
         )
     started = time.perf_counter()
-    created = services.generate_slots(weeks=8)
+    created = schedules.generate_slots(weeks=8)
     generation = time.perf_counter() - started
     # Fill a share of the places (counters only: the search reads the counters).
     slot_ids = list(
@@ -181,7 +181,7 @@ def main():
     def fourteen_days():
         now = timezone.now()
         return list(
-            services.free_slots(now)
+            selectors.free_slots(now)
             .filter(service=service, start__lt=now + timedelta(days=14))
             .select_related("clinic")
             .order_by("start", "pk")
@@ -190,7 +190,7 @@ def main():
     def fourteen_days_rows():
         now = timezone.now()
         return list(
-            services.free_slots(now)
+            selectors.free_slots(now)
             .filter(service=service, start__lt=now + timedelta(days=14))
             .order_by("start", "pk")
             .values_list("pk", "clinic_id", "start", "end")
@@ -208,10 +208,13 @@ def main():
         assert response.status_code == 200, response.status_code
 
     checks = [
-        ("clinic list (next free per clinic)", lambda: services.clinics_for_service(service, user)),
+        (
+            "clinic list (next free per clinic)",
+            lambda: selectors.clinics_for_service(service, user),
+        ),
         (f"14-day search, models ({len(fourteen_days())} free slots)", fourteen_days),
         ("14-day search, rows (id, clinic, start, end)", fourteen_days_rows),
-        ("day picker, one clinic", lambda: services.bookable_days(clinic, service)),
+        ("day picker, one clinic", lambda: selectors.bookable_days(clinic, service)),
         ("page /clinics/service/<code>/", page),
         ("page /clinics/clinic/<id>/<code>/ (day picker and times)", day_page),
     ]

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 import factory
 from allauth.account.models import EmailAddress
 
+from portal.accounts import roles
 from portal.accounts.models import Community, Street
 
 DEFAULT_PASSWORD = "correct horse battery"
@@ -59,12 +60,52 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def groups(self, create, extracted, **kwargs):
         if create and extracted:
-            for name in extracted:
-                self.groups.add(Group.objects.get(name=name))
+            _add_groups(self, extracted)
+
+
+def _add_groups(user, names):
+    for name in names:
+        # Staff groups come from data migrations; a transactional test's flush may have
+        # emptied the table before this test.
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+
+
+def _in_role(role):
+    """A `groups` declaration for a trait: the role's group, and any groups= passed too."""
+
+    def add(user, create, extracted, **kwargs):
+        if create:
+            _add_groups(user, [role, *(extracted or [])])
+
+    return factory.PostGeneration(add)
 
 
 class StaffFactory(UserFactory):
+    """Someone who works for the district. Traits give the role: `clinic_staff`, `editor`,
+    `case_officer`, `superuser`; `mfa=True` gives them TOTP (StaffMFAMiddleware sends staff
+    without it to set it up first); `clinics=[...]` makes them staff of those clinics.
+
+        StaffFactory(clinic_staff=True, mfa=True, clinics=[clinic])
+    """
+
     username = factory.Sequence(lambda n: f"staff{n}")
+
+    class Params:
+        clinic_staff = factory.Trait(groups=_in_role(roles.CLINIC_STAFF))
+        editor = factory.Trait(groups=_in_role(roles.EDITORS))
+        case_officer = factory.Trait(groups=_in_role(roles.CASE_OFFICERS))
+        superuser = factory.Trait(is_staff=True, is_superuser=True)
+
+    @factory.post_generation
+    def mfa(self, create, extracted, **kwargs):
+        if create and extracted:
+            with_totp(self)
+
+    @factory.post_generation
+    def clinics(self, create, extracted, **kwargs):
+        if create and extracted:
+            for clinic in extracted:
+                clinic.staff.add(self)
 
 
 def with_totp(user, secret="JBSWY3DPEHPK3PXP"):

@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import services
+from wagtail.admin.menu import MenuItem
+
+from . import conf, errors, rules, schedules, selectors
 from .forms import CheckInForm, CloseSlotForm, SlotCapacityForm
 from .models import Appointment, AppointmentStatus, Service, Slot
 
@@ -31,8 +33,8 @@ def _int(value):
 
 
 def _form_errors(request, form):
-    for errors in form.errors.values():
-        for error in errors:
+    for field_errors in form.errors.values():
+        for error in field_errors:
             messages.error(request, error)
 
 
@@ -53,7 +55,7 @@ class NotYourClinic(Exception):
 
 def _parse(request):
     source = request.POST if request.method == "POST" else request.GET
-    clinics = services.clinics_managed_by(request.user)
+    clinics = selectors.clinics_managed_by(request.user)
     clinic_id = source.get("clinic")
     if clinic_id:
         # Another clinic's list is refused, never swapped for one's own clinic: that would
@@ -93,7 +95,7 @@ def day_list(request):
         try:
             if action == "check_in":
                 if form.is_valid():
-                    appointment = services.check_in(clinic, form.cleaned_data["code"])
+                    appointment = rules.check_in(clinic, form.cleaned_data["code"])
                     messages.success(
                         request,
                         _("%(name)s is checked in for %(time)s.")
@@ -111,14 +113,14 @@ def day_list(request):
                     slot__clinic=clinic,
                 )
                 if action == "no_show":
-                    services.mark_no_show(appointment)
+                    rules.mark_no_show(appointment)
                     messages.success(
                         request,
                         _("%(name)s is marked as not attended.")
                         % {"name": appointment.patient_name},
                     )
                 else:
-                    services.mark_completed(appointment)
+                    rules.mark_completed(appointment)
                     messages.success(
                         request,
                         _("%(name)s's visit is marked as completed.")
@@ -136,7 +138,7 @@ def day_list(request):
                     if not close_form.is_valid():
                         _form_errors(request, close_form)
                     else:
-                        cancelled = services.close_slot(
+                        cancelled = schedules.close_slot(
                             slot, reason=close_form.cleaned_data["reason"]
                         )
                         messages.success(
@@ -149,23 +151,23 @@ def day_list(request):
                     if not capacity_form.is_valid():
                         _form_errors(request, capacity_form)
                     else:
-                        services.set_slot_capacity(slot, capacity_form.cleaned_data["capacity"])
+                        schedules.set_slot_capacity(slot, capacity_form.cleaned_data["capacity"])
                         messages.success(request, _("The capacity is changed."))
                 return redirect(_day_url(clinic, service, day))
             else:
                 messages.error(request, _("Unknown action."))
-        except services.BookingError as error:
+        except errors.BookingError as error:
             messages.error(request, str(error))
             if action != "check_in":
                 return redirect(_day_url(clinic, service, day))
-    appointments, counts = services.day_list(clinic, day, service=service) if clinic else ([], {})
+    appointments, counts = selectors.day_list(clinic, day, service=service) if clinic else ([], {})
     slots = []
     if clinic:
         slots = (
             Slot.objects.filter(
                 clinic=clinic,
-                start__gte=services.local_midnight(day),
-                start__lt=services.local_midnight(day + timedelta(days=1)),
+                start__gte=conf.local_midnight(day),
+                start__lt=conf.local_midnight(day + timedelta(days=1)),
             )
             .select_related("service", "practitioner")
             .order_by("start", "service__sort_order")
@@ -194,3 +196,8 @@ def day_list(request):
             "now": timezone.now(),
         },
     )
+
+
+class DayListMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.has_perm("booking.view_appointment")

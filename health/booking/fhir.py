@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from . import conf, errors
 from .models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -102,8 +103,6 @@ def location_resource(clinic):
 def schedule_resource(clinic, service, *, rules=None, now=None):
     """The bookable schedule of one service at one clinic, with its weekly hours as a comment
     and the booking horizon as the planning horizon."""
-    from . import services as booking_services
-
     now = now or timezone.now()
     if rules is None:
         rules = ScheduleRule.objects.filter(clinic=clinic, service=service, is_active=True)
@@ -118,7 +117,7 @@ def schedule_resource(clinic, service, *, rules=None, now=None):
         "actor": [_clinic_reference(clinic)],
         "planningHorizon": {
             "start": instant(now),
-            "end": instant(booking_services.horizon_end(now)),
+            "end": instant(conf.horizon_end(now)),
         },
     }
     if hours:
@@ -244,19 +243,17 @@ def encounter_resource(appointment, *, patient_id):
 def booking_error_outcome(error):
     """(HTTP status, OperationOutcome) for a refused booking made through an API: the rule's
     message in the active language; 409 for conflicts with the slot's or person's state."""
-    from . import services
-
     conflicts = (
-        services.SlotFull,
-        services.SlotClosed,
-        services.Overlapping,
-        services.TooManyUpcoming,
-        services.AlreadyWaiting,
-        services.OfferNotOpen,
-        services.CutoffPassed,
-        services.NotActive,
+        errors.SlotFull,
+        errors.SlotClosed,
+        errors.Overlapping,
+        errors.TooManyUpcoming,
+        errors.AlreadyWaiting,
+        errors.OfferNotOpen,
+        errors.CutoffPassed,
+        errors.NotActive,
     )
-    if isinstance(error, services.SlotNotFound):
+    if isinstance(error, errors.SlotNotFound):
         status, code = 404, "not-found"
     elif isinstance(error, conflicts):
         status, code = 409, "conflict"

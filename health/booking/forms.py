@@ -8,8 +8,9 @@ from wagtail.admin.forms import WagtailAdminModelForm
 
 from portal.validators import UNREADABLE_NAME, UNREADABLE_REASON, readable
 
+from .conf import generate_weeks, horizon_days
 from .models import Clinic, Closure, Dependant, Practitioner, ScheduleRule
-from .services import clinics_managed_by, dependants_of, generate_weeks, horizon_days
+from .selectors import clinics_managed_by, dependants_of
 
 
 def last_plannable_day(today=None):

@@ -1,6 +1,6 @@
 """Clinic booking: clinics, their services and schedules, slots with a capacity, appointments.
 
-Capacity is a transactional invariant kept by the database (see `Slot` and services.py):
+Capacity is a transactional invariant kept by the database (see `Slot` and places.py):
 a CHECK constraint says `booked + held <= capacity`, and every booking is a conditional
 UPDATE, so no interleaving of requests can overbook a slot.
 """
@@ -326,7 +326,7 @@ class Slot(models.Model):
     """A bookable time at a clinic for one service, for up to `capacity` people.
 
     `booked` counts active appointments, `held` the places promised to waitlist offers that
-    have not been answered yet. Both only change through conditional UPDATEs in services.py;
+    have not been answered yet. Both only change through conditional UPDATEs in places.py;
     the CHECK constraints are the last word if any code path ever got that wrong.
     """
 
@@ -505,7 +505,7 @@ class Appointment(models.Model):
         ]
         # Overlap between a person's active appointments is excluded on PostgreSQL by an
         # EXCLUDE USING gist constraint created in migration 0002 (Django cannot express it
-        # portably); services.book() also locks the resident's row so SQLite is covered too.
+        # portably); rules.book() also locks the resident's row so SQLite is covered too.
 
     def __str__(self):
         return f"{self.patient_name} · {self.slot}"

@@ -1,11 +1,11 @@
 from django.db.models.signals import pre_delete
 
-from . import services
+from . import rules
 
 
 def release_places_of_deleted_user(sender, instance, **kwargs):
     """A closed account must not leave slots counting places nobody will use."""
-    services.release_all_for(instance)
+    rules.release_all_for(instance)
 
 
 def connect():

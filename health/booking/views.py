@@ -1,5 +1,6 @@
 """The resident's side of clinic booking. Plain forms and links, so every step works on a
-phone without JavaScript. Rules live in services.py; a broken rule becomes a message."""
+phone without JavaScript. Rules live in rules.py, waitlists.py and household.py; a broken
+rule becomes a message."""
 
 from datetime import date, timedelta
 
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 import segno
 
-from . import ics, services
+from . import conf, errors, household, ics, places, rules, selectors, waitlists
 from .forms import CancelForm, DependantForm, PersonForm
 from .models import (
     ACTIVE_STATUSES,
@@ -51,7 +52,7 @@ def _slot_or_redirect(request, slot_id):
         Slot.objects.select_related("clinic", "service", "practitioner").filter(pk=slot_id).first()
     )
     if slot is None or not slot.clinic.is_active or not slot.service.is_active:
-        messages.error(request, str(services.SlotNotFound()))
+        messages.error(request, str(errors.SlotNotFound()))
         return None, redirect("booking:index")
     return slot, None
 
@@ -64,7 +65,7 @@ def _clinic_days_url(slot, day=None):
 @login_required
 def index(request):
     """Step 1: choose a service."""
-    upcoming = list(services.upcoming_for(request.user)[:3])
+    upcoming = list(selectors.upcoming_for(request.user)[:3])
     return render(
         request,
         "booking/index.html",
@@ -77,7 +78,7 @@ def clinics(request, service):
     """Step 2: clinics offering the service, nearest (or soonest) first."""
     service = _service_or_404(service)
     order = "soonest" if request.GET.get("order") == "soonest" else "distance"
-    results = services.clinics_for_service(service, request.user, order=order)
+    results = selectors.clinics_for_service(service, request.user, order=order)
     return render(
         request,
         "booking/clinics.html",
@@ -85,7 +86,7 @@ def clinics(request, service):
             "service": service,
             "results": results,
             "order": order,
-            "has_home": services.home_point(request.user) is not None,
+            "has_home": selectors.home_point(request.user) is not None,
         },
     )
 
@@ -130,15 +131,15 @@ def clinic_days(request, clinic_id, service):
     """Step 3: pick a day, then a time. Full times offer the waitlist."""
     service = _service_or_404(service)
     clinic = get_object_or_404(Clinic, pk=clinic_id, is_active=True, services=service)
-    days = services.bookable_days(clinic, service)
+    days = selectors.bookable_days(clinic, service)
     day = _parse_day(request.GET.get("day"), days)
     if request.GET.get("day") and request.GET.get("day") != day.isoformat():
         messages.warning(
             request,
             _("Bookings are open from today for %(days)s days. Choose a day in that window.")
-            % {"days": services.horizon_days()},
+            % {"days": conf.horizon_days()},
         )
-    slots = services.day_slots(clinic, service, day)
+    slots = selectors.day_slots(clinic, service, day)
     return render(
         request,
         "booking/clinic_days.html",
@@ -162,10 +163,10 @@ def book(request, slot_id):
         return response
     if request.method == "POST" and slot.free <= 0:
         # Most attempts in a rush find the slot full: answer before the household is read for
-        # the form, as services.book would (its other rules first, then "full").
+        # the form, as rules.book would (its other rules first, then "full").
         try:
-            services.check_slot_bookable(slot)
-        except services.BookingError as error:
+            places.check_slot_bookable(slot)
+        except errors.BookingError as error:
             messages.error(request, str(error))
             return redirect(_clinic_days_url(slot))
         return _already_booked(request, slot, request.POST.get("person")) or _full(request, slot)
@@ -173,26 +174,26 @@ def book(request, slot_id):
     if request.method == "POST" and form.is_valid():
         dependant = form.dependant
         try:
-            appointment = services.book(request.user, slot, dependant=dependant)
-        except (services.Overlapping, services.SlotFull) as error:
+            appointment = rules.book(request.user, slot, dependant=dependant)
+        except (errors.Overlapping, errors.SlotFull) as error:
             # A double submit (or a second tab) finds the booking already made (perhaps the
             # place that filled the slot): show it instead of the error.
             person = str(dependant.pk) if dependant else "self"
             existing = _already_booked(request, slot, person)
             if existing:
                 return existing
-            if isinstance(error, services.SlotFull):
+            if isinstance(error, errors.SlotFull):
                 return _full(request, slot)
             form.add_error(None, str(error))
         except (
-            services.SlotClosed,
-            services.SlotInPast,
-            services.BeyondHorizon,
-            services.SlotNotFound,
+            errors.SlotClosed,
+            errors.SlotInPast,
+            errors.BeyondHorizon,
+            errors.SlotNotFound,
         ) as error:
             messages.error(request, str(error))
             return redirect(_clinic_days_url(slot))
-        except services.BookingError as error:
+        except errors.BookingError as error:
             form.add_error(None, str(error))
         else:
             messages.success(
@@ -202,10 +203,10 @@ def book(request, slot_id):
     elif request.method != "POST":
         # Say at once why this time cannot be booked, before the resident fills anything in.
         try:
-            services.check_slot_bookable(slot)
+            places.check_slot_bookable(slot)
             if slot.free <= 0:
-                raise services.SlotFull()
-        except services.BookingError as error:
+                raise errors.SlotFull()
+        except errors.BookingError as error:
             messages.error(request, str(error))
             return redirect(_clinic_days_url(slot))
     return render(request, "booking/book.html", {"slot": slot, "form": form})
@@ -231,7 +232,7 @@ def _already_booked(request, slot, person):
 
 
 def _full(request, slot):
-    messages.error(request, str(services.SlotFull()))
+    messages.error(request, str(errors.SlotFull()))
     return redirect(_clinic_days_url(slot))
 
 
@@ -243,14 +244,14 @@ def waitlist_join(request, slot_id):
     form = PersonForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            services.join_waitlist(request.user, slot.pk, dependant=form.dependant)
-        except services.SlotNotFull as error:
+            waitlists.join_waitlist(request.user, slot.pk, dependant=form.dependant)
+        except errors.SlotNotFull as error:
             messages.info(request, str(error))
             return redirect("booking:book", slot.pk)
-        except (services.SlotClosed, services.SlotInPast, services.BeyondHorizon) as error:
+        except (errors.SlotClosed, errors.SlotInPast, errors.BeyondHorizon) as error:
             messages.error(request, str(error))
             return redirect(_clinic_days_url(slot))
-        except services.BookingError as error:
+        except errors.BookingError as error:
             form.add_error(None, str(error))
         else:
             messages.success(
@@ -268,8 +269,8 @@ def appointments(request):
         request,
         "booking/appointments.html",
         {
-            "upcoming": services.upcoming_for(request.user, now=now),
-            "past": services.past_for(request.user, now=now)[:50],
+            "upcoming": selectors.upcoming_for(request.user, now=now),
+            "past": selectors.past_for(request.user, now=now)[:50],
             "offers": WaitlistEntry.objects.filter(
                 resident=request.user, status=WaitlistStatus.OFFERED, offer_expires_at__gt=now
             ).select_related("slot__clinic", "slot__service", "dependant"),
@@ -322,8 +323,8 @@ def cancel(request, pk):
     form = CancelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.cancel(appointment, by=request.user, reason=form.cleaned_data["reason"])
-        except services.BookingError as error:
+            rules.cancel(appointment, by=request.user, reason=form.cleaned_data["reason"])
+        except errors.BookingError as error:
             messages.error(request, str(error))
         else:
             messages.success(
@@ -331,7 +332,7 @@ def cancel(request, pk):
             )
         return redirect("booking:appointment", appointment.pk)
     if appointment.status != AppointmentStatus.BOOKED:
-        messages.error(request, str(services.NotActive()))
+        messages.error(request, str(errors.NotActive()))
         return redirect("booking:appointment", appointment.pk)
     return render(
         request,
@@ -346,21 +347,21 @@ def reschedule(request, pk):
     appointment = _own_appointment(request, pk)
     slot = appointment.slot
     if appointment.status != AppointmentStatus.BOOKED:
-        messages.error(request, str(services.NotActive()))
+        messages.error(request, str(errors.NotActive()))
         return redirect("booking:appointment", appointment.pk)
     if request.method == "POST":
         try:
-            new = services.reschedule(appointment, request.POST.get("slot"))
-        except services.BookingError as error:
+            new = rules.reschedule(appointment, request.POST.get("slot"))
+        except errors.BookingError as error:
             messages.error(request, str(error))
             return redirect(reverse("booking:reschedule", args=[appointment.pk]))
         messages.success(
             request, _("Your appointment has been moved. We have sent you a new confirmation.")
         )
         return redirect("booking:appointment", new.pk)
-    days = services.bookable_days(slot.clinic, slot.service)
+    days = selectors.bookable_days(slot.clinic, slot.service)
     day = _parse_day(request.GET.get("day"), days)
-    slots = services.day_slots(slot.clinic, slot.service, day)
+    slots = selectors.day_slots(slot.clinic, slot.service, day)
     return render(
         request,
         "booking/clinic_days.html",
@@ -381,7 +382,7 @@ ALREADY_IN_HOUSEHOLD = gettext_lazy("%(name)s is already in your household.")
 
 def _same_dependant(user, name, date_of_birth):
     """The resident's active dependant with this name and date of birth, if there is one."""
-    return services.dependants_of(user).filter(name=name, date_of_birth=date_of_birth).first()
+    return selectors.dependants_of(user).filter(name=name, date_of_birth=date_of_birth).first()
 
 
 @login_required
@@ -399,7 +400,7 @@ def dependants(request):
                     dependant.save()
             except IntegrityError:
                 duplicate = (
-                    services.dependants_of(request.user)
+                    selectors.dependants_of(request.user)
                     .filter(name=dependant.name, date_of_birth=dependant.date_of_birth)
                     .first()
                 )
@@ -415,7 +416,7 @@ def dependants(request):
     return render(
         request,
         "booking/dependants.html",
-        {"dependants": services.dependants_of(request.user), "form": form},
+        {"dependants": selectors.dependants_of(request.user), "form": form},
     )
 
 
@@ -424,8 +425,8 @@ def dependants(request):
 def dependant_remove(request, pk):
     dependant = get_object_or_404(Dependant, pk=pk, owner=request.user, is_active=True)
     try:
-        services.remove_dependant(dependant)
-    except services.BookingError as error:
+        household.remove_dependant(dependant)
+    except errors.BookingError as error:
         messages.error(request, str(error))
     else:
         messages.success(
@@ -449,7 +450,7 @@ def _waitlist_action(request, pk, action):
         result = action(request.user, pk)
     except WaitlistEntry.DoesNotExist:
         raise Http404 from None
-    except services.BookingError as error:
+    except errors.BookingError as error:
         messages.error(request, str(error))
         return None
     return result
@@ -458,7 +459,7 @@ def _waitlist_action(request, pk, action):
 @login_required
 @require_POST
 def waitlist_accept(request, pk):
-    appointment = _waitlist_action(request, pk, services.accept_offer)
+    appointment = _waitlist_action(request, pk, waitlists.accept_offer)
     if appointment is None:
         return redirect("booking:waitlist")
     messages.success(request, _("The place is yours: your appointment is booked."))
@@ -468,6 +469,6 @@ def waitlist_accept(request, pk):
 @login_required
 @require_POST
 def waitlist_leave(request, pk):
-    if _waitlist_action(request, pk, services.leave_waitlist) is not None:
+    if _waitlist_action(request, pk, waitlists.leave_waitlist) is not None:
         messages.success(request, _("You have left the waitlist."))
     return redirect("booking:waitlist")

@@ -415,11 +415,11 @@ def clinic_appointments(user, *, now=None, limit=APPOINTMENTS_SHOWN):
     """(upcoming, recent) clinic appointments the resident booked, for themselves or their
     household, as the booking pages list them: two queries whatever their number.
     """
-    from health.booking import services as booking
+    from health.booking import selectors
 
     now = now or timezone.now()
-    upcoming = list(booking.upcoming_for(user, now=now)[:limit])
-    recent = list(booking.past_for(user, now=now)[:limit])
+    upcoming = list(selectors.upcoming_for(user, now=now)[:limit])
+    recent = list(selectors.past_for(user, now=now)[:limit])
     return upcoming, recent
 
 

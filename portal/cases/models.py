@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
@@ -47,7 +48,8 @@ def text_fields(name, verbose, *, blank=True, max_length=None, help_text=""):
     }
     fields = {}
     for suffix in LANGUAGE_SUFFIXES:
-        label = f"{verbose} ({labels[suffix]})"
+        # Lazy, so the label is rendered in the reader's language, never the one active at import.
+        label = format_lazy("{} ({})", verbose, labels[suffix])
         if max_length:
             field = models.CharField(label, max_length=max_length, blank=blank, help_text=help_text)
         else:

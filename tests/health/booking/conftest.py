@@ -1,14 +1,17 @@
 import importlib
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 import pytest
 
+from health.booking import rules
 from portal.accounts import roles
-from tests.factories import StaffFactory, with_totp
+from tests.factories import StaffFactory, UserFactory
 
-from .factories import ClinicFactory, ServiceFactory, SlotFactory
+from .factories import AppointmentFactory, ClinicFactory, ServiceFactory, SlotFactory, tomorrow_at
 
 
 @pytest.fixture
@@ -24,6 +27,32 @@ def clinic(service):
 @pytest.fixture
 def slot(clinic, service):
     return SlotFactory(clinic=clinic, service=service, capacity=2)
+
+
+@pytest.fixture
+def other_clinic(service):
+    return ClinicFactory(services=[service], name_en="Elsewhere Clinic", name_zh_hant="別處診所")
+
+
+@pytest.fixture
+def booked_slot(clinic, service):
+    """A slot in three hours with one of its two places booked."""
+    slot = SlotFactory(
+        clinic=clinic, service=service, start=timezone.now() + timedelta(hours=3), capacity=2
+    )
+    AppointmentFactory(slot=slot)
+    return slot
+
+
+@pytest.fixture
+def full_slot(clinic, service):
+    """A slot whose one place is taken. Two days ahead: an offer's 12 hours to accept always
+    end before the slot starts."""
+    slot = SlotFactory(
+        clinic=clinic, service=service, capacity=1, start=tomorrow_at(10) + timedelta(days=1)
+    )
+    rules.book(UserFactory(), slot.pk)
+    return slot
 
 
 @pytest.fixture
@@ -59,11 +88,10 @@ def ensure_clinic_staff_role():
 
 def make_staff(clinic=None, **kwargs):
     ensure_clinic_staff_role()
-    user = StaffFactory(groups=[roles.CLINIC_STAFF], **kwargs)
-    with_totp(user)  # Staff must have MFA (StaffMFAMiddleware)
-    if clinic is not None:
-        clinic.staff.add(user)
-    return user
+    # Staff must have MFA (StaffMFAMiddleware).
+    return StaffFactory(
+        clinic_staff=True, mfa=True, clinics=[clinic] if clinic is not None else [], **kwargs
+    )
 
 
 @pytest.fixture

@@ -30,6 +30,18 @@ def tomorrow_at(hour, minute=0):
     return local(timezone.localdate() + timedelta(days=1), hour, minute)
 
 
+def next_weekday(weekday):
+    """The next date (after today) that falls on `weekday` (0 = Monday)."""
+    today = timezone.localdate()
+    return today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+
+
+def fresh(obj):
+    """The object as the database holds it now."""
+    obj.refresh_from_db()
+    return obj
+
+
 class ServiceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Service
@@ -118,7 +130,7 @@ class DependantFactory(factory.django.DjangoModelFactory):
 
 class AppointmentFactory(factory.django.DjangoModelFactory):
     """An appointment written directly (bypassing services), for listing and staff tests.
-    It also counts its place on the slot, as services.book would."""
+    It also counts its place on the slot, as rules.book would."""
 
     class Meta:
         model = Appointment

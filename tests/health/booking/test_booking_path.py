@@ -5,7 +5,7 @@ from django.urls import reverse
 
 import pytest
 
-from health.booking import services
+from health.booking import errors, rules, schedules
 from health.booking.models import Appointment, Slot
 from portal.notifications.models import Delivery, Message
 from tests.factories import UserFactory
@@ -43,7 +43,7 @@ def test_a_full_slot_is_answered_without_a_transaction(
     client, clinic, service, django_assert_max_num_queries
 ):
     slot = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(9), capacity=1)
-    services.book(UserFactory(), slot.pk)
+    rules.book(UserFactory(), slot.pk)
     late = UserFactory()
     client.force_login(late)
     with django_assert_max_num_queries(MAX_FULL_QUERIES) as captured:
@@ -59,11 +59,11 @@ def test_losing_the_race_for_the_last_place_leaves_nothing_behind(clinic, servic
     slot = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(10), capacity=1)
     # Read while the place was free, as a request does before another booker commits.
     stale = Slot.objects.select_related("clinic", "service", "practitioner").get(pk=slot.pk)
-    services.book(UserFactory(), slot.pk)
+    rules.book(UserFactory(), slot.pk)
     loser = UserFactory()
 
-    with pytest.raises(services.SlotFull):
-        services.book(loser, stale)
+    with pytest.raises(errors.SlotFull):
+        rules.book(loser, stale)
 
     # The appointment and the confirmation written before the place was refused are gone.
     assert not Appointment.objects.filter(resident=loser).exists()
@@ -75,11 +75,11 @@ def test_losing_the_race_for_the_last_place_leaves_nothing_behind(clinic, servic
 def test_losing_to_a_closure_says_closed(clinic, service):
     slot = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(11), capacity=2)
     stale = Slot.objects.select_related("clinic", "service", "practitioner").get(pk=slot.pk)
-    services.close_slot(slot, reason="Outage")
+    schedules.close_slot(slot, reason="Outage")
     resident = UserFactory()
 
-    with pytest.raises(services.SlotClosed):
-        services.book(resident, stale)
+    with pytest.raises(errors.SlotClosed):
+        rules.book(resident, stale)
     assert not Appointment.objects.filter(resident=resident).exists()
 
 
@@ -92,7 +92,7 @@ def test_the_confirmation_reads_its_date_in_the_residents_language(clinic, servi
     resident.profile.preferred_language = "zh-hant"
     resident.profile.save()
     slot = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(9, 30))
-    services.book(resident, slot.pk)
+    rules.book(resident, slot.pk)
     message = Message.objects.get(user=resident, kind="booking")
     day = timezone.localtime(slot.start)
     assert f"{day.year}年{day.month}月{day.day}日 09:30" in message.subject

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 
 import pytest
 
-from health.booking import fhir, ics, services
+from health.booking import fhir, ics, notifications, rules
 from health.booking.models import Appointment, Clinic
 from portal.notifications.models import Message
 from portal.notifications.services import deliver_message
@@ -130,7 +130,7 @@ def test_confirmation_and_ics_location_in_the_recipients_language(harbour, servi
 
     # Booked while the (staff or test) request is in another language: the recipient's counts.
     with translation.override("en" if language != "en" else "zh-hant"):
-        appointment = services.book(resident, slot.pk)
+        appointment = rules.book(resident, slot.pk)
     deliver_message(Message.objects.get(user=resident, kind="booking").pk)
     [email] = [m for m in mail.outbox if resident.email in m.to]
     others = [text for code, text in ADDRESSES.items() if code != language]
@@ -154,14 +154,14 @@ def test_reminder_e_mail_uses_the_recipients_language(harbour, service, settings
     resident = UserFactory()
     resident.profile.preferred_language = "zh-hans"
     resident.profile.save()
-    appointment = services.book(resident, slot.pk)
+    appointment = rules.book(resident, slot.pk)
     Message.objects.filter(user=resident).delete()
     # Booked yesterday, so today's reminder run (at any time of day) reminds them.
     Appointment.objects.filter(pk=appointment.pk).update(
         booked_at=timezone.now() - timedelta(days=1)
     )
     settings.BOOKING_REMINDER_TIME = "00:00"
-    assert services.send_reminders() == 1
+    assert notifications.send_reminders() == 1
     reminder = Message.objects.get(user=resident, kind="booking")
     assert ADDRESSES["zh-hans"] in reminder.body
     assert ADDRESSES["en"] not in reminder.body
@@ -256,7 +256,7 @@ def test_clinic_listing_shows_the_address_in_the_staff_members_language(
 
 # Demo data ---------------------------------------------------------------------------------------
 def test_demo_clinics_have_addresses_and_hours_in_three_languages(db):
-    from health.booking.wagtail_hooks import load_booking_demo
+    from health.booking.demo import load_booking_demo
 
     for code in ["harbour", "hillside", "market", "riverside", "extra"]:
         CommunityFactory(code=code)

@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 
 import pytest
 
-from health.booking import services
+from health.booking import errors, rules
 from health.booking.models import Appointment, AppointmentStatus, Slot
 from tests.factories import UserFactory
 
@@ -33,7 +33,7 @@ def run_concurrently(jobs):
         try:
             barrier.wait(timeout=30)
             results[index] = ("ok", job())
-        except services.BookingError as error:
+        except errors.BookingError as error:
             results[index] = ("refused", error)
         except Exception as error:  # anything else is a failure the test reports
             results[index] = ("error", error)
@@ -56,7 +56,7 @@ def test_fifty_concurrent_bookings_fill_capacity_exactly():
     residents = [UserFactory() for _ in range(52)]
 
     results = run_concurrently(
-        [lambda r=resident: services.book(r, slot.pk) for resident in residents]
+        [lambda r=resident: rules.book(r, slot.pk) for resident in residents]
     )
 
     outcomes = [kind for kind, _value in results]
@@ -64,7 +64,7 @@ def test_fifty_concurrent_bookings_fill_capacity_exactly():
     assert outcomes.count("ok") == 3
     refused = [value for kind, value in results if kind == "refused"]
     assert len(refused) == 49
-    assert all(isinstance(error, services.SlotFull) for error in refused)
+    assert all(isinstance(error, errors.SlotFull) for error in refused)
     assert all("fully booked" in str(error) for error in refused)
     slot.refresh_from_db()
     assert slot.booked == 3
@@ -87,14 +87,14 @@ def test_same_resident_racing_for_overlapping_slots_gets_one():
     resident = UserFactory()
 
     results = run_concurrently(
-        [lambda s=slot: services.book(resident, s.pk) for slot in [first, second] * 10]
+        [lambda s=slot: rules.book(resident, s.pk) for slot in [first, second] * 10]
     )
 
     outcomes = [kind for kind, _value in results]
     assert outcomes.count("error") == 0, [v for k, v in results if k == "error"]
     assert outcomes.count("ok") == 1
     assert all(
-        isinstance(value, services.Overlapping) for kind, value in results if kind == "refused"
+        isinstance(value, errors.Overlapping) for kind, value in results if kind == "refused"
     )
     assert (
         Appointment.objects.filter(resident=resident, status=AppointmentStatus.BOOKED).count() == 1
@@ -109,11 +109,11 @@ def test_same_resident_racing_for_overlapping_slots_gets_one():
 def test_cancel_and_rebook_race_never_exceeds_capacity():
     service = ServiceFactory()
     slot = SlotFactory(service=service, clinic=ClinicFactory(services=[service]), capacity=2)
-    holders = [services.book(UserFactory(), slot.pk) for _ in range(2)]
+    holders = [rules.book(UserFactory(), slot.pk) for _ in range(2)]
     newcomers = [UserFactory() for _ in range(20)]
 
-    jobs = [lambda a=a: services.cancel(a, by=a.resident) for a in holders]
-    jobs += [lambda r=r: services.book(r, slot.pk) for r in newcomers]
+    jobs = [lambda a=a: rules.cancel(a, by=a.resident) for a in holders]
+    jobs += [lambda r=r: rules.book(r, slot.pk) for r in newcomers]
     results = run_concurrently(jobs)
 
     assert [k for k, _v in results].count("error") == 0, [v for k, v in results if k == "error"]

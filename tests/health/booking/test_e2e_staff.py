@@ -11,9 +11,8 @@ from django.utils import timezone
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
+from health.booking.conf import local_midnight
 from health.booking.models import AppointmentStatus
-from health.booking.services import local_midnight
-from portal.accounts import roles
 from tests.factories import StaffFactory, UserFactory
 
 from .conftest import ensure_clinic_staff_role
@@ -72,7 +71,7 @@ def test_nurse_runs_the_clinic_day_with_password_and_totp(page):
     other = ClinicFactory(services=[general], name_en="Hillside Health Centre")
 
     ensure_clinic_staff_role()
-    nurse = StaffFactory(email="nurse@example.org", groups=[roles.CLINIC_STAFF])
+    nurse = StaffFactory(email="nurse@example.org", clinic_staff=True)
     secret = generate_totp_secret()
     TOTP.activate(nurse, secret)
     clinic.staff.add(nurse)
@@ -170,7 +169,7 @@ def test_nurse_runs_the_clinic_day_with_password_and_totp(page):
 def test_nurse_edits_the_clinic_address_in_three_languages(page):
     clinic = ClinicFactory(name_en="Harbour Health Centre", address_en="")
     ensure_clinic_staff_role()
-    nurse = StaffFactory(email="nurse@example.org", groups=[roles.CLINIC_STAFF])
+    nurse = StaffFactory(email="nurse@example.org", clinic_staff=True)
     secret = generate_totp_secret()
     TOTP.activate(nurse, secret)
     clinic.staff.add(nurse)

@@ -11,7 +11,7 @@ from fhir.resources.R4B.location import Location as FhirLocation
 from fhir.resources.R4B.schedule import Schedule as FhirSchedule
 from fhir.resources.R4B.slot import Slot as FhirSlot
 
-from health.booking import fhir, services
+from health.booking import encounters, errors, fhir, rules, schedules
 from tests.factories import UserFactory
 
 from .factories import (
@@ -40,10 +40,10 @@ def test_slot_status_follows_capacity_and_closure(clinic, service):
     slot = SlotFactory(clinic=clinic, service=service, capacity=1)
     FhirSlot.model_validate(fhir.slot_resource(slot))
     assert fhir.slot_resource(slot)["status"] == "free"
-    services.book(UserFactory(), slot.pk)
+    rules.book(UserFactory(), slot.pk)
     slot.refresh_from_db()
     assert fhir.slot_resource(slot)["status"] == "busy"
-    services.close_slot(slot, reason="Outage")
+    schedules.close_slot(slot, reason="Outage")
     slot.refresh_from_db()
     resource = fhir.slot_resource(slot)
     FhirSlot.model_validate(resource)
@@ -69,16 +69,16 @@ def test_appointment_statuses_are_valid_fhir(clinic, service, action, expected):
         clinic=clinic, service=service, start=tomorrow_at(10), practitioner=practitioner
     )
     resident = UserFactory()
-    appointment = services.book(resident, slot.pk, dependant=DependantFactory(owner=resident))
+    appointment = rules.book(resident, slot.pk, dependant=DependantFactory(owner=resident))
     later = slot.start + timedelta(minutes=1)
     if action == "check_in":
-        services.check_in(clinic, appointment.check_in_code, now=slot.start - timedelta(minutes=5))
+        rules.check_in(clinic, appointment.check_in_code, now=slot.start - timedelta(minutes=5))
     elif action == "complete":
-        services.mark_completed(appointment, now=later)
+        rules.mark_completed(appointment, now=later)
     elif action == "cancel":
-        services.cancel(appointment, by=resident, reason="Travel")
+        rules.cancel(appointment, by=resident, reason="Travel")
     elif action == "no_show":
-        services.mark_no_show(appointment, now=later)
+        rules.mark_no_show(appointment, now=later)
     appointment.refresh_from_db()
 
     resource = fhir.appointment_resource(appointment)
@@ -93,7 +93,7 @@ def test_appointment_statuses_are_valid_fhir(clinic, service, action, expected):
 
 
 def test_patient_reference_hook(slot, resident):
-    appointment = services.book(resident, slot.pk)
+    appointment = rules.book(resident, slot.pk)
     resource = fhir.appointment_resource(
         appointment, patient_reference=lambda a: {"reference": "Patient/p-1", "display": "Chan"}
     )
@@ -104,10 +104,10 @@ def test_patient_reference_hook(slot, resident):
 def test_search_appointments_by_date_status_and_compartment(clinic, service, resident):
     first = SlotFactory(clinic=clinic, service=service, capacity=2)
     second = SlotFactory(clinic=clinic, service=service, start=first.start + timedelta(days=2))
-    mine = services.book(resident, first.pk)
-    mine_later = services.book(resident, second.pk)
-    services.cancel(mine_later, by=resident)
-    services.book(UserFactory(), first.pk)
+    mine = rules.book(resident, first.pk)
+    mine_later = rules.book(resident, second.pk)
+    rules.cancel(mine_later, by=resident)
+    rules.book(UserFactory(), first.pk)
 
     day = timezone.localdate(first.start).isoformat()
     results = fhir.search("Appointment", {"date": [day]}, resident=resident)
@@ -129,7 +129,7 @@ def test_search_slots_and_read(clinic, service):
     full = SlotFactory(
         clinic=clinic, service=service, capacity=1, start=free.start + timedelta(hours=1)
     )
-    services.book(UserFactory(), full.pk)
+    rules.book(UserFactory(), full.pk)
     results = fhir.search("Slot", {"status": ["free"], "service-type": [service.code]})
     assert [r["id"] for r in results] == [f"booking-{free.pk}"]
     schedule = f"Schedule/booking-{clinic.pk}-{service.pk}"
@@ -143,7 +143,7 @@ def test_search_slots_and_read(clinic, service):
 
 
 def test_read_respects_the_resident_compartment(slot, resident):
-    theirs = services.book(UserFactory(), slot.pk)
+    theirs = rules.book(UserFactory(), slot.pk)
     assert fhir.read("Appointment", f"booking-{theirs.pk}", resident=resident) is None
     assert fhir.read("Appointment", f"booking-{theirs.pk}")["id"] == f"booking-{theirs.pk}"
 
@@ -162,11 +162,11 @@ def test_completed_visit_becomes_an_encounter_in_the_linked_record(slot, residen
         requester=system_requester("test"),
     ).resource
     PatientLink.objects.create(user=resident, patient_id=patient.resource_id)
-    appointment = services.book(resident, slot.pk)
+    appointment = rules.book(resident, slot.pk)
 
     # A visit is completed on its day (the slot is tomorrow's).
-    services.mark_completed(appointment, now=slot.start + timedelta(minutes=15))
-    services.record_encounter(appointment)  # a second call records nothing more
+    rules.mark_completed(appointment, now=slot.start + timedelta(minutes=15))
+    encounters.record_encounter(appointment)  # a second call records nothing more
 
     [encounter] = Resource.objects.filter(resource_type="Encounter", deleted=False)
     body = json.loads(encounter.body)
@@ -179,8 +179,8 @@ def test_completed_visit_becomes_an_encounter_in_the_linked_record(slot, residen
 def test_no_encounter_without_a_linked_patient(slot, resident):
     from health.fhir.models import Resource
 
-    appointment = services.book(resident, slot.pk)
-    services.mark_completed(appointment, now=slot.start + timedelta(minutes=15))
+    appointment = rules.book(resident, slot.pk)
+    rules.mark_completed(appointment, now=slot.start + timedelta(minutes=15))
     assert not Resource.objects.filter(resource_type="Encounter").exists()
 
 
@@ -188,15 +188,15 @@ def test_refused_booking_as_operation_outcome(clinic, service):
     from fhir.resources.R4B.operationoutcome import OperationOutcome
 
     slot = SlotFactory(clinic=clinic, service=service, capacity=1)
-    services.book(UserFactory(), slot.pk)
-    with pytest.raises(services.BookingError) as full:
-        services.book(UserFactory(), slot.pk)
+    rules.book(UserFactory(), slot.pk)
+    with pytest.raises(errors.BookingError) as full:
+        rules.book(UserFactory(), slot.pk)
     status, outcome = fhir.booking_error_outcome(full.value)
     OperationOutcome.model_validate(outcome)
     assert status == 409
     assert outcome["issue"][0]["details"]["coding"][0]["code"] == "full"
-    assert fhir.booking_error_outcome(services.SlotNotFound())[0] == 404
-    assert fhir.booking_error_outcome(services.BeyondHorizon(days=56))[0] == 422
+    assert fhir.booking_error_outcome(errors.SlotNotFound())[0] == 404
+    assert fhir.booking_error_outcome(errors.BeyondHorizon(days=56))[0] == 422
 
 
 IMPOSSIBLE_DATES = [

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 import pytest
 
-from health.booking import services
+from health.booking import errors, rules, schedules, waitlists
 from health.booking.models import Appointment, AppointmentStatus, Dependant, Slot, WaitlistEntry
 from tests.factories import UserFactory
 
@@ -102,7 +102,7 @@ def test_double_submit_shows_the_existing_booking(resident_client, resident, slo
 
 def test_full_slot_says_so_and_offers_waitlist(resident_client, clinic, service):
     slot = SlotFactory(clinic=clinic, service=service, capacity=1)
-    services.book(UserFactory(), slot.pk)
+    rules.book(UserFactory(), slot.pk)
     response = resident_client.post(
         reverse("booking:book", args=[slot.pk]), {"person": "self"}, follow=True
     )
@@ -120,7 +120,7 @@ def test_past_slot_says_so(resident_client, clinic, service):
 
 
 def test_closed_slot_says_so(resident_client, slot):
-    services.close_slot(slot, reason="Staff training")
+    schedules.close_slot(slot, reason="Staff training")
     response = resident_client.post(
         reverse("booking:book", args=[slot.pk]), {"person": "self"}, follow=True
     )
@@ -151,7 +151,7 @@ def test_unknown_service_or_clinic_is_404(resident_client, clinic, service):
 
 
 def test_another_residents_appointment_is_404_everywhere(resident_client, slot):
-    theirs = services.book(UserFactory(), slot.pk)
+    theirs = rules.book(UserFactory(), slot.pk)
     for name in ["appointment", "appointment_ics", "cancel", "reschedule"]:
         url = reverse(f"booking:{name}", args=[theirs.pk])
         assert resident_client.get(url).status_code == 404
@@ -160,7 +160,7 @@ def test_another_residents_appointment_is_404_everywhere(resident_client, slot):
 
 
 def test_ics_download(resident_client, resident, slot):
-    appointment = services.book(resident, slot.pk)
+    appointment = rules.book(resident, slot.pk)
     response = resident_client.get(reverse("booking:appointment_ics", args=[appointment.pk]))
     assert response["Content-Type"].startswith("text/calendar")
     assert "attachment;" in response["Content-Disposition"]
@@ -168,7 +168,7 @@ def test_ics_download(resident_client, resident, slot):
 
 
 def test_cancel_then_rebook(resident_client, resident, slot):
-    appointment = services.book(resident, slot.pk)
+    appointment = rules.book(resident, slot.pk)
     cancel_url = reverse("booking:cancel", args=[appointment.pk])
     assert resident_client.get(cancel_url).status_code == 200
     response = resident_client.post(cancel_url, {"reason": "Better"}, follow=True)
@@ -184,7 +184,7 @@ def test_cancel_then_rebook(resident_client, resident, slot):
 
 def test_cancel_after_cutoff_is_refused_with_phone(resident_client, resident, clinic, service):
     slot = SlotFactory(clinic=clinic, service=service, start=timezone.now() + timedelta(minutes=90))
-    appointment = services.book(resident, slot.pk)
+    appointment = rules.book(resident, slot.pk)
     page = resident_client.get(reverse("booking:appointment", args=[appointment.pk]))
     assert reverse("booking:cancel", args=[appointment.pk]) not in page.content.decode()
     response = resident_client.post(
@@ -197,7 +197,7 @@ def test_cancel_after_cutoff_is_refused_with_phone(resident_client, resident, cl
 def test_reschedule_page_and_post(resident_client, resident, clinic, service):
     old = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(10))
     new = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(11))
-    appointment = services.book(resident, old.pk)
+    appointment = rules.book(resident, old.pk)
     url = reverse("booking:reschedule", args=[appointment.pk])
     page = resident_client.get(f"{url}?day={timezone.localdate(new.start).isoformat()}")
     assert f'value="{new.pk}"' in page.content.decode()
@@ -216,7 +216,7 @@ def test_reschedule_page_and_post(resident_client, resident, clinic, service):
 
 
 def test_appointments_page_upcoming_and_past(resident_client, resident, clinic, service):
-    upcoming = services.book(resident, SlotFactory(clinic=clinic, service=service).pk)
+    upcoming = rules.book(resident, SlotFactory(clinic=clinic, service=service).pk)
     past_slot = SlotFactory(
         clinic=clinic, service=service, start=timezone.now() - timedelta(days=3)
     )
@@ -247,14 +247,14 @@ def test_household_add_and_remove(resident_client, resident):
 def test_waitlist_join_offer_accept_via_pages(client, clinic, service):
     slot = SlotFactory(clinic=clinic, service=service, capacity=1)
     holder = UserFactory()
-    appointment = services.book(holder, slot.pk)
+    appointment = rules.book(holder, slot.pk)
     waiting = UserFactory()
     client.force_login(waiting)
     response = client.post(reverse("booking:waitlist_join", args=[slot.pk]), {"person": "self"})
     assert response.status_code == 302
     entry = WaitlistEntry.objects.get(resident=waiting)
 
-    services.cancel(appointment, by=holder)
+    rules.cancel(appointment, by=holder)
     page = client.get(reverse("booking:waitlist"))
     assert reverse("booking:waitlist_accept", args=[entry.pk]) in page.content.decode()
     response = client.post(reverse("booking:waitlist_accept", args=[entry.pk]), follow=True)
@@ -268,8 +268,8 @@ def test_waitlist_join_offer_accept_via_pages(client, clinic, service):
 
 def test_someone_elses_waitlist_entry_is_404(resident_client, clinic, service):
     slot = SlotFactory(clinic=clinic, service=service, capacity=1)
-    services.book(UserFactory(), slot.pk)
-    entry = services.join_waitlist(UserFactory(), slot.pk)
+    rules.book(UserFactory(), slot.pk)
+    entry = waitlists.join_waitlist(UserFactory(), slot.pk)
     for name in ["waitlist_accept", "waitlist_leave"]:
         assert resident_client.post(reverse(f"booking:{name}", args=[entry.pk])).status_code == 404
     assert (
@@ -282,10 +282,10 @@ def test_mypage_panel_is_bounded(
 ):
     from django.test import RequestFactory
 
-    from health.booking.wagtail_hooks import NextAppointmentsPanel
+    from health.booking.panels import NextAppointmentsPanel
 
     for hour in range(8, 12):
-        services.book(
+        rules.book(
             resident, SlotFactory(clinic=clinic, service=service, start=tomorrow_at(hour)).pk
         )
     request = RequestFactory().get("/me/")
@@ -302,7 +302,7 @@ def test_day_shows_my_own_booking_and_pages_by_two_weeks(
     resident_client, resident, clinic, service
 ):
     slot = SlotFactory(clinic=clinic, service=service, capacity=1)
-    appointment = services.book(resident, slot.pk)
+    appointment = rules.book(resident, slot.pk)
     url = reverse("booking:clinic_days", args=[clinic.pk, service.code])
     response = resident_client.get(f"{url}?day={timezone.localdate(slot.start).isoformat()}")
     page = response.content.decode()
@@ -362,7 +362,7 @@ def test_a_tampered_person_on_a_full_slot_is_told_it_is_full(
     resident_client, resident, clinic, service, person
 ):
     slot = SlotFactory(clinic=clinic, service=service, capacity=1)
-    services.book(UserFactory(), slot.pk)
+    rules.book(UserFactory(), slot.pk)
     response = resident_client.post(
         reverse("booking:book", args=[slot.pk]), {"person": person}, follow=True
     )
@@ -382,12 +382,12 @@ def test_a_full_slot_that_has_started_says_so_rather_than_full(resident_client, 
     )
     [message] = messages_of(response)
     assert "fully booked" not in message
-    assert str(services.SlotInPast()) == message
+    assert str(errors.SlotInPast()) == message
 
 
 def test_get_of_a_full_slot_goes_back_to_the_times(resident_client, clinic, service):
     slot = SlotFactory(clinic=clinic, service=service, capacity=1)
-    services.book(UserFactory(), slot.pk)
+    rules.book(UserFactory(), slot.pk)
     response = resident_client.get(reverse("booking:book", args=[slot.pk]), follow=True)
     assert any("fully booked" in m for m in messages_of(response))
 
@@ -400,7 +400,7 @@ def test_reschedule_to_another_clinic_is_refused_via_the_page(
     elsewhere = ClinicFactory(services=[service])
     old = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(10))
     other = SlotFactory(clinic=elsewhere, service=service, start=tomorrow_at(11))
-    appointment = services.book(resident, old.pk)
+    appointment = rules.book(resident, old.pk)
     url = reverse("booking:reschedule", args=[appointment.pk])
 
     response = resident_client.post(url, {"slot": other.pk}, follow=True)

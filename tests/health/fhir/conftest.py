@@ -3,8 +3,7 @@ import json
 import pytest
 
 from health.fhir.access import issue_token
-from portal.accounts.roles import CLINIC_STAFF
-from tests.factories import StaffFactory, UserFactory, with_totp
+from tests.factories import StaffFactory, UserFactory
 
 FHIR_JSON = "application/fhir+json"
 
@@ -40,14 +39,8 @@ class FhirClient:
 
 
 def make_clinic_staff():
-    from django.contrib.auth.models import Group
-
-    # Created by a data migration; get_or_create keeps the fixture independent of test order.
-    Group.objects.get_or_create(name=CLINIC_STAFF)
-    user = StaffFactory(groups=[CLINIC_STAFF])
     # Staff must have MFA before they can use anything (portal.accounts.middleware).
-    with_totp(user)
-    return user
+    return StaffFactory(clinic_staff=True, mfa=True)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialize
 
 
 def test_superuser_issues_and_revokes_a_token(page):
-    admin = StaffFactory(email="admin@example.org", is_staff=True, is_superuser=True)
+    admin = StaffFactory(email="admin@example.org", superuser=True)
     secret = generate_totp_secret()
     TOTP.activate(admin, secret)
     page.sign_in(admin, totp_secret=secret)

@@ -7,7 +7,7 @@ from django.urls import reverse
 import pytest
 
 from health.fhir.models import ApiToken
-from tests.factories import StaffFactory, UserFactory, with_totp
+from tests.factories import StaffFactory, UserFactory
 
 from .conftest import FhirClient, make_clinic_staff
 
@@ -19,7 +19,7 @@ ISSUE = reverse("fhir_admin:token-issue")
 
 @pytest.fixture
 def admin(client):
-    client.force_login(with_totp(StaffFactory(is_staff=True, is_superuser=True)))
+    client.force_login(StaffFactory(superuser=True, mfa=True))
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
 

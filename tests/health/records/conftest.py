@@ -3,6 +3,7 @@ import pytest
 from bench.fhir_synthea import patient_bundle
 from health.fhir.access import system_requester
 from health.fhir.bundles import process_bundle
+from health.fhir.store import delete_resource
 from health.records.audit import AuditTrail
 from health.records.models import PatientLink
 from tests.factories import UserFactory
@@ -19,6 +20,16 @@ def load_patient(seed, encounters=10):
         process_bundle(bundle, requester, "http://testserver/fhir", AuditTrail(requester))
     )
     return response["entry"][2]["response"]["location"].split("/")[1]
+
+
+def english(user):
+    """Pages follow the account's language (zh-hant by default); these assert English."""
+    user.profile.preferred_language = "en"
+    user.profile.save()
+
+
+def delete_patient(pid):
+    delete_resource("Patient", pid, requester=system_requester("test"))
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ def test_staff_groups_exist_with_admin_access():
 
 
 def test_staff_without_mfa_are_sent_to_set_it_up(client, password):
-    nurse = StaffFactory(groups=[roles.CLINIC_STAFF])
+    nurse = StaffFactory(clinic_staff=True)
     response = client.post(reverse("account_login"), {"login": nurse.email, "password": password})
     assert response["Location"] == reverse("mypage:index")
     for path in ("/admin/", "/me/", "/admin/pages/"):
@@ -136,7 +136,7 @@ def test_staff_without_mfa_are_sent_to_set_it_up(client, password):
 
 
 def test_staff_with_mfa_reach_the_admin(client):
-    editor = StaffFactory(groups=[roles.EDITORS])
+    editor = StaffFactory(editor=True)
     TOTP.activate(editor, generate_totp_secret())
     client.force_login(editor)
     assert client.get("/admin/").status_code == 200

@@ -15,7 +15,7 @@ import pytest
 
 from portal.notifications.context_processors import inbox as inbox_context
 from portal.notifications.models import Delivery, Message
-from tests.factories import UserFactory, with_totp
+from tests.factories import StaffFactory, UserFactory
 
 from .factories import DeliveryFactory, MessageFactory
 
@@ -224,9 +224,8 @@ def test_reading_a_message_lowers_the_count_shown(inbox_client, user):
 
 
 def admin_client(client, **flags):
-    staff = UserFactory(is_staff=True, **flags)
     # Staff must have MFA (portal.accounts.middleware.StaffMFAMiddleware).
-    with_totp(staff)
+    staff = StaffFactory(is_staff=True, mfa=True, **flags)
     client.force_login(staff)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
@@ -260,9 +259,8 @@ def test_superuser_sees_failed_deliveries_read_only(client):
 
 
 def test_other_staff_cannot_see_the_outbox(client):
-    editor = UserFactory(is_staff=True)
+    editor = StaffFactory(is_staff=True, mfa=True)
     editor.user_permissions.add(Permission.objects.get(codename="access_admin"))
-    with_totp(editor)
     client.force_login(editor)
     message = MessageFactory(subject="Private: lab results")
 

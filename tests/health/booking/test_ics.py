@@ -1,6 +1,5 @@
-"""The .ics file, the Celery task wrappers and the demo data hook."""
+"""Calendar files (.ics): RFC 5545, a moved appointment moves the event, in the confirmation."""
 
-import io
 from datetime import UTC, timedelta
 
 from django.core import mail
@@ -8,14 +7,11 @@ from django.utils import timezone
 
 import pytest
 
-from health.booking import ics, services, tasks
-from health.booking.models import Appointment, Clinic, ScheduleRule, Service, Slot, WaitlistStatus
-from portal.accounts.models import Community
+from health.booking import ics, rules
 from portal.notifications.models import Message
 from portal.notifications.services import deliver_message
-from tests.factories import CommunityFactory, UserFactory
 
-from .factories import AppointmentFactory, SlotFactory, local
+from .factories import SlotFactory, local
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +23,7 @@ def unfold(text):
 def test_ics_is_rfc5545(slot, resident):
     slot.clinic.name_en = "Harbour; Clinic, North"
     slot.clinic.save()
-    appointment = services.book(resident, slot.pk)
+    appointment = rules.book(resident, slot.pk)
     raw = ics.appointment_ics(appointment, now=slot.start - timedelta(days=1)).decode("utf-8")
 
     assert raw.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:")
@@ -47,9 +43,9 @@ def test_a_moved_appointment_moves_the_calendar_event(clinic, service, resident)
     first = SlotFactory(clinic=clinic, service=service, start=local(day, 9))
     second = SlotFactory(clinic=clinic, service=service, start=local(day, 10))
     third = SlotFactory(clinic=clinic, service=service, start=local(day, 11))
-    booked = services.book(resident, first.pk)
-    moved = services.reschedule(booked, second.pk)
-    moved_again = services.reschedule(moved, third.pk)
+    booked = rules.book(resident, first.pk)
+    moved = rules.reschedule(booked, second.pk)
+    moved_again = rules.reschedule(moved, third.pk)
 
     def fields(appointment, **kwargs):
         text = unfold(ics.appointment_ics(appointment, **kwargs).decode("utf-8"))
@@ -79,7 +75,7 @@ def test_ics_folds_multibyte_text_without_breaking_characters():
 
 
 def test_confirmation_e_mail_carries_the_ics(slot, resident):
-    appointment = services.book(resident, slot.pk)
+    appointment = rules.book(resident, slot.pk)
     message = Message.objects.get(user=resident, kind="booking")
     deliver_message(message.pk)
     [email] = [m for m in mail.outbox if resident.email in m.to]
@@ -89,67 +85,3 @@ def test_confirmation_e_mail_carries_the_ics(slot, resident):
     assert filename == f"appointment-{appointment.pk}.ics"
     assert mimetype.startswith("text/calendar")
     assert "BEGIN:VEVENT" in (content if isinstance(content, str) else content.decode())
-
-
-def test_tasks_wrap_the_services(clinic, service, settings):
-    today = timezone.localdate()
-    settings.BOOKING_REMINDER_TIME = "00:00"
-    ScheduleRule.objects.create(
-        clinic=clinic,
-        service=service,
-        weekday=(today.weekday() + 1) % 7,
-        start_time="09:00",
-        end_time="09:30",
-        slot_minutes=15,
-        capacity=1,
-        valid_from=today,
-    )
-    assert tasks.generate_slots() == 16
-    assert tasks.generate_slots() == 0
-    slot = Slot.objects.filter(start__gte=local(today + timedelta(days=1), 0)).order_by("start")[0]
-    appointment = AppointmentFactory(slot=slot, booked_at=timezone.now() - timedelta(days=1))
-    assert tasks.send_reminders() == 1
-    assert tasks.send_reminders() == 0  # twice: still one reminder
-    assert (
-        Message.objects.filter(user=appointment.resident, subject__icontains="Reminder").count()
-        <= 1
-    )
-    assert Message.objects.filter(user=appointment.resident).count() == 1
-    assert tasks.expire_waitlist_offers() == 0
-
-
-def test_waitlist_of_a_started_slot_is_dropped(clinic, service):
-    slot = SlotFactory(clinic=clinic, service=service, capacity=1)
-    services.book(UserFactory(), slot.pk)
-    entry = services.join_waitlist(UserFactory(), slot.pk)
-    services.expire_offers(now=slot.start + timedelta(minutes=1))
-    entry.refresh_from_db()
-    assert entry.status == WaitlistStatus.EXPIRED
-
-
-def test_demo_data_is_idempotent(db):
-    from health.booking.wagtail_hooks import load_booking_demo
-
-    for code in ["harbour", "hillside", "market"]:
-        CommunityFactory(code=code)
-    out = io.StringIO()
-    load_booking_demo(out)
-    counts = (
-        Clinic.objects.count(),
-        Service.objects.count(),
-        ScheduleRule.objects.count(),
-        Slot.objects.count(),
-    )
-    load_booking_demo(out)
-    assert (
-        Clinic.objects.count(),
-        Service.objects.count(),
-        ScheduleRule.objects.count(),
-        Slot.objects.count(),
-    ) == counts
-    assert counts[0] == Community.objects.count() == 3
-    assert counts[3] > 100
-    assert "Clinic booking" in out.getvalue()
-    # Demo slots are bookable end to end.
-    slot = services.free_slots().order_by("start").first()
-    assert isinstance(services.book(UserFactory(), slot.pk), Appointment)

@@ -1,0 +1,122 @@
+"""What booking tells residents: confirmations (with the .ics and the QR image of the check-in
+code), cancellations, waitlist offers, and the reminder the day before. Each message is
+rendered in the recipient's language and put in the outbox in the caller's transaction."""
+
+import io
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+import segno
+
+from . import ics
+from .conf import absolute_url, current_time, local_midnight, reminder_time
+from .models import Appointment, AppointmentStatus
+
+
+def send(user, template, context, *, url="", appointment=None, cancelled=False, email=False):
+    """Render a message in the recipient's language and put it in the outbox (same transaction)."""
+    from portal.notifications.services import Attachment, notify, recipient_language
+
+    with recipient_language(user):
+        # The outbox stores the portal path; the text carries the absolute link for e-mail.
+        context = {"base_url": settings.PORTAL_BASE_URL, "url": absolute_url(url), **context}
+        subject = render_to_string(f"booking/emails/{template}_subject.txt", context).strip()
+        body = render_to_string(f"booking/emails/{template}.txt", context)
+        attachments = ()
+        if appointment is not None:
+            attachments = (
+                Attachment(
+                    ics.ics_filename(appointment),
+                    ics.appointment_ics(appointment, cancelled=cancelled),
+                    ics.ICS_MIMETYPE,
+                ),
+            )
+            if not cancelled:
+                # The QR image of the check-in code, for the counter's scanner, offline.
+                attachments += (
+                    Attachment("check-in-code.png", qr_png(appointment.check_in_code), "image/png"),
+                )
+    return notify(
+        user,
+        subject,
+        body,
+        kind="booking",
+        url=url,
+        attachments=attachments,
+        channels={"email"} if email else None,
+    )
+
+
+def qr_png(code):
+    buffer = io.BytesIO()
+    segno.make(code, error="m").save(buffer, kind="png", scale=8, border=2)
+    return buffer.getvalue()
+
+
+def appointment_url(appointment):
+    return reverse("booking:appointment", args=[appointment.pk])
+
+
+def rebook_url(slot):
+    return reverse("booking:clinic_days", args=[slot.clinic_id, slot.service.code])
+
+
+def notify_booked(appointment):
+    send(
+        appointment.resident,
+        "booked",
+        {"appointment": appointment, "slot": appointment.slot},
+        url=appointment_url(appointment),
+        appointment=appointment,
+        email=True,
+    )
+
+
+def send_reminders(*, now=None):
+    """Remind everyone booked for tomorrow, once the configured time of day has come.
+
+    Each reminder is claimed with a conditional UPDATE of reminder_sent_at in the same
+    transaction that writes the outbox row, so running the task twice sends nothing twice.
+    """
+    now = current_time(now)
+    local_now = timezone.localtime(now)
+    if local_now.time() < reminder_time():
+        return 0
+    tomorrow = local_now.date() + timedelta(days=1)
+    # Someone who books for tomorrow after today's reminder time has just had the
+    # confirmation; a "reminder" minutes later would only be noise.
+    reminder_moment = timezone.make_aware(datetime.combine(local_now.date(), reminder_time()))
+    due = Appointment.objects.filter(
+        status=AppointmentStatus.BOOKED,
+        reminder_sent_at__isnull=True,
+        booked_at__lt=reminder_moment,
+        start__gte=local_midnight(tomorrow),
+        start__lt=local_midnight(tomorrow + timedelta(days=1)),
+    ).values_list("pk", flat=True)
+    sent = 0
+    for pk in list(due):
+        with transaction.atomic():
+            if not Appointment.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(
+                reminder_sent_at=now
+            ):
+                continue
+            appointment = Appointment.objects.select_related(
+                "resident__profile",
+                "dependant",
+                "slot__clinic",
+                "slot__service",
+                "slot__practitioner",
+            ).get(pk=pk)
+            send(
+                appointment.resident,
+                "reminder",
+                {"appointment": appointment, "slot": appointment.slot},
+                url=appointment_url(appointment),
+            )
+            sent += 1
+    return sent

@@ -1,0 +1,145 @@
+"""A slot's places, the checks every booking path shares: whether a slot can be booked, whether
+a person may book it (household, overlap, limit), and the counters of a slot.
+
+Capacity: a place is taken with one conditional UPDATE (`booked = booked + 1 WHERE
+booked < capacity - held AND status = 'open'`). On PostgreSQL a concurrent UPDATE of the
+same row waits and then re-checks the WHERE clause against the committed row, so the
+number of successful updates can never exceed capacity; a CHECK constraint backs it up.
+
+Lock order, to keep concurrent transactions from deadlocking: resident row, then slots (by
+primary key), then appointments and waitlist entries. `rules.book()` inserts its
+appointment (a row no other transaction can see, so none can wait on it) before it takes the
+place, so the contended slot row stays locked only from that UPDATE to the commit.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+
+from .conf import current_time, horizon_days, horizon_end, max_upcoming
+from .errors import (
+    BeyondHorizon,
+    BookingError,
+    DependantNotFound,
+    Overlapping,
+    SlotClosed,
+    SlotFull,
+    SlotInPast,
+    SlotNotFound,
+    TooManyUpcoming,
+)
+from .models import ACTIVE_STATUSES, Appointment, Slot, SlotStatus, new_check_in_code
+
+
+def person_name(resident, dependant):
+    if dependant is not None:
+        return dependant.name
+    profile = getattr(resident, "profile", None)
+    return (profile.display_name if profile else "") or resident.email
+
+
+def lock_resident(resident):
+    """Serialise one resident's bookings (limits and overlap are read-then-write rules).
+
+    FOR NO KEY UPDATE: the lock other bookings of this resident wait for, without blocking the
+    key-share locks that foreign keys to the user row (a notification written to them by a
+    cancellation elsewhere) take at commit, which FOR UPDATE would turn into a deadlock."""
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=resident.pk).values_list(
+        "pk"
+    ).first()
+
+
+def get_slot(slot_id, *, lock=False):
+    try:
+        pk = int(slot_id)
+    except (TypeError, ValueError):
+        raise SlotNotFound() from None
+    queryset = Slot.objects.select_related("clinic", "service", "practitioner")
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    try:
+        return queryset.get(pk=pk)
+    except (Slot.DoesNotExist, OverflowError):
+        raise SlotNotFound() from None
+
+
+def check_slot_bookable(slot, now=None):
+    """Raise the error a resident should see if this slot cannot be booked right now."""
+    now = current_time(now)
+    if not slot.clinic.is_active or not slot.service.is_active:
+        raise SlotNotFound()
+    if slot.start <= now:
+        raise SlotInPast()
+    if slot.start >= horizon_end(now):
+        raise BeyondHorizon(days=horizon_days())
+    if slot.status != SlotStatus.OPEN:
+        raise SlotClosed()
+
+
+def check_dependant(resident, dependant):
+    if dependant is not None and (dependant.owner_id != resident.pk or not dependant.is_active):
+        raise DependantNotFound()
+
+
+def check_person(resident, dependant, start, end, now, *, exclude_pk=None):
+    """Overlap and the per-person limit of upcoming appointments."""
+    active = Appointment.objects.filter(
+        resident=resident, dependant=dependant, status__in=ACTIVE_STATUSES
+    )
+    if exclude_pk is not None:
+        active = active.exclude(pk=exclude_pk)
+    # Both rules in one query: this runs on every booking attempt.
+    counts = active.aggregate(
+        overlapping=Count("pk", filter=Q(start__lt=end, end__gt=start)),
+        upcoming=Count("pk", filter=Q(end__gt=now)),
+    )
+    if counts["overlapping"]:
+        raise Overlapping(name=person_name(resident, dependant))
+    if counts["upcoming"] >= max_upcoming():
+        raise TooManyUpcoming(name=person_name(resident, dependant), limit=max_upcoming())
+
+
+def take_place(slot):
+    """The capacity rule: one conditional UPDATE; True if a place was taken."""
+    return bool(
+        Slot.objects.filter(
+            pk=slot.pk, status=SlotStatus.OPEN, booked__lt=F("capacity") - F("held")
+        ).update(booked=F("booked") + 1)
+    )
+
+
+def why_not_taken(slot):
+    current = Slot.objects.filter(pk=slot.pk).values_list("status", flat=True).first()
+    return SlotClosed() if current != SlotStatus.OPEN else SlotFull()
+
+
+def release_place(slot_pk):
+    Slot.objects.filter(pk=slot_pk).update(booked=F("booked") - 1)
+
+
+def create_appointment(slot, resident, dependant, now, **extra):
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Appointment.objects.create(
+                    slot=slot,
+                    resident=resident,
+                    dependant=dependant,
+                    start=slot.start,
+                    end=slot.end,
+                    booked_at=now,
+                    check_in_code=new_check_in_code(),
+                    **extra,
+                )
+        except IntegrityError:
+            # Either the PostgreSQL exclusion constraint (a writer outside these functions
+            # slipped an overlapping appointment in) or a check-in code collision.
+            if Appointment.objects.filter(
+                resident=resident,
+                dependant=dependant,
+                status__in=ACTIVE_STATUSES,
+                start__lt=slot.end,
+                end__gt=slot.start,
+            ).exists():
+                raise Overlapping(name=person_name(resident, dependant)) from None
+    raise BookingError()
