@@ -9,8 +9,8 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from health.fhir import views as fhir_views
-from portal.cases.api import api as cases_api
 from portal.accounts import views as account_views
+from portal.cases.api import api as cases_api
 
 
 def favicon(request):
