@@ -24,7 +24,7 @@ from portal.validators import unreadable
 
 from . import services
 from .forms import validate_document
-from .models import ApiClient, ApiIdempotencyKey, Case, CaseDocument, CaseEvent
+from .models import ApiClient, ApiIdempotencyKey, Case, CaseDocument, CaseEvent, CaseState
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +234,9 @@ def list_cases(request, cursor: int = 0, state: str = ""):
         .order_by("pk")
     )
     if state:
-        cases = cases.filter(state=state[:30])
+        if state not in CaseState.values:
+            raise ApiError(422, "invalid_state", f"state: one of {', '.join(CaseState.values)}.")
+        cases = cases.filter(state=state)
     page = list(cases[: PAGE_SIZE + 1])
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]

@@ -95,3 +95,10 @@ def register_queue_menu_item():
     return OfficerMenuItem(
         _("Case queue"), reverse("cases_admin_queue"), icon_name="tasks", order=280
     )
+
+
+@hooks.register("load_demo_data")
+def load_cases_demo(stdout):
+    from .demo import load
+
+    load(stdout)
