@@ -60,6 +60,7 @@ PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rst
 INSTALLED_APPS = [
     # The portal's own apps come first so their templates override allauth's and Wagtail's.
     "portal.accounts",
+    "portal.components",
     "portal.mypage",
     "portal.notifications",
     "portal.demo",
@@ -87,6 +88,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # the resident's list of signed-in sessions (account settings)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -359,6 +361,11 @@ WAGTAILADMIN_LOGIN_URL = "account_login"
 WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
+# The back office runs on a government network and calls no outside service: no avatars from
+# Gravatar (initials instead), no release check, no "what's new" banner linking out.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 
 # Security (on whenever DEBUG is off) ----------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -374,6 +381,16 @@ if not DEBUG:
     LANGUAGE_COOKIE_SECURE = True
     if env_bool("BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Client address (portal/accounts/client_ip.py) ---------------------------------------------
+# Behind the TLS proxy every request connects from the proxy: sign-in limits per IP must count
+# the client's address from the proxy's header instead, or one attacker locks everyone out.
+# The header is trusted only when a proxy we run is said to be in front (clients can send it).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", not DEBUG)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
+TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER", "")
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
 
 # Portal ---------------------------------------------------------------------------------------
 PORTAL_NAME = _("District Portal")
