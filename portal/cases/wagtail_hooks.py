@@ -102,3 +102,48 @@ def load_cases_demo(stdout):
     from .demo import load
 
     load(stdout)
+
+
+@hooks.register("register_staff_today")
+def officer_today(request):
+    """On the back office's dashboard: the office's open cases, how many are overdue, and the
+    window and the hotline."""
+    from django.utils import timezone
+
+    from portal.accounts.dashboard import TodayItem
+
+    from . import services
+    from .models import OPEN_STATES
+
+    if not request.user.has_perm("cases.change_case"):
+        return []
+    open_cases = services.office_cases(request.user).filter(state__in=OPEN_STATES)
+    overdue = open_cases.filter(due_date__lt=timezone.localdate()).count()
+    return [
+        TodayItem(
+            title=_("Work your office's case queue"),
+            url=reverse("cases_admin_queue"),
+            description=_("Accept new applications, ask for corrections, decide."),
+            count=open_cases.count(),
+            order=10,
+        ),
+        TodayItem(
+            title=_("Overdue cases"),
+            url=reverse("cases_admin_queue") + "?risk=overdue",
+            description=_("Cases past the date the resident was promised."),
+            count=overdue,
+            order=11,
+        ),
+        TodayItem(
+            title=_("File at the window"),
+            url=reverse("cases_admin_window"),
+            description=_("Apply for a resident at the counter, with or without an account."),
+            order=12,
+        ),
+        TodayItem(
+            title=_("District hotline"),
+            url=reverse("cases_admin_hotline"),
+            description=_("Record an enquiry or complaint from a call."),
+            order=13,
+        ),
+    ]
