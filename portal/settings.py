@@ -260,6 +260,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health.booking.tasks.send_reminders",
         "schedule": env_int("BOOKING_REMINDER_SECONDS", 15 * 60),
     },
+    # Service cases: due dates follow the calendar (also queued at once on every change).
+    "cases-recompute-due-dates": {
+        "task": "portal.cases.tasks.recompute_due_dates",
+        "schedule": env_int("CASES_RECOMPUTE_SECONDS", 24 * 60 * 60),
+    },
     "booking-expire-waitlist-offers": {
         "task": "health.booking.tasks.expire_waitlist_offers",
         "schedule": env_int("BOOKING_OFFER_SWEEP_SECONDS", 5 * 60),

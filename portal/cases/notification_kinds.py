@@ -19,3 +19,44 @@ register(
         optional=False,
     )
 )
+
+register(
+    NotificationKind(
+        "cases.linked",
+        label=_("An application filed at the window joins My page"),
+        group=GROUP,
+        templates={
+            "subject": "cases/notifications/linked_subject.txt",
+            "body": "cases/notifications/linked.txt",
+        },
+        optional=False,
+    )
+)
+
+register(
+    NotificationKind(
+        "cases.message",
+        label=_("A message from the office about your application"),
+        group=GROUP,
+        templates={
+            "subject": "cases/notifications/message_subject.txt",
+            "body": "cases/notifications/message.txt",
+        },
+        optional=False,
+        merge_window=True,
+    )
+)
+
+register(
+    NotificationKind(
+        "cases.document",
+        label=_("A document added to your application"),
+        group=GROUP,
+        templates={
+            "subject": "cases/notifications/document_subject.txt",
+            "body": "cases/notifications/document.txt",
+        },
+        optional=False,
+        merge_window=True,
+    )
+)
