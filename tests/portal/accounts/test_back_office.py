@@ -107,7 +107,9 @@ def test_case_officer_dashboard_says_what_they_can_do_today(client):
     assert "Case officers" in text
     # Nothing of an editor's: officers cannot write pages.
     assert "Write and publish pages" not in text
-    assert "Nothing waits for your role in the back office yet" in text
+    # Service cases add the office's queue, the window and the hotline to this panel.
+    assert "Work your office's case queue" in text
+    assert "Nothing waits for your role in the back office yet" not in text
     assert "Your account" in text
 
 
