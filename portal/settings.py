@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "portal.notifications",
     "portal.demo",
     "portal.workcalendar",
+    "portal.scoping",
+    "portal.workflow",
     "health.fhir",
     "health.records",
     "health.booking",

@@ -8,6 +8,7 @@ class BookingConfig(AppConfig):
     verbose_name = _("Clinic booking")
 
     def ready(self):
-        from . import signals
+        from . import scopes, signals, workflows  # noqa: F401  (workflows registers its tables)
 
         signals.connect()
+        scopes.register()
