@@ -60,12 +60,14 @@ PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rst
 INSTALLED_APPS = [
     # The portal's own apps come first so their templates override allauth's and Wagtail's.
     "portal.accounts",
+    "portal.components",
     "portal.mypage",
     "portal.notifications",
     "portal.demo",
     "portal.workcalendar",
     "portal.scoping",
     "portal.workflow",
+    "portal.cases",
     "health.fhir",
     "health.records",
     "health.booking",
@@ -88,6 +90,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # the resident's list of signed-in sessions (account settings)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -355,6 +358,11 @@ WAGTAILADMIN_LOGIN_URL = "account_login"
 WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
+# The back office runs on a government network and calls no outside service: no avatars from
+# Gravatar (initials instead), no release check, no "what's new" banner linking out.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 
 # Security (on whenever DEBUG is off) ----------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -370,6 +378,16 @@ if not DEBUG:
     LANGUAGE_COOKIE_SECURE = True
     if env_bool("BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Client address (portal/accounts/client_ip.py) ---------------------------------------------
+# Behind the TLS proxy every request connects from the proxy: sign-in limits per IP must count
+# the client's address from the proxy's header instead, or one attacker locks everyone out.
+# The header is trusted only when a proxy we run is said to be in front (clients can send it).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", not DEBUG)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
+TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER", "")
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
 
 # Portal ---------------------------------------------------------------------------------------
 PORTAL_NAME = _("District Portal")
@@ -413,3 +431,9 @@ RECORDS_VISITS_LIMIT = env_int("RECORDS_VISITS_LIMIT", 500)
 # China (CN), Hong Kong (HK) or Taiwan (TW); weekly rest days as weekday numbers (Monday 0).
 WORKCALENDAR_REGION = os.environ.get("WORKCALENDAR_REGION", "HK")
 WORKCALENDAR_WEEKEND_DAYS = [int(d) for d in env_list("WORKCALENDAR_WEEKEND_DAYS", ["5", "6"])]
+
+# Service cases (portal.cases): uploads live outside the web root and are served by views that
+# check who asks; at risk once this share of the promised time is used.
+CASES_FILES_ROOT = Path(os.environ.get("CASES_FILES_ROOT", VAR_DIR / "case-files"))
+CASES_UPLOAD_MAX_BYTES = env_int("CASES_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+CASES_AT_RISK_SHARE = float(os.environ.get("CASES_AT_RISK_SHARE", "0.8"))

@@ -37,6 +37,7 @@ urlpatterns = [
     path("fhir/", include("health.fhir.urls")),
     path("health/", include("health.records.urls")),
     path("clinics/", include("health.booking.urls")),
+    path("services/", include("portal.cases.urls")),
 ]
 
 if settings.DEBUG:

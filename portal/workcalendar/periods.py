@@ -177,9 +177,7 @@ def explain(due_date: DueDate):
         due_date.promised,
     ) % {"due": _day(due_date.due), "count": due_date.promised, "start": _day(due_date.day_one)}
     if due_date.day_one != due_date.start:
-        head += " " + _("(received on %(date)s, not a working day)") % {
-            "date": _day(due_date.start)
-        }
+        head += _(" (received on %(date)s, not a working day)") % {"date": _day(due_date.start)}
     parts.append(head)
     for pause, days in due_date.pauses:
         if pause.end is None:
@@ -240,8 +238,8 @@ def explain(due_date: DueDate):
         years = pgettext("list separator", ", ").join(
             str(year) for year in due_date.unconfirmed_years
         )
-        line += " " + _(
-            "(provisional: the calendar for %(years)s is not confirmed yet, so holidays may "
+        line += _(
+            " (provisional: the calendar for %(years)s is not confirmed yet, so holidays may "
             "still change this date)"
         ) % {"years": years}
     return line

@@ -1,7 +1,7 @@
 """A history as timeline entries, for the resident it belongs to or for staff. One query,
-whatever the object; `components/timeline.html` renders the entries the same way everywhere:
+whatever the object; the timeline component renders the entries the same way everywhere:
 
-    {% include "components/timeline.html" with entries=history heading=_("History") %}
+    {% load components %}{% timeline history %}
 """
 
 from dataclasses import dataclass

@@ -219,19 +219,3 @@ def test_of_concurrent_transitions_from_one_state_exactly_one_wins():
     assert final.status == {"cancel": "cancelled", "check_in": "checked_in"}[steps[1]]
     # The effects ran once: a cancellation gave its place back once, a check-in none.
     assert Slot.objects.get(pk=appointment.slot_id).booked == (0 if steps[1] == "cancel" else 1)
-
-
-@pytest.mark.django_db
-def test_the_timeline_component_renders_any_history():
-    from django.template.loader import render_to_string
-
-    appointment = booked_appointment()
-    rules.cancel(appointment, by=appointment.resident, reason="Travel", now=timezone.now())
-    with translation.override("en"):
-        html = render_to_string(
-            "components/timeline.html", {"entries": history.timeline(appointment)}
-        )
-        empty = render_to_string("components/timeline.html", {"entries": []})
-    assert html.count('class="timeline__item"') == 2
-    assert "You cancelled this appointment." in html and "Travel" in html
-    assert "No changes recorded yet." in empty

@@ -1,0 +1,56 @@
+"""The cases panel on My page: open cases with status, due date and next step; recent results."""
+
+from datetime import timedelta
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.mypage.panels import Panel
+
+from . import services
+from .models import DECIDED_STATES, OPEN_STATES, Case, CaseState, StatusText
+
+RECENT_DAYS = 60
+PANEL_LIMIT = 5
+
+
+class CasesPanel(Panel):
+    slug = "cases"
+    title = _("My applications")
+    order = 25
+    template_name = "cases/panels/cases.html"
+
+    def get_context_data(self, request):
+        # A fixed number of queries whatever the number of cases: the open ones and recent
+        # results with their services and status wording, drafts counted, and the calendar.
+        user = request.user
+        since = timezone.now() - timedelta(days=RECENT_DAYS)
+        wording = Prefetch("service__status_texts", queryset=StatusText.objects.all())
+        base = Case.objects.filter(applicant=user).select_related("service", "office")
+        open_cases = list(
+            base.filter(state__in=OPEN_STATES)
+            .order_by("due_date", "pk")
+            .prefetch_related(wording)[:PANEL_LIMIT]
+        )
+        results = list(
+            base.filter(state__in=(*DECIDED_STATES, CaseState.WITHDRAWN), updated_at__gte=since)
+            .order_by("-updated_at")
+            .prefetch_related(wording)[:PANEL_LIMIT]
+        )
+        drafts = base.filter(state=CaseState.DRAFT).count()
+        rows = []
+        for case in open_cases + results:
+            rows.append(
+                {
+                    "case": case,
+                    "status": services.status_wording(
+                        case, texts=list(case.service.status_texts.all())
+                    ),
+                }
+            )
+        return {
+            "open_rows": rows[: len(open_cases)],
+            "result_rows": rows[len(open_cases) :],
+            "drafts": drafts,
+        }
