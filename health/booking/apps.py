@@ -8,7 +8,11 @@ class BookingConfig(AppConfig):
     verbose_name = _("Clinic booking")
 
     def ready(self):
-        from . import scopes, signals, workflows  # noqa: F401  (workflows registers its tables)
+        from health.fhir import projections
+
+        from . import fhir, scopes, signals, workflows  # noqa: F401  (workflows registers)
 
         signals.connect()
         scopes.register()
+        # Schedule, Slot, Appointment and clinic Locations in the /fhir/ API, read-only.
+        projections.register(fhir.BookingProjection())
