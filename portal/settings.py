@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "portal.notifications",
     "portal.demo",
     "portal.workcalendar",
+    "portal.scoping",
+    "portal.workflow",
     "portal.cases",
     "health.fhir",
     "health.records",

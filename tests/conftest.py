@@ -36,7 +36,7 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup, django_db_blocker, request):
     """Make serialized_rollback work for every test that asks for it.
 
     Tests that need real transactions (browser tests against the live server, concurrency
@@ -45,15 +45,36 @@ def django_db_setup(django_db_setup, django_db_blocker):
     connection object, but while Playwright runs its event loop in the test thread Django
     hands out a different connection object, which would have no snapshot and silently restore
     nothing. Keeping the snapshot on the connection class makes it visible to both.
+
+    A database kept for the next run (--reuse-db) is left as migrated: a flush by the last
+    transactional test is undone at the end of the session. One left empty by a run that was
+    killed is refused with what to do, rather than failing every page test with a 404.
     """
     from django.db import connections
 
+    from wagtail.models import Site
+
+    reuse = request.config.getvalue("reuse_db") and not request.config.getvalue("create_db")
     with django_db_blocker.unblock():
+        if reuse and not Site.objects.exists():
+            pytest.exit(
+                "The kept test database has no migrated data (a run was interrupted after a "
+                "flush). Run once without REUSE_DB=1 / --reuse-db to build it afresh.",
+                returncode=4,
+            )
         for connection in connections.all():
             snapshot = getattr(connection, "_test_serialized_contents", None)
             if snapshot is None:
                 snapshot = connection.creation.serialize_db_to_string()
             type(connection)._test_serialized_contents = snapshot
+    yield
+    if reuse:
+        with django_db_blocker.unblock():
+            if not Site.objects.exists():
+                for connection in connections.all():
+                    connection.creation.deserialize_db_from_string(
+                        type(connection)._test_serialized_contents
+                    )
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,9 @@ from django.utils.translation import gettext as _
 
 from wagtail.admin.menu import MenuItem
 
+from portal import scoping
+from portal.workflow import history
+
 from . import conf, errors, rules, schedules, selectors
 from .forms import CheckInForm, CloseSlotForm, SlotCapacityForm
 from .models import Appointment, AppointmentStatus, Service, Slot
@@ -95,7 +98,7 @@ def day_list(request):
         try:
             if action == "check_in":
                 if form.is_valid():
-                    appointment = rules.check_in(clinic, form.cleaned_data["code"])
+                    appointment = rules.check_in(clinic, form.cleaned_data["code"], by=request.user)
                     messages.success(
                         request,
                         _("%(name)s is checked in for %(time)s.")
@@ -113,14 +116,14 @@ def day_list(request):
                     slot__clinic=clinic,
                 )
                 if action == "no_show":
-                    rules.mark_no_show(appointment)
+                    rules.mark_no_show(appointment, by=request.user)
                     messages.success(
                         request,
                         _("%(name)s is marked as not attended.")
                         % {"name": appointment.patient_name},
                     )
                 else:
-                    rules.mark_completed(appointment)
+                    rules.mark_completed(appointment, by=request.user)
                     messages.success(
                         request,
                         _("%(name)s's visit is marked as completed.")
@@ -139,7 +142,7 @@ def day_list(request):
                         _form_errors(request, close_form)
                     else:
                         cancelled = schedules.close_slot(
-                            slot, reason=close_form.cleaned_data["reason"]
+                            slot, reason=close_form.cleaned_data["reason"], by=request.user
                         )
                         messages.success(
                             request,
@@ -156,7 +159,7 @@ def day_list(request):
                 return redirect(_day_url(clinic, service, day))
             else:
                 messages.error(request, _("Unknown action."))
-        except errors.BookingError as error:
+        except errors.REFUSALS as error:
             messages.error(request, str(error))
             if action != "check_in":
                 return redirect(_day_url(clinic, service, day))
@@ -194,6 +197,32 @@ def day_list(request):
             "slots": slots,
             "form": form,
             "now": timezone.now(),
+        },
+    )
+
+
+def appointment(request, pk):
+    """One appointment of the staff member's clinics, with its whole history (who changed it,
+    when, why, and staff notes). Another clinic's appointment is a 404."""
+    _require_staff(request)
+    appointment = get_object_or_404(
+        scoping.visible(
+            request.user,
+            Appointment.objects.select_related(
+                "slot__clinic", "slot__service", "slot__practitioner", "resident__profile"
+            ),
+        ).select_related("dependant"),
+        pk=_int(pk),
+    )
+    return TemplateResponse(
+        request,
+        "booking/staff/appointment.html",
+        {
+            "appointment": appointment,
+            "history": history.timeline(appointment, audience=history.STAFF_AUDIENCE),
+            "day_url": _day_url(
+                appointment.slot.clinic, None, timezone.localdate(appointment.start)
+            ),
         },
     )
 

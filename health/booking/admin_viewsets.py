@@ -187,7 +187,7 @@ class SaveWithFollowUpMixin:
         adding = form.instance._state.adding
         try:
             return super().form_valid(form)
-        except errors.BookingError as error:
+        except errors.REFUSALS as error:
             if adding:
                 # The insert was rolled back: the form must not refer to a row that is gone.
                 form.instance.pk = None
@@ -265,7 +265,7 @@ class RuleDeleteView(ScopedDeleteView):
     def form_valid(self, form):
         try:
             return super().form_valid(form)
-        except errors.BookingError as error:
+        except errors.REFUSALS as error:
             messages.error(self.request, str(error))
             return self.form_invalid(form)
 
@@ -289,7 +289,7 @@ class ClosureApplyMixin(SaveWithFollowUpMixin):
     def follow_up(self, instance):
         if instance.created_by_id is None:
             Closure.objects.filter(pk=instance.pk).update(created_by=self.request.user)
-        return schedules.apply_closure(instance)
+        return schedules.apply_closure(instance, by=self.request.user)
 
     def report(self, cancelled):
         messages.info(

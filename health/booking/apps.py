@@ -10,8 +10,9 @@ class BookingConfig(AppConfig):
     def ready(self):
         from health.fhir import projections
 
-        from . import fhir, signals
+        from . import fhir, scopes, signals, workflows  # noqa: F401  (workflows registers)
 
         signals.connect()
+        scopes.register()
         # Schedule, Slot, Appointment and clinic Locations in the /fhir/ API, read-only.
         projections.register(fhir.BookingProjection())

@@ -1,8 +1,12 @@
 """Why booking says no: every refusal is a `BookingError` subclass carrying a translated
 message for the person who caused it. Nothing is changed when one is raised (each rule is
-one transaction)."""
+one transaction). The refusals of a status change (NotActive, OfferNotOpen,
+InvalidTransition) are also the workflow's TransitionError: the transition tables in
+workflows.py name them, so views and APIs treat them like any refused transition."""
 
 from django.utils.translation import gettext_lazy as _
+
+from portal.workflow import TransitionError
 
 
 class BookingError(Exception):
@@ -19,6 +23,10 @@ class BookingError(Exception):
 
     def __str__(self):
         return str(self.message) % self.params if self.params else str(self.message)
+
+
+# What views catch to turn a refusal into a message: a rule's, or a refused status change.
+REFUSALS = (BookingError, TransitionError)
 
 
 class SlotNotFound(BookingError):
@@ -67,7 +75,7 @@ class CutoffPassed(BookingError):
     )
 
 
-class NotActive(BookingError):
+class NotActive(TransitionError, BookingError):
     code = "not-active"
     message = _("This appointment is no longer active, so it cannot be changed.")
 
@@ -108,7 +116,7 @@ class TooManyWaiting(BookingError):
     )
 
 
-class OfferNotOpen(BookingError):
+class OfferNotOpen(TransitionError, BookingError):
     code = "offer-closed"
     message = _("This offer has expired or was already answered.")
 
@@ -128,9 +136,9 @@ class AlreadyCheckedIn(BookingError):
     message = _("%(name)s is already checked in.")
 
 
-class InvalidTransition(BookingError):
+class InvalidTransition(TransitionError, BookingError):
     code = "transition"
-    message = _("An appointment that is “%(status)s” cannot be changed like this.")
+    message = _("An appointment that is “%(state)s” cannot be changed like this.")
 
 
 class TooEarly(BookingError):

@@ -3,6 +3,8 @@
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from portal.workflow import transition
+
 from .conf import current_time
 from .errors import BookingError
 from .models import ACTIVE_STATUSES, Appointment, Dependant, WaitlistEntry, WaitlistStatus
@@ -21,9 +23,12 @@ def remove_dependant(dependant, *, now=None):
             _("%(name)s still has upcoming appointments. Cancel them first."), name=dependant.name
         )
     Dependant.objects.filter(pk=dependant.pk).update(is_active=False)
-    WaitlistEntry.objects.filter(dependant=dependant, status=WaitlistStatus.WAITING).update(
-        status=WaitlistStatus.CANCELLED
-    )
-    offered = WaitlistEntry.objects.filter(dependant=dependant, status=WaitlistStatus.OFFERED)
-    for entry_pk, slot_pk in offered.order_by("slot_id").values_list("pk", "slot_id"):
-        withdraw_offer(entry_pk, slot_pk, now)
+    owner = dependant.owner
+    open_entries = WaitlistEntry.objects.filter(
+        dependant=dependant, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+    ).order_by("slot_id", "pk")
+    for entry in open_entries:
+        if entry.status == WaitlistStatus.OFFERED:
+            withdraw_offer(entry, by=owner, now=now)
+        else:
+            transition(entry, WaitlistStatus.CANCELLED, by=owner, step="leave", at=now)

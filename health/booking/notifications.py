@@ -14,6 +14,7 @@ import segno
 from . import ics
 from .conf import absolute_url, current_time, local_midnight, reminder_time
 from .models import Appointment, AppointmentStatus
+from .places import person_name
 
 
 def send(user, kind, context, *, url="", appointment=None, cancelled=False):
@@ -70,6 +71,89 @@ def notify_booked(appointment):
         url=appointment_url(appointment),
         appointment=appointment,
     )
+
+
+def _slot(change):
+    return change.context.get("slot") or change.obj.slot
+
+
+def _cancelled(change):
+    appointment = change.obj
+    send(
+        appointment.resident,
+        "cancelled",
+        {"appointment": appointment, "slot": _slot(change)},
+        url=rebook_url(_slot(change)),
+        appointment=appointment,
+        cancelled=True,
+    )
+
+
+def _closed(change):
+    appointment = change.obj
+    send(
+        appointment.resident,
+        "closed",
+        {"appointment": appointment, "slot": _slot(change), "reason": change.reason},
+        url=rebook_url(_slot(change)),
+        appointment=appointment,
+        cancelled=True,
+    )
+
+
+def _offer(change):
+    entry = change.obj
+    send(
+        entry.resident,
+        "offer",
+        {
+            "entry": entry,
+            "slot": _slot(change),
+            "name": person_name(entry.resident, entry.dependant),
+        },
+        url=reverse("booking:waitlist"),
+    )
+
+
+def _offer_expired(change):
+    entry = change.obj
+    send(
+        entry.resident,
+        "offer_expired",
+        {"entry": entry, "slot": _slot(change)},
+        url=rebook_url(_slot(change)),
+    )
+
+
+def _waitlist_closed(change):
+    entry = change.obj
+    send(
+        entry.resident,
+        "waitlist_closed",
+        {
+            "slot": _slot(change),
+            "reason": change.reason,
+            "name": person_name(entry.resident, entry.dependant),
+        },
+        url=rebook_url(_slot(change)),
+    )
+
+
+# The notification kind each workflow step names (workflows.py), and how it is written.
+KINDS = {
+    "booking.booked": lambda change: notify_booked(change.obj),
+    "booking.cancelled": _cancelled,
+    "booking.closed": _closed,
+    "booking.offer": _offer,
+    "booking.offer_expired": _offer_expired,
+    "booking.waitlist_closed": _waitlist_closed,
+}
+
+
+def for_transition(change):
+    """The workflow's notifier for appointments and waitlist places: sends the kind the step
+    names, in the recipient's language, in the transition's transaction."""
+    KINDS[change.step.notify](change)
 
 
 def send_reminders(*, now=None):

@@ -16,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
+from portal.workflow import transition
+
 from .conf import current_time, horizon_days, horizon_end, max_upcoming
 from .errors import (
     BeyondHorizon,
@@ -28,7 +30,14 @@ from .errors import (
     SlotNotFound,
     TooManyUpcoming,
 )
-from .models import ACTIVE_STATUSES, Appointment, Slot, SlotStatus, new_check_in_code
+from .models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Slot,
+    SlotStatus,
+    new_check_in_code,
+)
 
 
 def person_name(resident, dependant):
@@ -117,29 +126,73 @@ def release_place(slot_pk):
     Slot.objects.filter(pk=slot_pk).update(booked=F("booked") - 1)
 
 
-def create_appointment(slot, resident, dependant, now, **extra):
+def take_held_place(slot):
+    """An accepted offer: a place held for the waitlist becomes a booked one."""
+    return bool(
+        Slot.objects.filter(pk=slot.pk, status=SlotStatus.OPEN, held__gt=0).update(
+            held=F("held") - 1, booked=F("booked") + 1
+        )
+    )
+
+
+def hold_place(slot):
+    """Hold a free place for a waitlist offer; True if one was free."""
+    return bool(
+        Slot.objects.filter(
+            pk=slot.pk, status=SlotStatus.OPEN, booked__lt=F("capacity") - F("held")
+        ).update(held=F("held") + 1)
+    )
+
+
+def release_held_place(slot_pk):
+    Slot.objects.filter(pk=slot_pk).update(held=F("held") - 1)
+
+
+def overlapping_exists(resident, dependant, slot):
+    """Whether the person already has an active appointment overlapping the slot's time."""
+    return Appointment.objects.filter(
+        resident=resident,
+        dependant=dependant,
+        status__in=ACTIVE_STATUSES,
+        start__lt=slot.end,
+        end__gt=slot.start,
+    ).exists()
+
+
+def new_appointment(slot, resident, dependant, now, **extra):
+    """An appointment in `slot` not yet saved; workflow.transition() creates it (a new
+    check-in code each time it is built)."""
+    return Appointment(
+        slot=slot,
+        resident=resident,
+        dependant=dependant,
+        start=slot.start,
+        end=slot.end,
+        booked_at=now,
+        check_in_code=new_check_in_code(),
+        **extra,
+    )
+
+
+def create_appointment(slot, resident, dependant, now, *, step, by=None, **extra):
+    """Create a booked appointment through the workflow step `step` (its history row, its
+    confirmation and the step's effects come with it), inside a savepoint of the caller's
+    transaction, retried on a check-in code collision. An overlap that a writer outside these
+    rules slipped past the lock (the PostgreSQL exclusion constraint) is Overlapping."""
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                return Appointment.objects.create(
-                    slot=slot,
-                    resident=resident,
-                    dependant=dependant,
-                    start=slot.start,
-                    end=slot.end,
-                    booked_at=now,
-                    check_in_code=new_check_in_code(),
-                    **extra,
+                appointment = new_appointment(slot, resident, dependant, now, **extra)
+                transition(
+                    appointment,
+                    AppointmentStatus.BOOKED,
+                    by=by or resident,
+                    step=step,
+                    context={"slot": slot},
+                    at=now,
                 )
+                return appointment
         except IntegrityError:
-            # Either the PostgreSQL exclusion constraint (a writer outside these functions
-            # slipped an overlapping appointment in) or a check-in code collision.
-            if Appointment.objects.filter(
-                resident=resident,
-                dependant=dependant,
-                status__in=ACTIVE_STATUSES,
-                start__lt=slot.end,
-                end__gt=slot.start,
-            ).exists():
+            if overlapping_exists(resident, dependant, slot):
                 raise Overlapping(name=person_name(resident, dependant)) from None
     raise BookingError()

@@ -5,27 +5,27 @@ day (check-in, no-show, completed). Each function is one transaction and raises 
 
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from portal.workflow import System, transition
+
 from .conf import current_time
-from .encounters import record_encounter
 from .errors import (
     AlreadyCheckedIn,
+    BookingError,
     CodeNotFound,
     CutoffPassed,
     DifferentClinic,
     DifferentService,
-    InvalidTransition,
-    NotActive,
     NotYetDay,
+    Overlapping,
     SameSlot,
     SlotFull,
     TooEarly,
     WrongDay,
 )
 from .models import (
-    ACTIVE_STATUSES,
     Appointment,
     AppointmentStatus,
     Dependant,
@@ -34,7 +34,6 @@ from .models import (
     WaitlistStatus,
     normalise_check_in_code,
 )
-from .notifications import notify_booked, rebook_url, send
 from .places import (
     check_dependant,
     check_person,
@@ -42,11 +41,14 @@ from .places import (
     create_appointment,
     get_slot,
     lock_resident,
-    release_place,
+    new_appointment,
+    overlapping_exists,
+    person_name,
     take_place,
     why_not_taken,
 )
-from .waitlists import leave_waitlist, offer_free_places
+from .waitlists import leave_waitlist
+from .workflows import APPOINTMENT
 
 
 def book(resident, slot, *, dependant=None, now=None):
@@ -55,6 +57,12 @@ def book(resident, slot, *, dependant=None, now=None):
     `slot` is a Slot (as a view has already loaded it, with clinic and service) or its id.
     Raises SlotNotFound, SlotInPast, BeyondHorizon, SlotClosed, SlotFull, Overlapping,
     TooManyUpcoming or DependantNotFound. Sends the confirmation with its .ics on commit.
+
+    The appointment is created by the workflow's "book" step: its INSERT, the history row,
+    the confirmation and, last, the place taken by one conditional UPDATE (so the slot row
+    every booker of this time wants is locked only until the commit; losing there rolls back
+    the appointment and its message). No savepoint: a constraint that refuses the INSERT (a
+    check-in code collision) rolls the whole attempt back, which is then made again.
     """
     now = current_time(now)
     if not isinstance(slot, Slot):
@@ -63,18 +71,29 @@ def book(resident, slot, *, dependant=None, now=None):
     check_dependant(resident, dependant)
     if slot.free <= 0:
         # Full when it was read: answer at once, without a transaction. A slot that looked
-        # free is decided by the conditional UPDATE below, never by this read.
+        # free is decided by the conditional UPDATE, never by this read.
         raise SlotFull()
-    with transaction.atomic():
-        lock_resident(resident)
-        check_person(resident, dependant, slot.start, slot.end, now)
-        appointment = create_appointment(slot, resident, dependant, now)
-        notify_booked(appointment)
-        # Last, so the slot row (the one every booker of this time wants) is locked only
-        # until the commit that follows; losing here rolls back the appointment and message.
-        if not take_place(slot):
-            raise why_not_taken(slot)
-    return appointment
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                lock_resident(resident)
+                check_person(resident, dependant, slot.start, slot.end, now)
+                appointment = new_appointment(slot, resident, dependant, now)
+                transition(
+                    appointment,
+                    AppointmentStatus.BOOKED,
+                    by=resident,
+                    step="book",
+                    context={"slot": slot},
+                    at=now,
+                )
+                return appointment
+        except IntegrityError:
+            # The PostgreSQL exclusion constraint (a writer outside these rules slipped an
+            # overlapping appointment in) or a check-in code collision.
+            if overlapping_exists(resident, dependant, slot):
+                raise Overlapping(name=person_name(resident, dependant)) from None
+    raise BookingError()
 
 
 def check_cutoff(appointment, hours, now):
@@ -82,36 +101,50 @@ def check_cutoff(appointment, hours, now):
         raise CutoffPassed(hours=hours, phone=appointment.slot.clinic.phone)
 
 
+def can_cancel(appointment, now=None):
+    """Whether the resident may still cancel online (its state, then the clinic's cut-off)."""
+    return APPOINTMENT.allows(appointment, "cancel") and _before_cutoff(
+        appointment, appointment.slot.clinic.cancel_cutoff_hours, now
+    )
+
+
+def can_reschedule(appointment, now=None):
+    """Whether the resident may still move it online (its state, then the clinic's cut-off)."""
+    return APPOINTMENT.allows(appointment, "reschedule") and _before_cutoff(
+        appointment, appointment.slot.clinic.reschedule_cutoff_hours, now
+    )
+
+
+def _before_cutoff(appointment, hours, now):
+    return appointment.start - current_time(now) >= timedelta(hours=hours)
+
+
 @transaction.atomic
-def cancel(appointment, *, by=None, reason="", now=None, enforce_cutoff=True, notify_resident=True):
+def cancel(appointment, *, by=None, reason="", now=None, enforce_cutoff=True, step=None):
     """Cancel an active appointment, free its place and offer it to the slot's waitlist.
 
-    Residents are held to the clinic's cancel cut-off; staff and closures pass
-    enforce_cutoff=False. Raises CutoffPassed or NotActive.
+    `by` the resident (step "cancel"), or staff or None for the clinic ("cancel_by_clinic");
+    `step` names another (the account closing). Residents are held to the clinic's cancel
+    cut-off; staff and closures pass enforce_cutoff=False. Raises CutoffPassed or NotActive.
     """
     now = current_time(now)
     slot = get_slot(appointment.slot_id, lock=True)
-    if appointment.status != AppointmentStatus.BOOKED:
-        raise NotActive()
+    workflow = APPOINTMENT
+    by_resident = by is not None and by.pk == appointment.resident_id
+    step = step or ("cancel" if by_resident else "cancel_by_clinic")
+    workflow.check(appointment, step)
     if enforce_cutoff:
         check_cutoff(appointment, slot.clinic.cancel_cutoff_hours, now)
-    updated = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
-        status=AppointmentStatus.CANCELLED, cancelled_at=now, cancel_reason=reason[:200]
+    transition(
+        appointment,
+        AppointmentStatus.CANCELLED,
+        by=by or System("clinic"),
+        step=step,
+        reason=reason,
+        values={"cancelled_at": now, "cancel_reason": reason[:200]},
+        context={"slot": slot},
+        at=now,
     )
-    if not updated:
-        raise NotActive()
-    release_place(slot.pk)
-    appointment.refresh_from_db()
-    if notify_resident:
-        send(
-            appointment.resident,
-            "cancelled",
-            {"appointment": appointment, "slot": slot, "by_resident": by == appointment.resident},
-            url=rebook_url(slot),
-            appointment=appointment,
-            cancelled=True,
-        )
-    offer_free_places(slot.pk, now=now)
     return appointment
 
 
@@ -121,12 +154,11 @@ def reschedule(appointment, new_slot_id, *, now=None):
     reschedule cut-off. Raises NotActive, CutoffPassed, SameSlot, DifferentService,
     DifferentClinic, DependantNotFound (the dependant was removed) and the errors of book().
 
-    The old appointment is cancelled and a new one (with a new check-in code) is booked in
-    one transaction, so either both happen or neither does.
+    The old appointment is cancelled ("reschedule") and a new one, with a new check-in code,
+    is booked ("rebook") in one transaction, so either both happen or neither does.
     """
     now = current_time(now)
-    if appointment.status != AppointmentStatus.BOOKED:
-        raise NotActive()
+    APPOINTMENT.check(appointment, "reschedule")
     old_slot = get_slot(appointment.slot_id)
     check_cutoff(appointment, old_slot.clinic.reschedule_cutoff_hours, now)
     new_slot = get_slot(new_slot_id)
@@ -148,30 +180,31 @@ def reschedule(appointment, new_slot_id, *, now=None):
     check_dependant(resident, dependant)
     lock_resident(resident)
     check_person(resident, dependant, new_slot.start, new_slot.end, now, exclude_pk=appointment.pk)
-    # Take the new place and give back the old one in primary-key order (see lock order).
+    # Take the new place and lock the old slot in primary-key order (see lock order).
     for slot in sorted([old_slot, new_slot], key=lambda s: s.pk):
         if slot is new_slot:
             if not take_place(new_slot):
                 raise why_not_taken(new_slot)
         else:
             Slot.objects.select_for_update().filter(pk=old_slot.pk).values_list("pk").first()
-    updated = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
-        status=AppointmentStatus.CANCELLED, cancelled_at=now, cancel_reason="rescheduled"
+    transition(
+        appointment,
+        AppointmentStatus.CANCELLED,
+        by=resident,
+        step="reschedule",
+        values={"cancelled_at": now, "cancel_reason": "rescheduled"},
+        context={"slot": old_slot},
+        at=now,
     )
-    if not updated:
-        raise NotActive()
-    release_place(old_slot.pk)
-    new_appointment = create_appointment(
-        new_slot, resident, dependant, now, rescheduled_from=appointment
+    return create_appointment(
+        new_slot, resident, dependant, now, step="rebook", rescheduled_from=appointment
     )
-    notify_booked(new_appointment)
-    offer_free_places(old_slot.pk, now=now)
-    return new_appointment
 
 
 @transaction.atomic
-def check_in(clinic, code, *, now=None):
-    """Check a patient in at the counter by the code they show (typed or scanned)."""
+def check_in(clinic, code, *, by=None, now=None):
+    """Check a patient in at the counter by the code they show (typed or scanned). `by` is
+    the staff member at the counter (None: another system, such as a kiosk)."""
     now = current_time(now)
     normalised = normalise_check_in_code(code)
     appointment = (
@@ -185,41 +218,46 @@ def check_in(clinic, code, *, now=None):
         raise WrongDay(date=timezone.localdate(appointment.start).isoformat())
     if appointment.status == AppointmentStatus.CHECKED_IN:
         raise AlreadyCheckedIn(name=appointment.patient_name)
-    if not Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
-        status=AppointmentStatus.CHECKED_IN, checked_in_at=now
-    ):
-        raise InvalidTransition(status=appointment.get_status_display())
-    appointment.status, appointment.checked_in_at = AppointmentStatus.CHECKED_IN, now
+    transition(
+        appointment,
+        AppointmentStatus.CHECKED_IN,
+        by=by or System("check-in"),
+        values={"checked_in_at": now},
+        at=now,
+    )
     return appointment
 
 
 @transaction.atomic
-def mark_no_show(appointment, *, now=None):
+def mark_no_show(appointment, *, by=None, now=None):
     """Record that a booked patient did not come (only once the appointment has started)."""
     now = current_time(now)
     if appointment.start > now:
         raise TooEarly()
-    if not Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
-        status=AppointmentStatus.NO_SHOW, finished_at=now
-    ):
-        raise InvalidTransition(status=appointment.get_status_display())
-    appointment.refresh_from_db()
+    transition(
+        appointment,
+        AppointmentStatus.NO_SHOW,
+        by=by or System("day list"),
+        values={"finished_at": now},
+        at=now,
+    )
     return appointment
 
 
 @transaction.atomic
-def mark_completed(appointment, *, now=None):
+def mark_completed(appointment, *, by=None, now=None):
     """Record a finished visit (from booked or checked in); when the resident's account is
     linked to a Patient of the health record, the visit is added to it as an Encounter."""
     now = current_time(now)
     if timezone.localdate(appointment.start) > timezone.localdate(now):
         raise NotYetDay()
-    if not Appointment.objects.filter(pk=appointment.pk, status__in=ACTIVE_STATUSES).update(
-        status=AppointmentStatus.COMPLETED, finished_at=now
-    ):
-        raise InvalidTransition(status=appointment.get_status_display())
-    appointment.refresh_from_db()
-    record_encounter(appointment)
+    transition(
+        appointment,
+        AppointmentStatus.COMPLETED,
+        by=by or System("day list"),
+        values={"finished_at": now},
+        at=now,
+    )
     return appointment
 
 
@@ -238,7 +276,7 @@ def release_all_for(user, *, now=None):
             reason="account closed",
             now=now,
             enforce_cutoff=False,
-            notify_resident=False,
+            step="account_closed",
         )
     entries = WaitlistEntry.objects.filter(
         resident=user, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]

@@ -2,11 +2,15 @@
 time, and a slot's capacity. A change never drops a booked resident silently: closing a time
 cancels and tells them; a schedule change keeps booked times and reports them."""
 
+import contextlib
 import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+
+from portal.workflow import System, transition
+from portal.workflow.errors import TransitionLost
 
 from .conf import current_time, generate_weeks, local_midnight
 from .errors import CapacityTooLow
@@ -21,8 +25,7 @@ from .models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from .notifications import rebook_url, send
-from .places import get_slot, person_name, release_place
+from .places import get_slot
 from .waitlists import offer_free_places
 
 logger = logging.getLogger(__name__)
@@ -43,10 +46,12 @@ def set_slot_capacity(slot, capacity, *, now=None):
 
 
 @transaction.atomic
-def close_slot(slot, *, reason, now=None):
+def close_slot(slot, *, reason, by=None, now=None):
     """Close a slot: cancel its booked appointments, end its waitlist, and tell everyone
-    affected with a link to book another time. Returns the appointments cancelled."""
+    affected with a link to book another time. `by` is the staff member closing it (None: a
+    job or another system). Returns the appointments cancelled."""
     now = current_time(now)
+    by = by or System("closure")
     slot = get_slot(slot.pk, lock=True)
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.CLOSED, closed_reason=reason[:200])
     slot.status, slot.closed_reason = SlotStatus.CLOSED, reason[:200]
@@ -55,37 +60,36 @@ def close_slot(slot, *, reason, now=None):
         slot=slot, status=AppointmentStatus.BOOKED
     )
     for appointment in affected:
-        Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
-            status=AppointmentStatus.CANCELLED, cancelled_at=now, cancel_reason=reason[:200]
-        )
-        appointment.status = AppointmentStatus.CANCELLED
-        release_place(slot.pk)
-        send(
-            appointment.resident,
-            "closed",
-            {"appointment": appointment, "slot": slot, "reason": reason},
-            url=rebook_url(slot),
-            appointment=appointment,
-            cancelled=True,
-        )
+        try:
+            transition(
+                appointment,
+                AppointmentStatus.CANCELLED,
+                by=by,
+                step="close",
+                reason=reason,
+                values={"cancelled_at": now, "cancel_reason": reason[:200]},
+                context={"slot": slot},
+                at=now,
+            )
+        except TransitionLost:
+            continue  # checked in or cancelled a moment ago: not this closure's to cancel
         cancelled.append(appointment)
     entries = WaitlistEntry.objects.select_related("resident__profile", "dependant").filter(
         slot=slot, status__in=WAITLIST_OPEN_STATUSES
     )
+    # The waitlist ends as a consequence of the closing, set off by whoever closed the time.
+    consequence = by if isinstance(by, System) else System("closure", user=by)
     for entry in entries:
         # Whoever was waiting, or holding an offer, hears that the time is gone.
-        if WaitlistEntry.objects.filter(pk=entry.pk, status=entry.status).update(
-            status=WaitlistStatus.EXPIRED
-        ):
-            send(
-                entry.resident,
-                "waitlist_closed",
-                {
-                    "slot": slot,
-                    "reason": reason,
-                    "name": person_name(entry.resident, entry.dependant),
-                },
-                url=rebook_url(slot),
+        with contextlib.suppress(TransitionLost):
+            transition(
+                entry,
+                WaitlistStatus.EXPIRED,
+                by=consequence,
+                step="slot_closed",
+                reason=reason,
+                context={"slot": slot},
+                at=now,
             )
     Slot.objects.filter(pk=slot.pk).update(held=0)
     return cancelled
@@ -111,14 +115,14 @@ def closure_slots(closure):
 
 
 @transaction.atomic
-def apply_closure(closure, *, now=None):
+def apply_closure(closure, *, by=None, now=None):
     """Close every open slot a closure covers that has not begun (each affected resident is
     told); times already begun or over stay as they are. Idempotent."""
     now = current_time(now)
     cancelled = []
     slots = closure_slots(closure).filter(status=SlotStatus.OPEN, start__gt=now)
     for slot in slots.order_by("pk"):
-        cancelled += close_slot(slot, reason=closure.reason, now=now)
+        cancelled += close_slot(slot, reason=closure.reason, by=by, now=now)
     Closure.objects.filter(pk=closure.pk).update(applied_at=now)
     return cancelled
 
@@ -192,9 +196,12 @@ def sync_rule_slots(rule, *, now=None, weeks=None):
     removed = [pk for pk in idle if pk not in used]
     Slot.objects.filter(pk__in=removed, booked=0, held=0).delete()
     Slot.objects.filter(pk__in=used, booked=0, held=0).update(status=SlotStatus.CLOSED, rule=None)
-    WaitlistEntry.objects.filter(slot__in=used, status=WaitlistStatus.WAITING).update(
-        status=WaitlistStatus.EXPIRED
-    )
+    withdrawn = WaitlistEntry.objects.filter(slot__in=used, status=WaitlistStatus.WAITING)
+    for entry in withdrawn.select_related("resident"):
+        with contextlib.suppress(TransitionLost):
+            transition(
+                entry, WaitlistStatus.EXPIRED, by=System("schedule"), step="slot_withdrawn", at=now
+            )
     for slot in stale:
         if slot.pk in idle:  # the rule makes its time afresh if it still wants it
             del existing[slot.start]

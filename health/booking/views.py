@@ -17,6 +17,8 @@ from django.views.decorators.http import require_POST
 
 import segno
 
+from portal.workflow import history
+
 from . import conf, errors, household, ics, places, rules, selectors, waitlists
 from .forms import CancelForm, DependantForm, PersonForm
 from .models import (
@@ -166,7 +168,7 @@ def book(request, slot_id):
         # the form, as rules.book would (its other rules first, then "full").
         try:
             places.check_slot_bookable(slot)
-        except errors.BookingError as error:
+        except errors.REFUSALS as error:
             messages.error(request, str(error))
             return redirect(_clinic_days_url(slot))
         return _already_booked(request, slot, request.POST.get("person")) or _full(request, slot)
@@ -193,7 +195,7 @@ def book(request, slot_id):
         ) as error:
             messages.error(request, str(error))
             return redirect(_clinic_days_url(slot))
-        except errors.BookingError as error:
+        except errors.REFUSALS as error:
             form.add_error(None, str(error))
         else:
             messages.success(
@@ -206,7 +208,7 @@ def book(request, slot_id):
             places.check_slot_bookable(slot)
             if slot.free <= 0:
                 raise errors.SlotFull()
-        except errors.BookingError as error:
+        except errors.REFUSALS as error:
             messages.error(request, str(error))
             return redirect(_clinic_days_url(slot))
     return render(request, "booking/book.html", {"slot": slot, "form": form})
@@ -251,7 +253,7 @@ def waitlist_join(request, slot_id):
         except (errors.SlotClosed, errors.SlotInPast, errors.BeyondHorizon) as error:
             messages.error(request, str(error))
             return redirect(_clinic_days_url(slot))
-        except errors.BookingError as error:
+        except errors.REFUSALS as error:
             form.add_error(None, str(error))
         else:
             messages.success(
@@ -287,8 +289,6 @@ def qr_svg(code, title):
 def appointment(request, pk):
     appointment = _own_appointment(request, pk)
     now = timezone.now()
-    clinic = appointment.slot.clinic
-    can_change = appointment.status == AppointmentStatus.BOOKED
     return render(
         request,
         "booking/appointment.html",
@@ -298,10 +298,10 @@ def appointment(request, pk):
             "qr": qr_svg(appointment.check_in_code, _("QR image of the check-in code"))
             if appointment.is_active
             else "",
-            "can_cancel": can_change
-            and appointment.start - now >= timedelta(hours=clinic.cancel_cutoff_hours),
-            "can_reschedule": can_change
-            and appointment.start - now >= timedelta(hours=clinic.reschedule_cutoff_hours),
+            "can_cancel": rules.can_cancel(appointment, now),
+            "can_reschedule": rules.can_reschedule(appointment, now),
+            "history": history.timeline(appointment),
+            "moved_to": Appointment.objects.filter(rescheduled_from=appointment).only("pk").first(),
         },
     )
 
@@ -324,15 +324,17 @@ def cancel(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             rules.cancel(appointment, by=request.user, reason=form.cleaned_data["reason"])
-        except errors.BookingError as error:
+        except errors.REFUSALS as error:
             messages.error(request, str(error))
         else:
             messages.success(
                 request, _("The appointment is cancelled. We have sent you a confirmation.")
             )
         return redirect("booking:appointment", appointment.pk)
-    if appointment.status != AppointmentStatus.BOOKED:
-        messages.error(request, str(errors.NotActive()))
+    try:
+        rules.APPOINTMENT.check(appointment, "cancel")
+    except errors.REFUSALS as error:
+        messages.error(request, str(error))
         return redirect("booking:appointment", appointment.pk)
     return render(
         request,
@@ -346,13 +348,15 @@ def reschedule(request, pk):
     """Pick a new time at the same clinic for the same service; POST moves the appointment."""
     appointment = _own_appointment(request, pk)
     slot = appointment.slot
-    if appointment.status != AppointmentStatus.BOOKED:
-        messages.error(request, str(errors.NotActive()))
+    try:
+        rules.APPOINTMENT.check(appointment, "reschedule")
+    except errors.REFUSALS as error:
+        messages.error(request, str(error))
         return redirect("booking:appointment", appointment.pk)
     if request.method == "POST":
         try:
             new = rules.reschedule(appointment, request.POST.get("slot"))
-        except errors.BookingError as error:
+        except errors.REFUSALS as error:
             messages.error(request, str(error))
             return redirect(reverse("booking:reschedule", args=[appointment.pk]))
         messages.success(
@@ -426,7 +430,7 @@ def dependant_remove(request, pk):
     dependant = get_object_or_404(Dependant, pk=pk, owner=request.user, is_active=True)
     try:
         household.remove_dependant(dependant)
-    except errors.BookingError as error:
+    except errors.REFUSALS as error:
         messages.error(request, str(error))
     else:
         messages.success(
@@ -450,7 +454,7 @@ def _waitlist_action(request, pk, action):
         result = action(request.user, pk)
     except WaitlistEntry.DoesNotExist:
         raise Http404 from None
-    except errors.BookingError as error:
+    except errors.REFUSALS as error:
         messages.error(request, str(error))
         return None
     return result

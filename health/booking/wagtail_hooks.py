@@ -30,6 +30,7 @@ def register_day_list_url():
             admin_views.day_list,
             name="booking_day_list",
         ),
+        path("booking/appointment/<str:pk>/", admin_views.appointment, name="booking_appointment"),
     ]
 
 

@@ -1,11 +1,12 @@
 """Waitlists: joining a full time, offering a freed place to the first in line (holding it for
 them), accepting, declining or leaving, and offers that expire unanswered."""
 
+import contextlib
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.urls import reverse
+
+from portal.workflow import System, TransitionError, transition, workflow_for
 
 from .conf import current_time, max_upcoming, offer_hours
 from .errors import (
@@ -18,23 +19,24 @@ from .errors import (
     TooManyWaiting,
 )
 from .models import (
-    ACTIVE_STATUSES,
     WAITLIST_OPEN_STATUSES,
-    Appointment,
     Slot,
     SlotStatus,
     WaitlistEntry,
     WaitlistStatus,
 )
-from .notifications import notify_booked, rebook_url, send
 from .places import (
     check_dependant,
     check_person,
     check_slot_bookable,
     create_appointment,
     get_slot,
+    hold_place,
     lock_resident,
+    overlapping_exists,
     person_name,
+    release_held_place,
+    take_held_place,
     why_not_taken,
 )
 
@@ -49,13 +51,7 @@ def join_waitlist(resident, slot_id, *, dependant=None, now=None):
     check_dependant(resident, dependant)
     lock_resident(resident)
     name = person_name(resident, dependant)
-    if Appointment.objects.filter(
-        resident=resident,
-        dependant=dependant,
-        status__in=ACTIVE_STATUSES,
-        start__lt=slot.end,
-        end__gt=slot.start,
-    ).exists():
+    if overlapping_exists(resident, dependant, slot):
         raise Overlapping(name=name)
     open_entries = WaitlistEntry.objects.filter(
         resident=resident, dependant=dependant, status__in=WAITLIST_OPEN_STATUSES
@@ -67,13 +63,15 @@ def join_waitlist(resident, slot_id, *, dependant=None, now=None):
     others_waiting = WaitlistEntry.objects.filter(slot=slot, status=WaitlistStatus.WAITING).exists()
     if slot.free > 0 and not others_waiting:
         raise SlotNotFull()
+    entry = WaitlistEntry(slot=slot, resident=resident, dependant=dependant, created_at=now)
     try:
         with transaction.atomic():
-            return WaitlistEntry.objects.create(
-                slot=slot, resident=resident, dependant=dependant, created_at=now
+            transition(
+                entry, WaitlistStatus.WAITING, by=resident, step="join", context={"slot": slot}
             )
     except IntegrityError:
         raise AlreadyWaiting(name=name) from None
+    return entry
 
 
 def offer_free_places(slot_pk, *, now=None):
@@ -95,26 +93,23 @@ def offer_free_places(slot_pk, *, now=None):
             break
         if not _can_take_offer(entry, slot, now):
             continue
-        held = Slot.objects.filter(
-            pk=slot.pk, status=SlotStatus.OPEN, booked__lt=F("capacity") - F("held")
-        ).update(held=F("held") + 1)
-        if not held:
+        if not hold_place(slot):
             break
         expires = min(now + timedelta(hours=offer_hours()), slot.start)
-        WaitlistEntry.objects.filter(pk=entry.pk).update(
-            status=WaitlistStatus.OFFERED, offered_at=now, offer_expires_at=expires
-        )
-        entry.status, entry.offered_at, entry.offer_expires_at = (
-            WaitlistStatus.OFFERED,
-            now,
-            expires,
-        )
-        send(
-            entry.resident,
-            "offer",
-            {"entry": entry, "slot": slot, "name": person_name(entry.resident, entry.dependant)},
-            url=reverse("booking:waitlist"),
-        )
+        try:
+            transition(
+                entry,
+                WaitlistStatus.OFFERED,
+                by=System("waitlist"),
+                step="offer",
+                values={"offered_at": now, "offer_expires_at": expires},
+                context={"slot": slot},
+                at=now,
+            )
+        except TransitionError:
+            # They left the line a moment ago: the place goes to the next one.
+            release_held_place(slot.pk)
+            continue
         offered.append(entry)
     return offered
 
@@ -130,9 +125,15 @@ def _can_take_offer(entry, slot, now):
     except TooManyUpcoming:
         return False
     except (DependantNotFound, Overlapping):
-        WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistStatus.WAITING).update(
-            status=WaitlistStatus.CANCELLED
-        )
+        with contextlib.suppress(TransitionError):  # no longer waiting anyway
+            transition(
+                entry,
+                WaitlistStatus.CANCELLED,
+                by=System("waitlist"),
+                step="drop",
+                context={"slot": slot},
+                at=now,
+            )
         return False
     return True
 
@@ -156,24 +157,27 @@ def accept_offer(resident, entry_id, *, now=None):
     """
     now = current_time(now)
     entry = _get_entry(entry_id, resident)
-    if entry.status != WaitlistStatus.OFFERED or entry.offer_expires_at <= now:
+    workflow_for(entry).check(entry, "accept")
+    if entry.offer_expires_at <= now:
         raise OfferNotOpen()
     slot = entry.slot
     check_dependant(resident, entry.dependant)
     lock_resident(resident)
     check_person(resident, entry.dependant, slot.start, slot.end, now)
-    moved = Slot.objects.filter(pk=slot.pk, status=SlotStatus.OPEN, held__gt=0).update(
-        held=F("held") - 1, booked=F("booked") + 1
-    )
-    if not moved:
+    # The slot first (see lock order), then the entry and the appointment.
+    if not take_held_place(slot):
         raise why_not_taken(slot)
-    if not WaitlistEntry.objects.filter(
-        pk=entry.pk, status=WaitlistStatus.OFFERED, offer_expires_at__gt=now
-    ).update(status=WaitlistStatus.BOOKED):
-        raise OfferNotOpen()
-    appointment = create_appointment(slot, resident, entry.dependant, now)
+    transition(
+        entry,
+        WaitlistStatus.BOOKED,
+        by=resident,
+        step="accept",
+        where={"offer_expires_at__gt": now},
+        context={"slot": slot},
+        at=now,
+    )
+    appointment = create_appointment(slot, resident, entry.dependant, now, step="accept_offer")
     WaitlistEntry.objects.filter(pk=entry.pk).update(appointment=appointment)
-    notify_booked(appointment)
     return appointment
 
 
@@ -183,30 +187,21 @@ def leave_waitlist(resident, entry_id, *, now=None):
     now = current_time(now)
     entry = _get_entry(entry_id, resident)
     if entry.status == WaitlistStatus.OFFERED:
-        if withdraw_offer(entry.pk, entry.slot_id, now):
-            return entry
-    elif WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistStatus.WAITING).update(
-        status=WaitlistStatus.CANCELLED
-    ):
-        return entry
-    raise OfferNotOpen()
+        withdraw_offer(entry, by=resident, now=now)
+    else:
+        transition(entry, WaitlistStatus.CANCELLED, by=resident, step="leave", at=now)
+    return entry
 
 
-def withdraw_offer(entry_pk, slot_pk, now):
-    """Cancel an open offer and pass its held place to the next in line. False if the offer
-    was no longer open (answered or expired meanwhile)."""
-    Slot.objects.select_for_update().filter(pk=slot_pk).values_list("pk").first()
-    if not WaitlistEntry.objects.filter(pk=entry_pk, status=WaitlistStatus.OFFERED).update(
-        status=WaitlistStatus.CANCELLED
-    ):
-        return False
-    Slot.objects.filter(pk=slot_pk).update(held=F("held") - 1)
-    offer_free_places(slot_pk, now=now)
-    return True
+def withdraw_offer(entry, *, by, now):
+    """Decline an open offer and pass its held place to the next in line (OfferNotOpen if it
+    was answered or expired meanwhile)."""
+    Slot.objects.select_for_update().filter(pk=entry.slot_id).values_list("pk").first()
+    transition(entry, WaitlistStatus.CANCELLED, by=by, step="decline", at=now)
 
 
 def expire_offers(*, now=None):
-    """Pass unanswered offers on to the next in line; drop waiting entries of past slots.
+    """Pass unanswered offers on to the next in line; end the waiting of past slots.
 
     Safe to run twice at once: each expiry is a conditional UPDATE. Returns how many
     offers expired.
@@ -216,26 +211,29 @@ def expire_offers(*, now=None):
     due = WaitlistEntry.objects.filter(
         status=WaitlistStatus.OFFERED, offer_expires_at__lte=now
     ).values_list("pk", "slot_id")
+    job = System("offer expiry")
     for entry_pk, slot_pk in list(due[:1000]):
         with transaction.atomic():
             Slot.objects.select_for_update().filter(pk=slot_pk).values_list("pk").first()
-            if not WaitlistEntry.objects.filter(
-                pk=entry_pk, status=WaitlistStatus.OFFERED, offer_expires_at__lte=now
-            ).update(status=WaitlistStatus.EXPIRED):
-                continue
-            Slot.objects.filter(pk=slot_pk).update(held=F("held") - 1)
             entry = WaitlistEntry.objects.select_related(
-                "resident", "slot__clinic", "slot__service"
+                "resident", "dependant", "slot__clinic", "slot__service"
             ).get(pk=entry_pk)
-            send(
-                entry.resident,
-                "offer_expired",
-                {"entry": entry, "slot": entry.slot},
-                url=rebook_url(entry.slot),
-            )
-            offer_free_places(slot_pk, now=now)
+            try:
+                transition(
+                    entry,
+                    WaitlistStatus.EXPIRED,
+                    by=job,
+                    step="expire",
+                    where={"offer_expires_at__lte": now},
+                    at=now,
+                )
+            except TransitionError:
+                continue  # answered meanwhile, or another run expired it
             expired += 1
-    WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING, slot__start__lte=now).update(
-        status=WaitlistStatus.EXPIRED
-    )
+    passed = WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING, slot__start__lte=now)
+    for entry in passed.select_related("resident"):
+        try:
+            transition(entry, WaitlistStatus.EXPIRED, by=job, step="time_passed", at=now)
+        except TransitionError:
+            continue
     return expired

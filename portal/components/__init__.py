@@ -32,8 +32,11 @@ Load it with `{% load components %}`; the tags and what they take:
     valid or unbound. For problems that are not one form's (answers missing on a "check your
     answers" page) the block `{% error_summary_list title=… %}` holds the `<li>` items itself.
 
-The status history timeline is built with the workflow (portal/workflow) and joins these once
-it is on main.
+`{% timeline entries heading=… heading_level=… %}`
+    A status history, oldest first (what happened, when, and for staff who and their note):
+    the entries of `portal.workflow.history.timeline(obj, audience=…)`, or any items with
+    `at`, `title`, `actor`, `reason` and `note`. `heading` defaults to "History",
+    `heading_level` to 2.
 """
 
 from dataclasses import dataclass
@@ -50,6 +53,7 @@ COMPONENTS = (
     "what_happens_next",
     "notification_banner",
     "error_summary",
+    "timeline",
 )
 MEDIA = Media(css={"all": [f"css/components/{name}.css" for name in COMPONENTS]})
 

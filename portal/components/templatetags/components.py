@@ -93,3 +93,16 @@ def error_summary(form):
 @register.simple_block_tag
 def error_summary_list(content, title=""):
     return render("error_summary", {"items": content, "title": title})
+
+
+@register.simple_tag
+def timeline(entries, heading="", heading_level=2):
+    return render(
+        "timeline",
+        {
+            "entries": list(entries),
+            "heading": heading,
+            "level": _check(heading_level, HEADING_LEVELS, "A heading level"),
+            "id": f"timeline-{next(_ids)}",
+        },
+    )

@@ -36,6 +36,24 @@ def gallery_entries():
     ]
 
 
+def gallery_history():
+    """Timeline entries as portal.workflow.history.timeline gives them to staff."""
+    from portal.workflow.history import Entry
+
+    start = timezone.make_aware(datetime(2026, 11, 20, 14, 5))
+    return [
+        Entry(at=start, title="Booked by the resident", state="Booked", actor="Chan Tai Man"),
+        Entry(
+            at=start.replace(day=30, hour=9),
+            title="Cancelled: the clinic closed this time",
+            state="Cancelled",
+            actor="Nurse Wong (Staff)",
+            reason="Typhoon signal 8: the clinic is closed for the morning",
+            note="Phoned the resident at 08:40; a very long note that has to wrap on a phone",
+        ),
+    ]
+
+
 class GalleryForm(forms.Form):
     name = forms.CharField(label="Your name")
 
@@ -60,6 +78,7 @@ GALLERY = """{% extends "base.html" %}{% load components %}
 {% endsummary_list %}
 {% appointment_list entries %}
 {% what_happens_next %}<p>We will remind you the day before.</p>{% endwhat_happens_next %}
+{% timeline history %}
 <form method="post" novalidate>{% include "includes/field.html" with field=form.name %}</form>
 {% endblock %}
 """
@@ -76,6 +95,7 @@ def gallery(request):
                 {
                     "form": GalleryForm(data={}),
                     "entries": gallery_entries(),
+                    "history": gallery_history(),
                     "tones": TONES,
                 },
                 request,

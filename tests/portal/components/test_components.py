@@ -216,6 +216,34 @@ def test_the_old_include_renders_the_same_component():
     assert include.strip() == tag.strip()
 
 
+# timeline ---------------------------------------------------------------------------------------
+def test_a_timeline_is_a_named_section_of_entries_oldest_first():
+    from .gallery import gallery_history
+
+    soup = render("{% timeline entries %}", entries=gallery_history())
+    section = soup.select_one("section.timeline")
+    heading = section.find("h2")
+    assert section["aria-labelledby"] == heading["id"] and heading.get_text() == "History"
+    items = section.select("ol > li.timeline__item")
+    assert [i.select_one(".timeline__title").get_text() for i in items] == [
+        "Booked by the resident",
+        "Cancelled: the clinic closed this time",
+    ]
+    assert items[0].find("time")["datetime"].startswith("2026-11-20T14:05")
+    assert "Nurse Wong (Staff)" in items[1].select_one(".timeline__meta").get_text()
+    assert "Typhoon signal 8" in items[1].select_one(".timeline__reason").get_text()
+    assert "Phoned the resident" in items[1].select_one(".timeline__note").get_text()
+    assert not items[0].select(".timeline__reason, .timeline__note")
+
+
+def test_an_empty_timeline_says_so_and_headings_can_change():
+    soup = render('{% timeline entries heading="What happened" heading_level=3 %}', entries=[])
+    assert soup.find("h3").get_text() == "What happened"
+    assert soup.select_one(".timeline__empty").get_text() == "No changes recorded yet."
+    with pytest.raises(TemplateSyntaxError):
+        render("{% timeline entries heading_level=1 %}", entries=[])
+
+
 # one way in --------------------------------------------------------------------------------------
 COMPONENT_CLASSES = (
     "tag",
@@ -224,6 +252,7 @@ COMPONENT_CLASSES = (
     "notification-banner",
     "appointment-list",
     "next-steps",
+    "timeline",
 )
 COMPONENT_MARKUP = re.compile('class="(' + "|".join(COMPONENT_CLASSES) + ')[ "]')
 

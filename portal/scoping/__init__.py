@@ -1,0 +1,108 @@
+"""Staff scope: which objects of a model a user may see, change or act on. The one place that
+answers it; admin views and viewsets, the day list, APIs, panels, reports and the workflow's
+"staff of the object's scope" all ask here.
+
+The rule per role:
+
+- superusers: everything;
+- clinic staff: the objects of the clinics they are staff of (booking registers its models);
+- case officers: the cases of their office (the cases app registers `Case` the same way);
+- editors: pages, through Wagtail's own page permissions (see `pages_for`);
+- anyone else (residents, anonymous): nothing, whatever Django permissions say.
+
+An app registers each scoped model once, with the path from the model to its unit (a clinic,
+an office) and a function giving the units a user works for:
+
+    from portal import scoping
+
+    scoping.register(Appointment, path="slot__clinic", units=clinics_of)
+
+A user also needs the model's Django permission for the action (`view`, `change`, `add`,
+`delete`; `act`, a status change, needs `change`), so a group's permissions still say what
+a role may do, and the scope says to which objects. A model nobody registered is not scoped:
+the permission alone decides (the clinic service catalogue, for example).
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Model, QuerySet
+
+VIEW, ADD, CHANGE, DELETE, ACT = "view", "add", "change", "delete", "act"
+ACTIONS = (VIEW, ADD, CHANGE, DELETE, ACT)
+# The Django permission each action needs; a status change is a change.
+PERMISSION_OF = {VIEW: "view", ADD: "add", CHANGE: "change", DELETE: "delete", ACT: "change"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """How one model is scoped: `path` leads from the model to its unit ("clinic",
+    "slot__clinic", "pk" for the unit model itself); `units(user)` is a queryset of the units
+    the user works for."""
+
+    path: str
+    units: object
+
+
+_scopes = {}
+
+
+def register(model, *, path, units):
+    """Scope `model` to the units (clinics, offices) a user works for. Call once, from the
+    app's AppConfig.ready()."""
+    _scopes[model] = Scope(path=path, units=units)
+
+
+def scope_of(model):
+    """The Scope registered for `model` (or its concrete parent), or None."""
+    model = model._meta.concrete_model
+    return _scopes.get(model)
+
+
+def scoped_models():
+    return list(_scopes)
+
+
+def _active(user):
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def has_permission(user, model, action=VIEW):
+    """Whether the user's role may do `action` on `model` at all (its Django permission)."""
+    if action not in PERMISSION_OF:
+        raise ValueError(f"Unknown scope action {action!r}")
+    if not _active(user):
+        return False
+    if user.is_superuser:
+        return True
+    opts = model._meta
+    return user.has_perm(f"{opts.app_label}.{PERMISSION_OF[action]}_{opts.model_name}")
+
+
+def units(user, model):
+    """The units (clinics, offices) whose `model` objects this user works on; None means all
+    (superusers, or a model without a scope)."""
+    scope = scope_of(model)
+    if scope is None or (_active(user) and user.is_superuser):
+        return None
+    return scope.units(user)
+
+
+def visible(user, queryset, action=VIEW):
+    """`queryset` (or a model) narrowed to what the user may `action`: the one answer to "which
+    objects of this model may this user see, change or act on"."""
+    if not isinstance(queryset, QuerySet):
+        queryset = queryset._default_manager.all()
+    model = queryset.model
+    if not has_permission(user, model, action):
+        return queryset.none()
+    allowed = units(user, model)
+    if allowed is None:
+        return queryset
+    return queryset.filter(**{f"{scope_of(model).path}__in": allowed})
+
+
+def allows(user, obj, action=VIEW):
+    """Whether the user may `action` this one object (one query for a scoped model)."""
+    if not isinstance(obj, Model) or obj.pk is None:
+        return False
+    return visible(user, type(obj)._default_manager.filter(pk=obj.pk), action).exists()

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ScopingConfig(AppConfig):
+    name = "portal.scoping"
+    label = "scoping"
+    verbose_name = _("Staff scope")
