@@ -7,6 +7,7 @@ the URL, so there is no URL that could show another resident's record.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
@@ -275,12 +276,23 @@ def access_log(request):
     if patient_id is None:
         return redirect("records:index")
     events = AuditEvent.objects.filter(patient_id=patient_id).select_related("user__profile")
+    # Other people's and apps' accesses first; the resident's own views (most of the rows)
+    # are folded away behind a filter, so a nurse's visit is not buried under them.
+    mine = Q(user=request.user)
+    show_mine = request.GET.get("show") == "all"
+    own_count = events.filter(mine).count()
+    if not show_mine:
+        events = events.exclude(mine)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     for event in page.object_list:
         event.who = _who(event, request.user)
         event.what = labels.resource_type_label(event.resource_type)
-    return render(request, "records/access_log.html", {"page": page})
+    return render(
+        request,
+        "records/access_log.html",
+        {"page": page, "show_mine": show_mine, "own_count": own_count},
+    )
 
 
 WHO_BY_ROLE = {
