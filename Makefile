@@ -66,12 +66,17 @@ demo: migrate
 	$(PY) manage.py load_demo
 
 # The embedded default: SQLite in ./var, a Celery worker (with beat) on a filesystem broker.
-run: demo
-	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C stops the web server and the worker)"
-	@$(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=warning \
-	    --schedule var/celerybeat-schedule & worker=$$!; \
+# E-mails go to files in var/mail (one per message) instead of filling the terminal.
+RUN_ENV := EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH=var/mail \
+           PORTAL_BASE_URL=http://127.0.0.1:$(PORT)
+
+run: migrate
+	@$(RUN_ENV) $(PY) manage.py load_demo
+	@echo "Serving on http://127.0.0.1:$(PORT); e-mails are written to var/mail/ (Ctrl-C stops the web server and the worker)"
+	@$(RUN_ENV) $(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=warning \
+	    --schedule var/celerybeat-schedule --quiet & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	  $(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT) --skip-checks
 
 # --- testing -----------------------------------------------------------------------------------
 services:

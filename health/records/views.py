@@ -171,6 +171,39 @@ def section(request, slug):
 
 
 @login_required
+def document(request, resource_id):
+    """One of the record's documents, opened in the browser where that is safe (PDF, pictures,
+    plain text) or downloaded, with its own name and type. Only the record's own documents:
+    another resident's id is a 404, as in the API."""
+    record = _record_or_none(request)
+    if record is None:
+        return redirect("records:index")
+    try:
+        file = record.document_file(resource_id)
+    except FhirError:
+        raise Http404 from None
+    record.flush()
+    if file is None:
+        raise Http404
+    return document_response(file, download=request.GET.get("download") == "1")
+
+
+def document_response(file, *, download=False):
+    """The HTTP answer for a DocumentFile: never cached, never sniffed, never scripted."""
+    from django.utils.cache import add_never_cache_headers
+    from django.utils.http import content_disposition_header
+
+    response = HttpResponse(file.content, content_type=file.content_type)
+    inline = file.viewable and not download
+    response["Content-Disposition"] = content_disposition_header(not inline, file.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even a viewable file runs no script and reaches nothing else of the portal.
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
 def results(request):
     record = _record_or_none(request)
     if record is None:
