@@ -373,8 +373,13 @@ class Record:
         """The first attachment of one of this record's documents, as a DocumentFile, or
         None when it has no content to open. Raises FhirError (404) for a document outside
         this record. The opening is audited."""
+        import re
+
+        from health.fhir.errors import FhirError
         from health.fhir.store import read_resource
 
+        if not re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", resource_id):  # FHIR's id syntax
+            raise FhirError(404, "No such document", code="not-found")
         resource = read_resource("DocumentReference", resource_id, requester=self.requester)
         body = json.loads(resource.body)
         if resource.patient_id != self.patient_id:

@@ -70,6 +70,7 @@ def test_a_resident_downloads_everything_the_portal_holds(
     settings.PORTAL_BASE_URL = "http://testserver"
     profile = resident.profile
     profile.display_name = "Mei Lin"
+    profile.preferred_language = "en"  # the summary is written in the resident's language
     profile.notify_sms, profile.phone = True, "+85291234567"
     profile.save()
     PanelLayout.objects.create(user=resident, order=["inbox", "profile"], hidden=["health"])
