@@ -11,11 +11,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from health.fhir.errors import FhirError
+from health.fhir.models import AuditEvent
 from portal.accounts.closure import register_closure_rule
 from portal.accounts.exports import register_export_part
 
 from . import labels, services
-from .models import AuditEvent
 
 
 def _fhir_base():
@@ -24,15 +24,13 @@ def _fhir_base():
 
 def _summary_html(user, patient_id):
     from health.fhir.access import requester_for_user
-    from health.fhir.operations import summary_document
+    from health.fhir.patient_operations import summary_document
 
-    from .audit import AuditTrail
     from .views import _patient_name, _summary_line
 
     requester = requester_for_user(user)
-    trail = AuditTrail(requester)
-    document = summary_document(patient_id, requester, _fhir_base(), trail)
-    trail.flush()
+    with requester.audit.collecting():
+        document = summary_document(patient_id, requester, _fhir_base())
     resources = {e["fullUrl"]: e["resource"] for e in document["entry"]}
     patient = document["entry"][1]["resource"]
     sections = []
@@ -103,7 +101,7 @@ class RecordOnClosure:
     The audit trail stays as it is."""
 
     def describe(self, user):
-        from .models import PatientLink
+        from health.fhir.models import PatientLink
 
         if not PatientLink.objects.filter(user=user).exists():
             return []
@@ -115,6 +113,6 @@ class RecordOnClosure:
         ]
 
     def apply(self, user, now):
-        from .models import PatientLink
+        from health.fhir.models import PatientLink
 
         PatientLink.objects.filter(user=user).delete()

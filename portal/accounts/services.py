@@ -55,12 +55,18 @@ def request_export(user):
     return export, True
 
 
+def _task(name):
+    """A Celery task of this app by name (registered by apps.py), so that this module does not
+    import tasks.py, which imports it."""
+    from celery import current_app
+
+    return current_app.tasks[f"portal.accounts.tasks.{name}"]
+
+
 def queue_export(export_id):
     """Publish the build task; never raises (the periodic cleanup queues it again)."""
-    from .tasks import build_data_export
-
     try:
-        build_data_export.apply_async(args=[str(export_id)], retry=False)
+        _task("build_data_export").apply_async(args=[str(export_id)], retry=False)
     except Exception:
         logger.warning("Could not queue data export %s; the sweep will.", export_id, exc_info=True)
 
@@ -209,10 +215,8 @@ def close_account(user, *, now=None):
 
 
 def queue_closure_email(address, language):
-    from .tasks import send_closure_email
-
     try:
-        send_closure_email.apply_async(args=[address, language], retry=False)
+        _task("send_closure_email").apply_async(args=[address, language], retry=False)
     except Exception:
         logger.warning("Could not queue the closure e-mail; sending it now.", exc_info=True)
         send_closure_email(address, language)

@@ -13,7 +13,7 @@ import pytest
 from allauth.account.models import EmailAddress
 
 from health.booking.models import AppointmentStatus, WaitlistEntry, WaitlistStatus
-from health.records.models import AuditEvent, PatientLink
+from health.fhir.models import AuditEvent, PatientLink
 from portal.accounts import roles
 from portal.accounts.closure import _rules, register_closure_rule
 from portal.accounts.models import Profile

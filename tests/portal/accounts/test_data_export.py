@@ -15,7 +15,7 @@ from django.utils import timezone
 import pytest
 
 from health.booking.models import WaitlistEntry
-from health.records.models import AuditEvent, PatientLink
+from health.fhir.models import AuditEvent, PatientLink
 from portal.accounts import services
 from portal.accounts.exports import export_parts
 from portal.accounts.models import DataExport
