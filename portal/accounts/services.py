@@ -138,13 +138,9 @@ def _notify_ready(export):
     from portal.notifications.services import notify
 
     notify(
+        "accounts.data_export_ready",
         export.user,
-        _("Your data is ready to download"),
-        _(
-            "The archive of all the data the portal holds about you is ready. Download it "
-            "from your account settings before it is deleted."
-        ),
-        kind="accounts.data_export_ready",
+        {"export": export},
         url=reverse("account_data_export"),
     )
 

@@ -5,11 +5,18 @@ from django.utils.translation import gettext_lazy as _
 from portal.accounts.closure import register_closure_rule
 from portal.accounts.exports import register_export_part
 
-from .models import Message
+from .models import KindPreference, Message
 
 
 @register_export_part("inbox", _("Inbox messages"), order=30)
 def export_inbox(user, archive):
+    archive.write_json(
+        "inbox/notification-choices.json",
+        [
+            {"kind": p.kind, "inbox": p.inbox, "email": p.email, "sms": p.sms}
+            for p in KindPreference.objects.filter(user=user).order_by("kind")
+        ],
+    )
     messages = Message.objects.filter(user=user).prefetch_related("deliveries").order_by("pk")
     archive.write_json(
         "inbox/messages.json",
@@ -39,3 +46,4 @@ class InboxOnClosure:
 
     def apply(self, user, now):
         Message.objects.filter(user=user).delete()  # with their deliveries and attachments
+        KindPreference.objects.filter(user=user).delete()

@@ -9,8 +9,8 @@ from django.core import mail
 import pytest
 
 from portal.accounts import roles
-from portal.notifications.services import notify
 from tests.factories import StaffFactory, UserFactory
+from tests.portal.notifications.factories import MessageFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -20,7 +20,7 @@ def test_resident_downloads_their_data_then_closes_the_account(page, settings, t
     resident = UserFactory(email="mei@example.org")
     resident.profile.display_name = "Mei"
     resident.profile.save()
-    notify(resident, "Welcome to the portal", "Hello")
+    MessageFactory(user=resident, subject="Welcome to the portal", body="Hello")
 
     page.sign_in(resident)
     page.assert_fits()

@@ -19,7 +19,6 @@ from portal.accounts.closure import _rules, register_closure_rule
 from portal.accounts.models import Profile
 from portal.mypage.models import PanelLayout
 from portal.notifications.models import Message
-from portal.notifications.services import notify
 from tests.browser import current_totp_code
 from tests.factories import StaffFactory, UserFactory, with_totp
 from tests.health.booking.factories import (
@@ -28,6 +27,7 @@ from tests.health.booking.factories import (
     ServiceFactory,
     SlotFactory,
 )
+from tests.portal.notifications.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,7 @@ def test_close_my_account(client, password, django_capture_on_commit_callbacks):
     resident.profile.preferred_language = "en"  # the last e-mail is in the resident's language
     resident.profile.save()
     PanelLayout.objects.create(user=resident, order=["inbox"])
-    notify(resident, "Hello", "A message")
+    MessageFactory(user=resident, subject="Hello", body="A message")
     service = ServiceFactory()
     clinic = ClinicFactory(services=[service])
     slot = SlotFactory(clinic=clinic, service=service, capacity=1)

@@ -21,7 +21,6 @@ from portal.accounts.exports import export_parts
 from portal.accounts.models import DataExport
 from portal.mypage.models import PanelLayout
 from portal.notifications.models import Message
-from portal.notifications.services import notify
 from tests.factories import UserFactory
 from tests.health.booking.factories import (
     AppointmentFactory,
@@ -32,6 +31,7 @@ from tests.health.booking.factories import (
     tomorrow_at,
 )
 from tests.health.records.conftest import load_patient
+from tests.portal.notifications.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,7 @@ def test_a_resident_downloads_everything_the_portal_holds(
     profile.notify_sms, profile.phone = True, "+85291234567"
     profile.save()
     PanelLayout.objects.create(user=resident, order=["inbox", "profile"], hidden=["health"])
-    notify(resident, "Welcome", "Hello Mei", kind="general")
+    MessageFactory(user=resident, subject="Welcome", body="Hello Mei")
     service = ServiceFactory()
     clinic = ClinicFactory(services=[service])
     child = DependantFactory(owner=resident, name="Little Lin")
@@ -86,7 +86,7 @@ def test_a_resident_downloads_everything_the_portal_holds(
     patient_id = load_patient(seed=3, encounters=2)
     PatientLink.objects.create(user=resident, patient_id=patient_id)
     other = UserFactory()
-    notify(other, "Not yours", "Someone else's message")
+    MessageFactory(user=other, subject="Not yours", body="Someone else's message")
 
     resident_client.cookies["portal_language"] = "en"
     with django_capture_on_commit_callbacks(execute=True):
