@@ -67,13 +67,17 @@ demo: migrate
 
 # The embedded default: SQLite in ./var, a Celery worker (with beat) on a filesystem broker.
 # PORT reaches both processes: links in e-mail and SMS follow it (settings.PORTAL_BASE_URL).
+# E-mails go to files in var/mail (one per message) instead of filling the terminal.
+RUN_ENV := EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH=var/mail
+
 run: export PORT := $(PORT)
-run: demo
-	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C stops the web server and the worker)"
-	@$(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=warning \
-	    --schedule var/celerybeat-schedule & worker=$$!; \
+run: migrate
+	@$(RUN_ENV) $(PY) manage.py load_demo
+	@echo "Serving on http://127.0.0.1:$(PORT); e-mails are written to var/mail/ (Ctrl-C stops the web server and the worker)"
+	@$(RUN_ENV) $(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=warning \
+	    --schedule var/celerybeat-schedule --quiet & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	  $(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT) --skip-checks
 
 # --- testing -----------------------------------------------------------------------------------
 services:

@@ -370,6 +370,7 @@ EMAIL_BACKEND = os.environ.get(
     if EMBEDDED
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # filebased backend
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -425,6 +426,16 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 
 TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER", "")
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
+
+# Download all my data (portal/accounts/exports.py) ------------------------------------------
+# Archives are kept outside the web root, for ACCOUNTS_EXPORT_HOURS, then deleted by beat.
+ACCOUNTS_EXPORT_ROOT = Path(os.environ.get("ACCOUNTS_EXPORT_ROOT", VAR_DIR / "private" / "exports"))
+ACCOUNTS_EXPORT_HOURS = env_int("ACCOUNTS_EXPORT_HOURS", 72)
+ACCOUNTS_EXPORT_STALE_MINUTES = env_int("ACCOUNTS_EXPORT_STALE_MINUTES", 30)
+CELERY_BEAT_SCHEDULE["accounts-clean-data-exports"] = {
+    "task": "portal.accounts.tasks.clean_data_exports",
+    "schedule": env_int("ACCOUNTS_EXPORT_SWEEP_SECONDS", 15 * 60),
+}
 
 # Portal ---------------------------------------------------------------------------------------
 PORTAL_NAME = _("District Portal")

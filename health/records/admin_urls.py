@@ -8,6 +8,11 @@ urlpatterns = [
     path("", admin_views.patient_search, name="search"),
     path("import/", admin_views.import_bundle, name="import"),
     path("<str:patient_id>/", admin_views.patient_detail, name="patient"),
+    path(
+        "<str:patient_id>/documents/<str:resource_id>/",
+        admin_views.document,
+        name="document",
+    ),
     path("<str:patient_id>/activation-code/", admin_views.activation_code, name="activation-code"),
     path("<str:patient_id>/add/<slug:kind>/", admin_views.add_entry, name="add"),
     path(

@@ -115,10 +115,15 @@ def _patient_detail(request, record, patient_id):
             item.edit_url = reverse(
                 "records_admin:edit", args=[patient_id, "note", item.resource_id]
             )
+    documents = record.documents()
+    for item in documents:
+        if item.code == "data":
+            item.open_url = reverse("records_admin:document", args=[patient_id, item.resource_id])
     context = {
         "patient_id": patient_id,
         "patient": patient,
         "name": _name(patient),
+        "documents": documents,
         "allergies": allergies,
         "conditions": conditions,
         "medications": record.medications(),
@@ -282,3 +287,20 @@ def import_bundle(request):
                     handle.write(chunk)
             report = import_files([path], requester_for_user(request.user), "urn:import")
     return render(request, "records/admin/import.html", {"form": form, "report": report})
+
+
+@clinic_staff_required
+def document(request, patient_id, resource_id):
+    """A document of a patient the staff member's clinic may see, opened or downloaded like
+    the resident's own (health.records.views.document_response)."""
+    from .views import document_response
+
+    record = services.Record(request.user, patient_id)
+    try:
+        with record.collecting():
+            file = record.document_file(resource_id)
+    except FhirError as error:
+        raise PermissionDenied if error.status == 403 else _not_found() from None
+    if file is None:
+        raise _not_found()
+    return document_response(file, download=request.GET.get("download") == "1")

@@ -133,6 +133,24 @@ def resource_type_label(resource_type):
     return RESOURCE_TYPES.get(resource_type, resource_type) if resource_type else ""
 
 
+DOCUMENT_TYPES = {
+    "application/pdf": _("PDF document"),
+    "text/plain": _("Text document"),
+    "text/html": _("Web page"),
+    "image/png": _("Picture"),
+    "image/jpeg": _("Picture"),
+    "image/gif": _("Picture"),
+}
+
+
+def document_type_label(content_type):
+    """'PDF document' for application/pdf, 'Text document' for text/plain; charset=utf-8."""
+    base = str(content_type or "").split(";")[0].strip().lower()
+    if not base:
+        return ""
+    return DOCUMENT_TYPES.get(base) or _("File (%(type)s)") % {"type": base}
+
+
 def summary_section_title(section):
     """A Composition section's title, translated when its LOINC code is known."""
     for coding in (section.get("code") or {}).get("coding") or []:

@@ -338,11 +338,30 @@ class Record:
                     b.get("description") or attachment.get("title") or concept_text(b.get("type")),
                     parse_moment(b.get("date")),
                     b.get("status", ""),
-                    attachment.get("contentType", ""),
+                    labels.document_type_label(attachment.get("contentType", "")),
                     b["id"],
+                    code="data" if attachment.get("data") else "",
                 )
             )
         return items
+
+    def document_file(self, resource_id):
+        """The first attachment of one of this record's documents, as a DocumentFile, or
+        None when it has no content to open. Raises FhirError (404) for a document outside
+        this record. The opening is audited."""
+        import re
+
+        from health.fhir.errors import FhirError
+
+        if not re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", resource_id):  # FHIR's id syntax
+            raise FhirError(404, "No such document", code="not-found")
+        resource = visible_row("DocumentReference", resource_id, requester=self.requester)
+        if resource.deleted or resource.patient_id != self.patient_id:
+            return None
+        resource = read_resource(
+            "DocumentReference", resource_id, requester=self.requester, detail="document opened"
+        )
+        return document_file(json.loads(resource.body))
 
     def latest_vitals(self):
         """The latest value of each vital sign (one query, bounded), the ones a clinician
@@ -505,3 +524,55 @@ def everything_bundle(user, patient_id, base):
     from health.fhir.patient_operations import export_bundle
 
     return export_bundle(patient_id, requester_for_user(user), base)
+
+
+# -- documents -------------------------------------------------------------------------------
+
+# Types a browser shows safely on its own; anything else is only offered as a download.
+VIEWABLE_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "text/plain"}
+
+
+@dataclass
+class DocumentFile:
+    filename: str
+    content_type: str
+    content: bytes
+
+    @property
+    def viewable(self):
+        return self.content_type.split(";")[0] in VIEWABLE_TYPES
+
+
+def document_file(body):
+    """A DocumentReference's first attachment with inline data, named and typed for saving:
+    the title (or description) plus the extension of its type. None without data."""
+    import base64
+    import binascii
+    import mimetypes
+    import re
+
+    for content in body.get("content") or []:
+        attachment = content.get("attachment") or {}
+        data = attachment.get("data")
+        if not data:
+            continue
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        declared = str(attachment.get("contentType") or "application/octet-stream")
+        base_type = declared.split(";")[0].strip().lower()
+        if not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", base_type):
+            base_type = "application/octet-stream"
+        content_type = "text/plain; charset=utf-8" if base_type == "text/plain" else base_type
+        title = attachment.get("title") or body.get("description") or "document"
+        stem = re.sub(r"[\\/:*?\"<>|\x00-\x1f]+", " ", str(title)).strip()[:80] or "document"
+        extension = (
+            {"text/plain": ".txt", "image/jpeg": ".jpg"}.get(base_type)
+            or mimetypes.guess_extension(base_type)
+            or ""
+        )
+        if not stem.lower().endswith(extension):
+            stem += extension
+        return DocumentFile(stem, content_type, raw)
+    return None

@@ -11,5 +11,6 @@ urlpatterns = [
     path("download/", views.download, name="download"),
     path("summary/", views.summary, name="summary"),
     path("access/", views.access_log, name="access-log"),
+    path("documents/<str:resource_id>/", views.document, name="document"),
     path("<slug:slug>/", views.section, name="section"),
 ]

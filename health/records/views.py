@@ -7,6 +7,7 @@ the URL, so there is no URL that could show another resident's record.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
@@ -172,6 +173,39 @@ def section(request, slug):
 
 
 @login_required
+def document(request, resource_id):
+    """One of the record's documents, opened in the browser where that is safe (PDF, pictures,
+    plain text) or downloaded, with its own name and type. Only the record's own documents:
+    another resident's id is a 404, as in the API."""
+    record = _record_or_none(request)
+    if record is None:
+        return redirect("records:index")
+    try:
+        with record.collecting():
+            file = record.document_file(resource_id)
+    except FhirError:
+        raise Http404 from None
+    if file is None:
+        raise Http404
+    return document_response(file, download=request.GET.get("download") == "1")
+
+
+def document_response(file, *, download=False):
+    """The HTTP answer for a DocumentFile: never cached, never sniffed, never scripted."""
+    from django.utils.cache import add_never_cache_headers
+    from django.utils.http import content_disposition_header
+
+    response = HttpResponse(file.content, content_type=file.content_type)
+    inline = file.viewable and not download
+    response["Content-Disposition"] = content_disposition_header(not inline, file.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even a viewable file runs no script and reaches nothing else of the portal.
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
 def results(request):
     record = _record_or_none(request)
     if record is None:
@@ -279,12 +313,23 @@ def access_log(request):
     if patient_id is None:
         return redirect("records:index")
     events = AuditEvent.objects.filter(patient_id=patient_id).select_related("user__profile")
+    # Other people's and apps' accesses first; the resident's own views (most of the rows)
+    # are folded away behind a filter, so a nurse's visit is not buried under them.
+    mine = Q(user=request.user)
+    show_mine = request.GET.get("show") == "all"
+    own_count = events.filter(mine).count()
+    if not show_mine:
+        events = events.exclude(mine)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     for event in page.object_list:
         event.who = _who(event, request.user)
         event.what = labels.resource_type_label(event.resource_type)
-    return render(request, "records/access_log.html", {"page": page})
+    return render(
+        request,
+        "records/access_log.html",
+        {"page": page, "show_mine": show_mine, "own_count": own_count},
+    )
 
 
 WHO_BY_ROLE = {

@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and residents")
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import signals, tasks  # noqa: F401  (tasks: services publishes them by name)

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from allauth.account.forms import LoginForm as AllauthLoginForm
@@ -58,6 +59,19 @@ class StreetChoiceField(forms.ModelChoiceField):
         return obj.name
 
 
+class LanguageSelect(forms.Select):
+    """Each language named in itself (繁體中文, 简体中文, English) and marked with its `lang`,
+    so screen readers read each name in its own language."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if value:
+            info = translation.get_language_info(str(value))
+            option["label"] = info["name_local"]
+            option["attrs"]["lang"] = str(value)
+        return option
+
+
 class ProfileForm(forms.ModelForm):
     street = StreetChoiceField(
         required=False,
@@ -89,6 +103,7 @@ class ProfileForm(forms.ModelForm):
         }
         widgets = {
             "display_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "preferred_language": LanguageSelect,
         }
 
     def __init__(self, *args, **kwargs):
@@ -100,4 +115,50 @@ class ProfileForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("notify_sms") and not cleaned.get("phone"):
             self.add_error("phone", _("Enter a mobile phone number to receive text messages."))
+        return cleaned
+
+
+class CloseAccountForm(forms.Form):
+    """Closing an account asks for the password again, and the authenticator code where
+    two-factor authentication is on."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label=_("Authenticator code"),
+        help_text=_("The 6-digit code your authenticator app shows now."),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, user, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        from allauth.mfa.models import Authenticator
+
+        self.user = user
+        self.request = request
+        self.totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+        if self.totp is None:
+            del self.fields["code"]
+
+    def clean(self):
+        from allauth.core import ratelimit
+
+        cleaned = super().clean()
+        if not ratelimit.consume(self.request, action="reauthenticate", user=self.user):
+            raise forms.ValidationError(_("Too many attempts. Please wait a minute and try again."))
+        password = cleaned.get("password")
+        if password and not self.user.check_password(password):
+            self.add_error("password", _("That is not your password."))
+        code = cleaned.get("code")
+        if self.totp is not None and code:
+            from allauth.mfa.totp.internal.auth import TOTP
+
+            if not TOTP(self.totp).validate_code(code.replace(" ", "")):
+                self.add_error(
+                    "code", _("That code is not right. Type the code the app shows now.")
+                )
         return cleaned

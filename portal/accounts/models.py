@@ -1,6 +1,9 @@
+import uuid
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -129,3 +132,62 @@ def user_display(user):
     """How allauth names a user in messages: their display name, else their e-mail."""
     profile = getattr(user, "profile", None)
     return (profile.display_name if profile else "") or user.email or user.get_username()
+
+
+class DataExport(models.Model):
+    """One "download all my data" archive: built in the background, kept for a while, deleted.
+
+    At most one is being built per user at a time (a partial unique constraint), so asking
+    again while one is being built starts no second one. The file lives outside the web root
+    (settings.ACCOUNTS_EXPORT_ROOT) and is served only to its owner.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to start")
+        BUILDING = "building", _("Being prepared")
+        READY = "ready", _("Ready to download")
+        FAILED = "failed", _("Could not be prepared")
+        EXPIRED = "expired", _("Deleted")
+
+    IN_PROGRESS = (Status.PENDING, Status.BUILDING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("asked for"), default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(_("available until"), null=True, blank=True)
+    parts_done = models.PositiveSmallIntegerField(default=0)
+    parts_total = models.PositiveSmallIntegerField(default=0)
+    file_name = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("data download")
+        verbose_name_plural = _("data downloads")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status__in=["pending", "building"]),
+                name="accounts_one_export_in_progress",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def in_progress(self):
+        return self.status in self.IN_PROGRESS
+
+    @property
+    def percent(self):
+        if self.status == self.Status.READY:
+            return 100
+        return int(100 * self.parts_done / self.parts_total) if self.parts_total else 0

@@ -14,6 +14,7 @@ from allauth.account.models import EmailAddress
 
 from portal.choosers import SnippetChooserViewSet
 from portal.mypage.panels import Panel
+from portal.wording import address, join_list
 
 from .dashboard import TodayItem, TodayPanel
 from .middleware import has_mfa
@@ -30,9 +31,17 @@ class ProfilePanel(Panel):
         user = request.user
         profile = Profile.objects.select_related("street__community").get(user=user)
         email = EmailAddress.objects.filter(user=user, primary=True).first()
+        channels = [_("Inbox")]
+        if profile.notify_email:
+            channels.append(_("e-mail"))
+        if profile.notify_sms:
+            channels.append(_("SMS"))
+        community = profile.street.community if profile.street_id else None
         return {
             "profile": profile,
-            "community": profile.street.community if profile.street_id else None,
+            "community": community,
+            "home_address": address(profile.street, community) if profile.street_id else "",
+            "channels": join_list(channels),
             "email": email.email if email else user.email,
             "email_verified": bool(email and email.verified),
             "mfa_enabled": has_mfa(user),

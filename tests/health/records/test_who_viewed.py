@@ -37,7 +37,7 @@ def test_who_viewed_names_nobody_by_email(linked_resident):
         assert staff_client.get(f"/fhir/Patient/{pid}").status_code == 200
     client.get(reverse("records:index"))
 
-    response = client.get(reverse("records:access-log"))
+    response = client.get(reverse("records:access-log") + "?show=all")
     content = response.content.decode()
     table = content[content.index("<tbody>") : content.index("</tbody>")]
     assert "@" not in table
@@ -58,7 +58,7 @@ def test_who_viewed_is_scoped_to_the_record_shown(linked_resident):
     new_pid = load_patient(seed=47, encounters=2)
     PatientLink.objects.create(user=user, patient_id=new_pid)
     client.get(reverse("records:index"))
-    response = client.get(reverse("records:access-log"))
+    response = client.get(reverse("records:access-log") + "?show=all")
     events = response.context["page"].object_list
     assert events and all(e.patient_id == new_pid for e in events)
 
@@ -77,3 +77,30 @@ def test_who_viewed_query_count_is_bounded(linked_resident):
             client.get(reverse("records:access-log"))
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_other_peoples_accesses_come_first_and_my_own_are_behind_a_filter(linked_resident):
+    """A nurse's visit is not buried under the resident's own clicks (issue 12)."""
+    client, user, pid = linked_resident(seed=49, encounters=2)
+    english(user)
+    for _ in range(60):  # more than a page of the resident's own views
+        client.get(reverse("records:index"))
+    nurse = make_clinic_staff()
+    nurse.profile.display_name = "Nurse Chan"
+    nurse.profile.save()
+    nurse_client = Client()
+    nurse_client.force_login(nurse)
+    assert nurse_client.get(f"/fhir/Patient/{pid}").status_code == 200
+
+    response = client.get(reverse("records:access-log"))
+    whos = [str(e.who) for e in response.context["page"].object_list]
+    assert whos and "You" not in whos
+    assert "Nurse Chan" in whos
+    content = response.content.decode()
+    assert "Showing other people and systems." in content
+    assert 'href="?show=all"' in content
+    assert "Also show your own" in content
+
+    response = client.get(reverse("records:access-log") + "?show=all")
+    whos = [str(e.who) for e in response.context["page"].object_list]
+    assert "You" in whos

@@ -105,11 +105,20 @@ def test_case_officer_dashboard_says_what_they_can_do_today(client):
     panel = today_panel(client)
     text = panel.get_text(" ", strip=True)
     assert "Case officers" in text
-    # Nothing of an editor's: officers cannot write pages.
-    assert "Write and publish pages" not in text
-    # Service cases add the office's queue, the window and the hotline to this panel.
+    # The cases app adds its work; nothing of an editor's: officers cannot write pages.
     assert "Work your office's case queue" in text
-    assert "Nothing waits for your role in the back office yet" not in text
+    assert "Write and publish pages" not in text
+    assert "Your account" in text
+
+
+def test_staff_without_work_of_their_own_are_told_so(client):
+    from django.contrib.auth.models import Permission
+
+    helper = with_totp(StaffFactory(is_staff=True))  # may enter the admin, and nothing more
+    helper.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    client.force_login(helper)
+    text = today_panel(client).get_text(" ", strip=True)
+    assert "Nothing waits for your role in the back office yet" in text
     assert "Your account" in text
 
 

@@ -146,7 +146,11 @@ class Command(BaseCommand):
 
     def report(self, residents, staff):
         out = self.stdout
+        base = settings.PORTAL_BASE_URL
         out.write(self.style.SUCCESS("Demo district loaded."))
+        out.write(f"  Portal:       {base}/")
+        out.write(f"  Sign in:      {base}/accounts/login/  (residents land on My page,")
+        out.write(f"                staff in the back office at {base}/admin/)")
         out.write(f"Password for every demo user: {DEMO_PASSWORD}")
         out.write("Residents:")
         for user in residents:
