@@ -134,16 +134,17 @@ def bench_recompute(office):
         CalendarDay.objects.create(
             date=closure, kind=CalendarDay.Kind.CLOSURE, name_en="Bench typhoon"
         )
-    start = time.perf_counter()
-    result = services.recompute_open_cases()
-    elapsed = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    result = services.recompute_open_cases(on_change=services.record_due_date_changes)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     start = time.perf_counter()
     again = services.recompute_open_cases()
     idle = time.perf_counter() - start
     CalendarDay.objects.filter(date=closure).delete()
     services.recompute_open_cases()
     print(
-        f"recompute: {result.checked} open cases, {result.changed} moved in {elapsed:.1f} s; "
+        f"recompute: {result.checked} open cases, {result.changed} moved in {elapsed:.1f} s "
+        f"({cpu:.1f} s CPU in Python); "
         f"a second run (nothing to change) {idle:.1f} s, {again.changed} moved"
     )
 
