@@ -453,9 +453,15 @@ def office_queue(user, *, office=None, state="", service=None, risk="", assigned
     working days left (the due date; cases without one last). `risk` is "overdue", "at_risk"
     or ""; `assigned` is "me", "none", an officer's id or ""."""
     today = today or timezone.localdate()
-    cases = office_cases(user)
     if office is not None:
-        cases = cases.filter(office=office)
+        if not offices_of(user).filter(pk=office.pk).exists():
+            return Case.objects.none()
+        cases = Case.objects.filter(office_id=office.pk)
+    else:
+        # The ids, not a subquery: the planner then picks the queue's index per office.
+        office_ids = list(offices_of(user).values_list("pk", flat=True))
+        cases = Case.objects.filter(office_id__in=office_ids)
+    cases = cases.exclude(state=CaseState.DRAFT)
     if state == "open":
         cases = cases.filter(state__in=OPEN_STATES)
     elif state:
