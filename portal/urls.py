@@ -38,6 +38,7 @@ urlpatterns = [
     path("fhir/", include("health.fhir.urls")),
     path("health/", include("health.records.urls")),
     path("clinics/", include("health.booking.urls")),
+    path("transit/", include("transit.urls")),
     path("services/", include("portal.cases.urls")),
     path("api/cases/", cases_api.urls),
 ]
