@@ -50,9 +50,9 @@ def test_a_resident_applies_and_sees_the_explained_due_date(page, service, tmp_p
     page.set_input_files("#id_tenancy", str(scan))
     # Save a draft and come back to it.
     page.click("button[value=save]")
-    page.wait_for_selector(".messages")
+    page.wait_for_selector(".notification-banner")
     page.check_accessibility()
-    assert "Your draft is saved" in page.inner_text(".messages")
+    assert "Your draft is saved" in page.inner_text(".notification-banner")
     case = Case.objects.get(applicant=resident)
     assert case.state == CaseState.DRAFT
 
