@@ -498,7 +498,14 @@ class Case(models.Model):
         verbose_name = _("case")
         verbose_name_plural = _("cases")
         indexes = [
-            # The officer queue: one office, open states, by due date.
+            # The officer queue: one office's open cases in due-date order, read straight off
+            # the index (first page and count without sorting 100,000 rows) ...
+            models.Index(
+                fields=["office", "due_date", "id"],
+                name="cases_open_queue_idx",
+                condition=models.Q(state__in=OPEN_STATES),
+            ),
+            # ... and one state of one office, by due date.
             models.Index(fields=["office", "state", "due_date"], name="cases_queue_idx"),
             models.Index(fields=["applicant", "state"], name="cases_applicant_idx"),
             models.Index(fields=["applicant_id_number"], name="cases_id_number_idx"),

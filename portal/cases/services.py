@@ -258,13 +258,18 @@ class RecomputeResult:
 
 def recompute_open_cases(calendar=None, *, batch_size=2000, on_change=None):
     """Work out the due date of every open case again (after a calendar change) and store the
-    ones that moved, in batches. `on_change(case, old_due, new_due)` is called for each moved
-    case inside its batch's transaction (the history records it). Idempotent: a second run
-    finds nothing to change."""
+    ones that moved, in batches. `on_change(moved)` gets each batch's [(case, old due date,
+    DueDate)] inside the batch's transaction (the feed records them). Idempotent: a second run finds
+    nothing to change.
+
+    Cases received on the same day for the same service, with no pause or extension, share
+    one computation (100,000 cases have a few hundred distinct inputs), and on PostgreSQL a
+    batch is stored with one UPDATE … FROM (VALUES …)."""
     from .models import CaseExtension, CasePause
 
     calendar = calendar or business_calendar()
     result = RecomputeResult()
+    memo = {}
     last_pk = 0
     while True:
         cases = list(
@@ -272,6 +277,7 @@ def recompute_open_cases(calendar=None, *, batch_size=2000, on_change=None):
             .select_related("service")
             .only(
                 "pk",
+                "office_id",
                 "received_on",
                 "due_date",
                 "at_risk_from",
@@ -291,32 +297,64 @@ def recompute_open_cases(calendar=None, *, batch_size=2000, on_change=None):
             extensions.setdefault(extension.case_id, []).append(extension)
         moved = []
         for case in cases:
-            old = case.due_date
-            due = due_date_for(
-                case,
-                calendar,
-                pauses=pauses.get(case.pk, []),
-                extensions=extensions.get(case.pk, []),
+            own_pauses = pauses.get(case.pk, [])
+            own_extensions = extensions.get(case.pk, [])
+            key = (
+                case.received_on,
+                case.service.promised_days,
+                tuple((p.started_on, p.ended_on, p.reason) for p in own_pauses),
+                tuple((e.days, e.reason) for e in own_extensions),
             )
+            due = memo.get(key)
+            if due is None:
+                due = memo[key] = due_date_for(
+                    case, calendar, pauses=own_pauses, extensions=own_extensions
+                )
+            old = case.due_date
             if _apply(case, due):
                 moved.append((case, old, due))
         result.checked += len(cases)
         if moved:
             with transaction.atomic():
-                Case.objects.bulk_update(
-                    [case for case, _old, _due in moved],
-                    ["due_date", "at_risk_from", "due_provisional"],
-                    batch_size=batch_size,
-                )
+                _store_due_dates([case for case, _old, _due in moved])
                 if on_change is not None:
-                    for case, old, due in moved:
-                        on_change(case, old, due)
+                    on_change(moved)
             result.changed += len(moved)
 
 
-def record_due_date_change(case, old_due, new_due):
-    """Record a due date the calendar moved (called inside the recompute's transaction)."""
-    record_event(case, "case.due_date_moved", old=_iso(old_due), new=_iso(new_due.due))
+def _store_due_dates(cases):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        Case.objects.bulk_update(cases, ["due_date", "at_risk_from", "due_provisional"])
+        return
+    rows = ", ".join(["(%s, %s::date, %s::date, %s)"] * len(cases))
+    params = []
+    for case in cases:
+        params += [case.pk, case.due_date, case.at_risk_from, case.due_provisional]
+    table = Case._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS c SET due_date = v.due, at_risk_from = v.risk, "
+            "due_provisional = v.provisional "
+            f"FROM (VALUES {rows}) AS v(id, due, risk, provisional) WHERE c.id = v.id",
+            params,
+        )
+
+
+def record_due_date_changes(moved):
+    """The same for a whole batch, in one INSERT."""
+    from .models import CaseEvent
+
+    CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case_id=case.pk,
+            office_id=case.office_id,
+            kind="case.due_date_moved",
+            data={"old": _iso(old), "new": _iso(due.due)},
+        )
+        for case, old, due in moved
+    )
 
 
 def case_progress(case, calendar=None):
@@ -415,9 +453,15 @@ def office_queue(user, *, office=None, state="", service=None, risk="", assigned
     working days left (the due date; cases without one last). `risk` is "overdue", "at_risk"
     or ""; `assigned` is "me", "none", an officer's id or ""."""
     today = today or timezone.localdate()
-    cases = office_cases(user)
     if office is not None:
-        cases = cases.filter(office=office)
+        if not offices_of(user).filter(pk=office.pk).exists():
+            return Case.objects.none()
+        cases = Case.objects.filter(office_id=office.pk)
+    else:
+        # The ids, not a subquery: the planner then picks the queue's index per office.
+        office_ids = list(offices_of(user).values_list("pk", flat=True))
+        cases = Case.objects.filter(office_id__in=office_ids)
+    cases = cases.exclude(state=CaseState.DRAFT)
     if state == "open":
         cases = cases.filter(state__in=OPEN_STATES)
     elif state:

@@ -14,7 +14,7 @@ def recompute_due_dates():
     """Work every open case's due date out again; store and record the ones that moved.
     Runs after every calendar change and once a night (in case a change's task was lost
     while the broker was away): a run that finds nothing to change writes nothing."""
-    result = services.recompute_open_cases(on_change=services.record_due_date_change)
+    result = services.recompute_open_cases(on_change=services.record_due_date_changes)
     logger.info("Due dates checked: %s open cases, %s moved.", result.checked, result.changed)
     return {"checked": result.checked, "changed": result.changed}
 

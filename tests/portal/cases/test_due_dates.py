@@ -50,6 +50,8 @@ def test_a_typhoon_closure_added_while_a_case_is_open_moves_its_due_date(
     decided.refresh_from_db()
     assert case.due_date == date(2026, 7, 20)
     assert decided.due_date == date(2026, 7, 17)  # a decided case keeps the date it had
+    moved = case.events.get(kind="case.due_date_moved")
+    assert moved.data == {"old": "2026-07-17", "new": "2026-07-20"}
     with translation.override("en"):
         line = services.due_date_for(case).explanation()
     assert "1 office closure day (9 July 2026 Typhoon signal No. 8)" in line
