@@ -6,6 +6,7 @@ DEBUG on. Setting DATABASE_URL switches to the production profile: DEBUG off unl
 for, a SECRET_KEY is required, and every `check --deploy` setting is on.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -34,11 +35,26 @@ def env_int(name, default):
     return int(value) if value else default
 
 
+def env_float(name, default):
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 def env_list(name, default):
     value = os.environ.get(name)
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _json_env(name, default):
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be JSON: {exc}") from None
 
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -55,11 +71,15 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Absolute links in e-mail and SMS. Production sets PORTAL_BASE_URL; otherwise it is the
+# address the portal is served on: `PORT=8080 make run` serves, and links, on port 8080.
+PORT = env_int("PORT", 8000)
+PORTAL_BASE_URL = (os.environ.get("PORTAL_BASE_URL") or f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     # The portal's own apps come first so their templates override allauth's and Wagtail's.
     "portal.accounts",
+    "portal.components",
     "portal.mypage",
     "portal.notifications",
     "portal.demo",
@@ -68,6 +88,7 @@ INSTALLED_APPS = [
     "health.fhir",
     "health.records",
     "health.booking",
+    "transit",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -87,6 +108,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # the resident's list of signed-in sessions (account settings)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -159,6 +181,12 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Redis must never hold up a request: no call waits longer than REDIS_TIMEOUT_SECONDS, and a
+# server that timed out is skipped for REDIS_RETRY_SECONDS (portal/redis_breaker.py) while the
+# cache answers from its database table and the outbox sweep delivers what was not queued.
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 0.5)
+REDIS_RETRY_SECONDS = env_float("REDIS_RETRY_SECONDS", 5)
+
 # Cache: Redis in production (degrading to misses while Redis restarts, see portal/cache.py);
 # a file cache shared by the embedded web and worker processes.
 if REDIS_URL:
@@ -167,7 +195,10 @@ if REDIS_URL:
             "BACKEND": "portal.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             # A Redis that does not answer must cost a request a moment, not a minute.
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
             # ... and the calls it does not answer go to PostgreSQL, so sign-in rate limits
             # and used authenticator codes still count while Redis is away.
             "FALLBACK": "database",
@@ -208,8 +239,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-# Publishing must not hang a web request while the broker is away: fail fast, the outbox
-# sweep delivers what could not be queued.
+# Publishing must not hang a web request while the broker is away or frozen: web code
+# publishes through portal.celery.publish (REDIS_TIMEOUT_SECONDS, no retries), and the
+# outbox sweep delivers what could not be queued.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = False
@@ -227,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
     "booking-send-reminders": {
         "task": "health.booking.tasks.send_reminders",
         "schedule": env_int("BOOKING_REMINDER_SECONDS", 15 * 60),
+    },
+    # Service cases: due dates follow the calendar (also queued at once on every change).
+    "cases-recompute-due-dates": {
+        "task": "portal.cases.tasks.recompute_due_dates",
+        "schedule": env_int("CASES_RECOMPUTE_SECONDS", 24 * 60 * 60),
     },
     "booking-expire-waitlist-offers": {
         "task": "health.booking.tasks.expire_waitlist_offers",
@@ -343,6 +380,8 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.notifications.sms.LogSMSBackend")
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
+# Notifications of a merging kind about one object within this many seconds become one message.
+NOTIFICATIONS_MERGE_SECONDS = env_int("NOTIFICATIONS_MERGE_SECONDS", 300)
 
 # Wagtail --------------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "District Portal"
@@ -354,6 +393,11 @@ WAGTAILADMIN_LOGIN_URL = "account_login"
 WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
+# The back office runs on a government network and calls no outside service: no avatars from
+# Gravatar (initials instead), no release check, no "what's new" banner linking out.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 
 # Security (on whenever DEBUG is off) ----------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -369,6 +413,16 @@ if not DEBUG:
     LANGUAGE_COOKIE_SECURE = True
     if env_bool("BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Client address (portal/accounts/client_ip.py) ---------------------------------------------
+# Behind the TLS proxy every request connects from the proxy: sign-in limits per IP must count
+# the client's address from the proxy's header instead, or one attacker locks everyone out.
+# The header is trusted only when a proxy we run is said to be in front (clients can send it).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", not DEBUG)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
+TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER", "")
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
 
 # Portal ---------------------------------------------------------------------------------------
 PORTAL_NAME = _("District Portal")
@@ -426,3 +480,25 @@ WORKCALENDAR_WEEKEND_DAYS = [int(d) for d in env_list("WORKCALENDAR_WEEKEND_DAYS
 CASES_FILES_ROOT = Path(os.environ.get("CASES_FILES_ROOT", VAR_DIR / "case-files"))
 CASES_UPLOAD_MAX_BYTES = env_int("CASES_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 CASES_AT_RISK_SHARE = float(os.environ.get("CASES_AT_RISK_SHARE", "0.8"))
+
+# Transit (transit/) -----------------------------------------------------------------------------
+# Realtime feeds per static feed code, as JSON, e.g.
+# {"district": {"trip_updates": "https://…/tripupdates.pb", "alerts": "https://…/alerts.pb"}};
+# a feed not named here uses the URLs stored on it (the demo stores its local files there).
+TRANSIT_REALTIME_FEEDS = _json_env("TRANSIT_REALTIME_FEEDS", {})
+TRANSIT_REALTIME_POLL_SECONDS = env_int("TRANSIT_REALTIME_POLL_SECONDS", 30)
+TRANSIT_REALTIME_TIMEOUT_SECONDS = env_int("TRANSIT_REALTIME_TIMEOUT_SECONDS", 10)
+TRANSIT_REALTIME_MAX_BYTES = env_int("TRANSIT_REALTIME_MAX_BYTES", 32 * 1024 * 1024)
+# Older predictions fall back to the timetable (GTFS-realtime best practices: 90 s, 10 min).
+TRANSIT_TRIP_UPDATES_STALE_SECONDS = env_int("TRANSIT_TRIP_UPDATES_STALE_SECONDS", 90)
+TRANSIT_ALERTS_STALE_SECONDS = env_int("TRANSIT_ALERTS_STALE_SECONDS", 10 * 60)
+TRANSIT_FAVOURITE_STOPS_LIMIT = env_int("TRANSIT_FAVOURITE_STOPS_LIMIT", 8)
+TRANSIT_DEPARTURES_WINDOW_MINUTES = env_int("TRANSIT_DEPARTURES_WINDOW_MINUTES", 120)
+TRANSIT_IMPORT_MAX_BAD_FRACTION = float(os.environ.get("TRANSIT_IMPORT_MAX_BAD_FRACTION", "0.01"))
+TRANSIT_KEEP_OLD_VERSIONS = env_int("TRANSIT_KEEP_OLD_VERSIONS", 1)
+# The demo's stand-in producer rewrites its local realtime files before each poll.
+TRANSIT_DEMO_PRODUCER = env_bool("TRANSIT_DEMO_PRODUCER", EMBEDDED and DEBUG)
+CELERY_BEAT_SCHEDULE["transit-poll-realtime"] = {
+    "task": "transit.tasks.poll_realtime",
+    "schedule": TRANSIT_REALTIME_POLL_SECONDS,
+}

@@ -10,6 +10,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from health.fhir import views as fhir_views
 from portal.accounts import views as account_views
+from portal.cases.api import api as cases_api
 
 
 def favicon(request):
@@ -37,7 +38,9 @@ urlpatterns = [
     path("fhir/", include("health.fhir.urls")),
     path("health/", include("health.records.urls")),
     path("clinics/", include("health.booking.urls")),
+    path("transit/", include("transit.urls")),
     path("services/", include("portal.cases.urls")),
+    path("api/cases/", cases_api.urls),
 ]
 
 if settings.DEBUG:

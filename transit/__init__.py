@@ -1,1 +1,1 @@
-"""Public transport: GTFS import, realtime polling, departures and stops (not built yet)."""
+"""Public transport: GTFS import, GTFS-realtime polling, departures, stops and favourites."""

@@ -1,0 +1,258 @@
+"""Next departures at stops: the timetable corrected by realtime, with names in the reader's
+language, and the alerts that concern them. Views, the JSON API and the My page panel all
+call `boards()` / `board()`; none of them touches the network (realtime comes from the
+stored snapshot).
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from . import realtime
+from .models import Route, Stop, StopTime, Trip
+from .timetable import Translator, scheduled_calls, zone
+
+# Predictions can bring a call scheduled before "now" into the future: look this far back
+# for delayed vehicles.
+LOOKBACK = dt.timedelta(minutes=30)
+
+
+@dataclass
+class Departure:
+    stop: Stop  # the platform or stop the vehicle calls at
+    route: Route
+    route_name: str
+    route_long_name: str
+    headsign: str
+    trip_id: str
+    scheduled: dt.datetime
+    expected: dt.datetime | None
+    delay: int | None
+    status: str  # live, timetable, cancelled, skipped
+    age: int | None  # seconds since the realtime snapshot, for live/cancelled/skipped
+    approximate: bool = False
+    headway_minutes: int | None = None
+    wheelchair_accessible: bool | None = None
+    stop_sequence: int = 0
+    service_day: dt.date | None = None
+    tz: dt.tzinfo = dt.UTC
+
+    @property
+    def when(self):
+        return self.expected or self.scheduled
+
+    @property
+    def platform(self):
+        return self.stop.platform_code
+
+    @property
+    def is_live(self):
+        return self.status == "live"
+
+    @property
+    def local_time(self):
+        return self.when.astimezone(self.tz)
+
+    @property
+    def scheduled_local(self):
+        return self.scheduled.astimezone(self.tz)
+
+    @property
+    def delay_minutes(self):
+        if self.delay is None:
+            return 0
+        return round(self.delay / 60)
+
+    def minutes_from(self, now):
+        return max(0, int((self.when - now).total_seconds() // 60))
+
+
+@dataclass
+class Board:
+    stop: Stop
+    name: str
+    departures: list = field(default_factory=list)
+    routes: list = field(default_factory=list)
+    alerts: list | None = None  # None: alerts are unavailable (stale or never fetched)
+    trip_updates: realtime.Freshness | None = None
+    realtime_configured: bool = False
+
+    @property
+    def live_unavailable(self):
+        """Realtime is configured but too old (or never arrived): all departures are
+        timetable."""
+        return self.realtime_configured and not (self.trip_updates and self.trip_updates.live)
+
+
+def stop_members(stops):
+    """{requested stop pk: [pks of it and its child platforms]}, in one query."""
+    members = {s.pk: [s.pk] for s in stops}
+    stations = [s.pk for s in stops if s.location_type == Stop.LocationType.STATION]
+    if stations:
+        for pk, parent in Stop.objects.filter(parent_id__in=stations).values_list(
+            "pk", "parent_id"
+        ):
+            members[parent].append(pk)
+    return members
+
+
+def routes_at(version, stop_pks):
+    """Routes serving the stops (cached per version: the timetable of a version never
+    changes)."""
+    key = f"transit:routes-at:{version.pk}:{','.join(map(str, sorted(stop_pks)))}"
+    pks = cache.get(key)
+    if pks is None:
+        st, trip = StopTime._meta.db_table, Trip._meta.db_table
+        marks = ", ".join(["%s"] * len(stop_pks))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT t.route_id FROM {st} st JOIN {trip} t ON t.id = st.trip_id "
+                f"WHERE st.stop_id IN ({marks})",
+                list(stop_pks),
+            )
+            pks = [r[0] for r in cursor.fetchall()]
+        cache.set(key, pks, 6 * 3600)
+    return pks
+
+
+def boards(
+    feed, stops, *, at=None, now=None, limit=8, language=None, with_routes=True, with_alerts=True
+):
+    """Departure boards for stops of one feed's live version (a station includes its
+    platforms). `at` is the time asked for (default now); realtime applies when fresh."""
+    now = now or timezone.now()
+    at = at or now
+    version = feed.live_version
+    members = stop_members(stops)
+    all_pks = sorted({pk for pks in members.values() for pk in pks})
+    window = dt.timedelta(minutes=settings.TRANSIT_DEPARTURES_WINDOW_MINUTES)
+    trip_updates_url, alerts_url = realtime.realtime_urls(feed)
+    fresh = realtime.freshness(feed, realtime.TRIP_UPDATES, now) if trip_updates_url else None
+    live = bool(fresh and fresh.live)
+    start = at - LOOKBACK if live else at
+    calls = scheduled_calls(version, all_pks, start, at + window)
+    updates = realtime.trip_updates_for(feed, realtime.snapshot_keys(calls)) if live else {}
+
+    stop_rows = {s.pk: s for s in Stop.objects.filter(pk__in=all_pks)}
+    parents = {s.parent_id for s in stop_rows.values() if s.parent_id}
+    parent_rows = {s.pk: s for s in Stop.objects.filter(pk__in=parents - set(stop_rows))}
+    route_pks = {c.route_pk for c in calls}
+    served = {}
+    if with_routes:
+        for stop in stops:
+            served[stop.pk] = routes_at(version, members[stop.pk])
+            route_pks.update(served[stop.pk])
+    routes = {r.pk: r for r in Route.objects.filter(pk__in=route_pks).select_related("agency")}
+
+    tr = Translator(version, language)
+    for route in routes.values():
+        tr.want(route.route_id, route.short_name)
+        tr.want(route.route_id, route.long_name)
+    for call in calls:
+        tr.want(call.trip_id, call.headsign)
+        tr.want(call.trip_id, call.stop_headsign)
+    for stop in [*stops, *stop_rows.values()]:
+        tr.want(stop.stop_id, stop.name)
+
+    member_of = {pk: owner for owner, pks in members.items() for pk in pks}
+    result = {s.pk: [] for s in stops}
+    for call in calls:
+        route = routes[call.route_pk]
+        platform = stop_rows[call.stop_pk]
+        scheduled = call.departure_at
+        key = (
+            call.trip_id,
+            call.service_day,
+            call.start_time if call.start_time is not None else -1,
+        )
+        update = updates.get(key)
+        if update is not None and call.exact_times:
+            prediction = realtime.predict(update, call.stop_sequence, scheduled)
+        else:
+            prediction = realtime.Prediction("timetable")
+        when = prediction.departure or scheduled
+        if when < at:
+            continue
+        age = fresh.age if prediction.status != "timetable" and fresh else None
+        if update is not None and update.timestamp and prediction.status != "timetable":
+            age = max(0, int((now - update.timestamp).total_seconds()))
+        tz_name = (
+            platform.timezone
+            or (
+                parent_rows.get(platform.parent_id) or stop_rows.get(platform.parent_id) or platform
+            ).timezone
+            or route.agency.timezone
+        )
+        headsign = tr.get(
+            "stop_times", "stop_headsign", call.trip_id, call.stop_headsign, str(call.stop_sequence)
+        ) or tr.get("trips", "trip_headsign", call.trip_id, call.headsign)
+        result[member_of[call.stop_pk]].append(
+            Departure(
+                stop=platform,
+                route=route,
+                route_name=tr.get("routes", "route_short_name", route.route_id, route.short_name)
+                or tr.get("routes", "route_long_name", route.route_id, route.long_name),
+                route_long_name=tr.get(
+                    "routes", "route_long_name", route.route_id, route.long_name
+                ),
+                headsign=headsign or "",
+                trip_id=call.trip_id,
+                scheduled=scheduled,
+                expected=prediction.departure,
+                delay=prediction.delay,
+                status=prediction.status,
+                age=age,
+                approximate=not call.exact_times,
+                headway_minutes=round(call.headway / 60) if call.headway else None,
+                wheelchair_accessible={1: True, 2: False}.get(call.wheelchair_accessible),
+                stop_sequence=call.stop_sequence,
+                service_day=call.service_day,
+                tz=zone(tz_name),
+            )
+        )
+    boards_by_stop = {}
+    for stop in stops:
+        departures = sorted(result[stop.pk], key=lambda d: (d.when, d.route_name, d.trip_id))
+        served_routes = sorted(
+            (routes[pk] for pk in served.get(stop.pk, [])),
+            key=lambda r: (
+                r.sort_order if r.sort_order is not None else 1 << 30,
+                _natural(r.short_name or r.long_name),
+            ),
+        )
+        boards_by_stop[stop.pk] = Board(
+            stop=stop,
+            name=tr.get("stops", "stop_name", stop.stop_id, stop.name),
+            departures=departures[:limit],
+            routes=[
+                (
+                    r,
+                    tr.get("routes", "route_short_name", r.route_id, r.short_name),
+                    tr.get("routes", "route_long_name", r.route_id, r.long_name),
+                )
+                for r in served_routes
+            ],
+            trip_updates=fresh,
+            realtime_configured=bool(trip_updates_url),
+        )
+    if with_alerts:
+        from .alerts import alerts_for_boards
+
+        alerts_for_boards(
+            feed, boards_by_stop, members, stop_rows, now, language, configured=bool(alerts_url)
+        )
+    return boards_by_stop
+
+
+def board(feed, stop, **kwargs):
+    return boards(feed, [stop], **kwargs)[stop.pk]
+
+
+def _natural(text):
+    """Route names sorted as riders expect: 2 before 10, then letters."""
+    digits = "".join(c for c in text if c.isdigit())
+    return (int(digits) if digits else 1 << 30, text)

@@ -1,0 +1,344 @@
+"""The static timetable: service days, scheduled departures at stops, translations.
+
+GTFS times count from "noon minus 12 h" of the service day in the agency's time zone. That
+instant is midnight on ordinary days, but 01:00 or 23:00 of the day before on the days the
+clocks change, which is why times are never turned into wall-clock times by adding them to a
+date: `service_day_origin(day, tz) + seconds` is the instant, always.
+"""
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import F, Q
+from django.utils import translation
+
+from .models import Agency, Frequency, Route, Service, ServiceException, StopTime, Translation, Trip
+
+UTC = dt.UTC
+SERVICE_CACHE_SECONDS = 6 * 3600
+
+
+def service_day_origin(day, tz):
+    """The instant of 00:00:00 in GTFS terms: noon of `day` in `tz`, minus 12 hours."""
+    noon = dt.datetime.combine(day, dt.time(12), tzinfo=tz)
+    # Through UTC: aware arithmetic in one zone is wall-clock arithmetic in Python, which
+    # would give local midnight instead of noon minus 12 h on a daylight-saving day.
+    return noon.astimezone(UTC) - dt.timedelta(hours=12)
+
+
+def zone(name):
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def active_services(version_id, day):
+    """Service pks running on `day`: calendar.txt's weekdays within its dates, plus
+    calendar_dates.txt additions, minus its removals. Cached per version and day (versions are
+    never changed after import, so the cache needs no invalidation)."""
+    key = f"transit:services:{version_id}:{day.isoformat()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    bit = 1 << day.weekday()
+    running = set(
+        Service.objects.filter(version_id=version_id, start_date__lte=day, end_date__gte=day)
+        .annotate(runs=F("weekdays").bitand(bit))
+        .filter(runs__gt=0)
+        .values_list("pk", flat=True)
+    )
+    for service, kind in ServiceException.objects.filter(
+        version_id=version_id, date=day
+    ).values_list("service_id", "exception_type"):
+        if kind == ServiceException.ADDED:
+            running.add(service)
+        else:
+            running.discard(service)
+    result = frozenset(running)
+    cache.set(key, result, SERVICE_CACHE_SECONDS)
+    return result
+
+
+def version_timezones(version_id):
+    """{agency pk: time zone name} of a version (cached; usually one agency)."""
+    key = f"transit:agencies:{version_id}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = dict(Agency.objects.filter(version_id=version_id).values_list("pk", "timezone"))
+        cache.set(key, cached, SERVICE_CACHE_SECONDS)
+    return cached
+
+
+@dataclass
+class ScheduledCall:
+    """One scheduled call of a trip at a stop, on one service day."""
+
+    stop_pk: int
+    trip_pk: int
+    trip_id: str
+    route_pk: int
+    service_day: dt.date
+    origin: dt.datetime  # the service day's noon minus 12 h
+    stop_sequence: int
+    arrival: int  # seconds from origin
+    departure: int
+    stop_headsign: str | None
+    headsign: str
+    wheelchair_accessible: int
+    drop_off_only: bool = False
+    # Frequency-based trips: the trip instance's start (seconds from origin), headway, exact.
+    start_time: int | None = None
+    headway: int | None = None
+    exact_times: bool = True
+
+    @property
+    def departure_at(self):
+        return self.origin + dt.timedelta(seconds=self.departure)
+
+    @property
+    def arrival_at(self):
+        return self.origin + dt.timedelta(seconds=self.arrival)
+
+
+@dataclass
+class _DayWindow:
+    tz_name: str
+    day: dt.date
+    origin: dt.datetime
+    low: int
+    high: int
+    services: frozenset = field(default_factory=frozenset)
+
+
+def _day_windows(version_id, start, end):
+    """For each agency time zone and each service day that can reach [start, end]: the
+    window in seconds from that day's origin. Yesterday is always included, for trips that run
+    past 24:00 (GTFS times up to 47:59:59)."""
+    windows = []
+    for tz_name in sorted(set(version_timezones(version_id).values())):
+        tz = zone(tz_name)
+        first = start.astimezone(tz).date() - dt.timedelta(days=1)
+        last = end.astimezone(tz).date()
+        day = first
+        while day <= last:
+            origin = service_day_origin(day, tz)
+            low = int((start - origin).total_seconds())
+            high = int((end - origin).total_seconds())
+            services = active_services(version_id, day)
+            if high >= 0 and services:
+                windows.append(_DayWindow(tz_name, day, origin, max(low, 0), high, services))
+            day += dt.timedelta(days=1)
+    return windows
+
+
+def scheduled_calls(version, stop_pks, start, end):
+    """Every scheduled departure at `stop_pks` between `start` and `end` (aware datetimes),
+    across all service days that reach the window, in one query; frequency-based trips are
+    expanded into their instances (exact_times 1 and 0 alike, the latter marked inexact)."""
+    if not stop_pks:
+        return []
+    windows = _day_windows(version.pk, start, end)
+    if not windows:
+        return []
+    st, trip, route, agency = (
+        StopTime._meta.db_table,
+        Trip._meta.db_table,
+        Route._meta.db_table,
+        Agency._meta.db_table,
+    )
+    freq = Frequency._meta.db_table
+    several_zones = len({w.tz_name for w in windows}) > 1
+    stops_sql = ", ".join(["%s"] * len(stop_pks))
+    parts, params = [], []
+    columns = (
+        "st.stop_id, st.trip_id, t.trip_id, t.route_id, st.stop_sequence, st.arrival, "
+        "st.departure, st.stop_headsign, t.headsign, t.wheelchair_accessible, st.drop_off_type, "
+        "st.pickup_type"
+    )
+    for index, w in enumerate(windows):
+        services_sql = ", ".join(["%s"] * len(w.services))
+        zone_join = zone_cond = ""
+        zone_params = []
+        if several_zones:
+            zone_join = (
+                f" JOIN {route} r ON r.id = t.route_id JOIN {agency} a ON a.id = r.agency_id"
+            )
+            zone_cond = " AND a.timezone = %s"
+            zone_params = [w.tz_name]
+        parts.append(
+            f"SELECT {index}, {columns}, NULL, NULL, NULL, NULL, NULL "
+            f"FROM {st} st JOIN {trip} t ON t.id = st.trip_id{zone_join} "
+            f"WHERE st.stop_id IN ({stops_sql}) AND st.departure BETWEEN %s AND %s "
+            f"AND t.service_id IN ({services_sql}) AND t.has_frequencies = %s{zone_cond}"
+        )
+        params += [*stop_pks, w.low, w.high, *w.services, False, *zone_params]
+        if version.has_frequencies:
+            # Template stop times are offsets from the trip's first departure; an instance
+            # starting at s calls here at s + offset.
+            parts.append(
+                f"SELECT {index}, {columns}, f.start_time, f.end_time, f.headway_secs, "
+                f"f.exact_times, t.first_departure "
+                f"FROM {st} st JOIN {trip} t ON t.id = st.trip_id "
+                f"JOIN {freq} f ON f.trip_id = t.id{zone_join} "
+                f"WHERE st.stop_id IN ({stops_sql}) AND t.service_id IN ({services_sql}) "
+                f"AND t.has_frequencies = %s "
+                f"AND f.start_time + (st.departure - t.first_departure) <= %s "
+                f"AND f.end_time + (st.departure - t.first_departure) >= %s{zone_cond}"
+            )
+            params += [*stop_pks, *w.services, True, w.high, w.low, *zone_params]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = cursor.fetchall()
+    calls = []
+    for row in rows:
+        (
+            index,
+            stop_pk,
+            trip_pk,
+            trip_id,
+            route_pk,
+            seq,
+            arrival,
+            departure,
+            stop_headsign,
+            headsign,
+            wheelchair,
+            drop_off,
+            pickup,
+            f_start,
+            f_end,
+            headway,
+            exact,
+            first,
+        ) = row
+        if pickup == 1 or departure is None:
+            continue  # no boarding here (e.g. the last stop), or a trip without times
+        w = windows[index]
+        if f_start is None:
+            calls.append(
+                ScheduledCall(
+                    stop_pk,
+                    trip_pk,
+                    trip_id,
+                    route_pk,
+                    w.day,
+                    w.origin,
+                    seq,
+                    arrival,
+                    departure,
+                    stop_headsign,
+                    headsign,
+                    wheelchair,
+                )
+            )
+            continue
+        offset = departure - first
+        arrival_offset = (arrival if arrival is not None else departure) - first
+        # Instances start at f_start, f_start + headway, ... before f_end.
+        k = max(0, -(-(w.low - offset - f_start) // headway))
+        begin = f_start + k * headway
+        while begin < f_end and begin + offset <= w.high:
+            calls.append(
+                ScheduledCall(
+                    stop_pk,
+                    trip_pk,
+                    trip_id,
+                    route_pk,
+                    w.day,
+                    w.origin,
+                    seq,
+                    begin + arrival_offset,
+                    begin + offset,
+                    stop_headsign,
+                    headsign,
+                    wheelchair,
+                    start_time=begin,
+                    headway=headway,
+                    exact_times=bool(exact),
+                )
+            )
+            begin += headway
+    calls.sort(key=lambda c: (c.departure_at, c.trip_id))
+    return calls
+
+
+# Translations -----------------------------------------------------------------------------------
+LANGUAGE_CANDIDATES = {
+    "zh-hant": ("zh-hant", "zh-hk", "zh-tw", "zh-mo", "zh"),
+    "zh-hans": ("zh-hans", "zh-cn", "zh-sg", "zh"),
+    "en": ("en", "en-gb", "en-us", "en-hk"),
+}
+
+
+def language_candidates(language=None):
+    """GTFS language tags (lowercase) acceptable for an interface language, best first."""
+    language = (language or translation.get_language() or "en").lower()
+    for prefix, candidates in LANGUAGE_CANDIDATES.items():
+        if language.startswith(prefix):
+            return candidates
+    return (language, language.split("-")[0])
+
+
+class Translator:
+    """Looks up translations.txt texts for one version and language in one query.
+
+    `want(table, field, record_id, value)` registers what will be needed; `get(...)` answers
+    with the best translation or the original value.
+    """
+
+    def __init__(self, version, language=None):
+        self.version = version
+        self.candidates = language_candidates(language)
+        self.rank = {lang: i for i, lang in enumerate(self.candidates)}
+        self.wanted_ids = set()
+        self.wanted_values = set()
+        self.loaded = None
+
+    def want(self, record_id, value):
+        if record_id:
+            self.wanted_ids.add(record_id)
+        if value:
+            self.wanted_values.add(value)
+
+    def _load(self):
+        self.loaded = {}
+        default = (self.version.default_language or "").lower()
+        if default and default in self.candidates[:1]:
+            return  # the feed is already in the reader's language
+        if not self.wanted_ids and not self.wanted_values:
+            return
+        condition = Q()
+        if self.wanted_ids:
+            condition |= Q(record_id__in=self.wanted_ids)
+        if self.wanted_values:
+            condition |= Q(field_value__in=self.wanted_values)
+        rows = Translation.objects.filter(
+            condition, version_id=self.version.pk, language__in=self.candidates
+        ).values_list(
+            "table_name",
+            "field_name",
+            "record_id",
+            "record_sub_id",
+            "field_value",
+            "language",
+            "translation",
+        )
+        for table, fname, record_id, sub_id, value, lang, text in rows:
+            key = (table, fname, record_id, sub_id) if record_id else (table, fname, "=", value)
+            rank = self.rank.get(lang, 99)
+            if key not in self.loaded or rank < self.loaded[key][0]:
+                self.loaded[key] = (rank, text)
+
+    def get(self, table, field_name, record_id, value, sub_id=""):
+        if self.loaded is None:
+            self._load()
+        if not value:
+            return value
+        hit = self.loaded.get((table, field_name, record_id, sub_id)) or self.loaded.get(
+            (table, field_name, "=", value)
+        )
+        return hit[1] if hit else value
