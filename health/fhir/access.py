@@ -108,6 +108,15 @@ class Requester:
         return limit is None or (patient_id and patient_id in limit)
 
     @property
+    def patient_limit(self):
+        """The Patient ids all this requester's access is limited to (a resident, a patient
+        app), or None for one with user/ or system/ scopes. Such a requester must not learn
+        whether anything outside those records exists."""
+        if any(scope.context != "patient" for scope in self.scopes):
+            return None
+        return self.patient_ids
+
+    @property
     def audit_role(self):
         return self.kind
 

@@ -13,15 +13,18 @@ References are rewritten in place: the Bundle passed in is consumed (its resourc
 with the server's ids), which spares a deep copy of thousands of entries.
 """
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from . import projections, store
 from . import searchparams as sp
 from .errors import FhirError, PreconditionFailed
+from .integrity import check_resolvable
 from .models import Resource
 from .responses import bundle_text, entry_text
 from .searchset import run_search
@@ -29,6 +32,55 @@ from .validation import ID_RE, is_resource_type, validate_resource
 from .wire import etag, format_instant
 
 METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
+
+
+class Budget:
+    """What one Bundle may cost: response bytes, seconds, and the page size of each search
+    entry (FHIR_BUNDLE_MAX_RESPONSE_BYTES, FHIR_BUNDLE_MAX_SECONDS, FHIR_BUNDLE_ENTRY_COUNT).
+    A worker's memory is bounded by the first whatever the Bundle asks."""
+
+    def __init__(self, *, limited=True, lenient=False):
+        # The importer runs files of tens of thousands of entries in a process of its own:
+        # its Bundles are not held to a request's budget (only search entries' page size).
+        big = float("inf")
+        self.bytes_left = settings.FHIR_BUNDLE_MAX_RESPONSE_BYTES if limited else big
+        self.deadline = time.monotonic() + (settings.FHIR_BUNDLE_MAX_SECONDS if limited else big)
+        self.entry_count = settings.FHIR_BUNDLE_ENTRY_COUNT
+        self.lenient = lenient
+
+    def spend(self, entry):
+        """Count an entry's response against the budget."""
+        self.bytes_left -= len(entry.resource_text or "") + 200
+
+    def check(self):
+        """Raise OverBudget when the Bundle has used up its bytes or its time."""
+        if self.bytes_left <= 0:
+            raise OverBudget(
+                "The Bundle's response would exceed "
+                f"{settings.FHIR_BUNDLE_MAX_RESPONSE_BYTES} bytes: split it, or ask for "
+                "smaller pages"
+            )
+        if time.monotonic() > self.deadline:
+            raise OverBudget(
+                f"The Bundle did not finish within {settings.FHIR_BUNDLE_MAX_SECONDS} seconds: "
+                "split it into smaller Bundles"
+            )
+
+    def search_params(self, query):
+        """A search entry's parameters with its page size capped to the entry budget."""
+        params = []
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if name == "_count" and value.isascii() and value.isdigit():
+                value = str(min(int(value), self.entry_count))
+            params.append((name, value))
+        if not any(name == "_count" for name, _ in params):
+            params.append(("_count", str(self.entry_count)))
+        return params
+
+
+class OverBudget(FhirError):
+    def __init__(self, diagnostics):
+        super().__init__(413, diagnostics, code="too-costly")
 
 
 @dataclass
@@ -144,11 +196,11 @@ def _parse_entry(index, raw, validated=False):
                 expression=f"{where}.request.url",
             )
         entry.resource = resource
-    elif method == "DELETE" and not entry.resource_id:
+    elif method == "DELETE" and not entry.resource_id and not query:
         raise FhirError(
             400,
-            f"{where}: conditional delete is not supported",
-            code="not-supported",
+            f"{where}: DELETE needs Type/id or Type?criteria",
+            code="invalid",
             expression=f"{where}.request.url",
         )
     return entry
@@ -237,7 +289,7 @@ def _assign_ids(entries):
     return mapping
 
 
-def _run_get(entry, requester, base):
+def _run_get(entry, requester, base, budget):
     if entry.resource_id and projections.is_projected(entry.resource_type, entry.resource_id):
         resource = projections.read(entry.resource_type, entry.resource_id, requester)
         entry.resource_text = resource.body
@@ -258,18 +310,24 @@ def _run_get(entry, requester, base):
         return
     entry.resource_text = run_search(
         entry.resource_type,
-        parse_qsl(entry.query, keep_blank_values=True),
+        budget.search_params(entry.query),
         requester,
         base,
         f"{base}/{entry.resource_type}",
+        lenient=budget.lenient,
+        budget=int(min(max(budget.bytes_left, 1), 2**62)),
     )
     entry.response = {"status": "200 OK"}
 
 
-def _run_one(entry, requester, base):
+def _run_one(entry, requester, base, budget, references_checked=False):
     """Carry out one entry with the single-resource store functions (which audit it)."""
+    budget.check()
     if entry.method == "DELETE":
-        store.delete_resource(entry.resource_type, entry.resource_id, requester=requester)
+        if entry.resource_id:
+            store.delete_resource(entry.resource_type, entry.resource_id, requester=requester)
+        else:
+            store.conditional_delete(entry.resource_type, entry.query, requester=requester)
         entry.response = {"status": "204 No Content"}
     elif entry.method == "POST":
         result = store.create_resource(
@@ -279,6 +337,7 @@ def _run_one(entry, requester, base):
             if_none_exist=entry.if_none_exist or None,
             validated=True,
             resource_id=entry.resource_id or None,
+            references_checked=references_checked,
         )
         if entry.resource_id and result.resource.resource_id != entry.resource_id:
             # A concurrent conditional create won after references to this entry were
@@ -289,13 +348,14 @@ def _run_one(entry, requester, base):
         entry.resource_id = result.resource.resource_id
         entry.response = _response("201 Created" if result.created else "200 OK", result.resource)
     elif entry.method == "PUT":
-        result = _put(entry, requester)
+        result = _put(entry, requester, references_checked)
         entry.response = _response("201 Created" if result.created else "200 OK", result.resource)
     else:
-        _run_get(entry, requester, base)
+        _run_get(entry, requester, base, budget)
+    budget.spend(entry)
 
 
-def _put(entry, requester):
+def _put(entry, requester, references_checked):
     if entry.resource_id:
         return store.update_resource(
             entry.resource_type,
@@ -304,30 +364,44 @@ def _put(entry, requester):
             requester=requester,
             if_match=entry.if_match or None,
             validated=True,
+            references_checked=references_checked,
         )
     return store.conditional_update(
-        entry.resource_type, entry.query, entry.resource, requester=requester
+        entry.resource_type,
+        entry.query,
+        entry.resource,
+        requester=requester,
+        validated=True,
+        references_checked=references_checked,
     )
 
 
-def process_bundle(bundle, requester, base):
-    """Run a transaction or batch Bundle; returns the response Bundle as JSON text."""
-    kind, entries = run_bundle(bundle, requester, base)
+def process_bundle(bundle, requester, base, *, lenient=False):
+    """Run a transaction or batch Bundle; returns the response Bundle as JSON text.
+
+    `lenient` (Prefer: handling=lenient) lets search entries leave out parameters the
+    server does not know instead of failing."""
+    kind, entries = run_bundle(bundle, requester, base, lenient=lenient)
     texts = [entry_text(None, e.resource_text, response=e.response) for e in entries]
     return bundle_text({"resourceType": "Bundle", "type": f"{kind}-response"}, texts)
 
 
-def run_bundle(bundle, requester, base, *, validated=False):
+def run_bundle(
+    bundle, requester, base, *, validated=False, lenient=False, known=frozenset(), budget=None
+):
     """Run a transaction or batch Bundle; returns (kind, entries in the Bundle's order).
 
     Each entry's `response` is its response entry's `response` element. `validated` says
     the caller has already validated every entry's resource with validate_resource (the
-    importer does, line by line, for NDJSON), so it is not done twice.
+    importer does, line by line, for NDJSON), so it is not done twice. `known` holds
+    `Type/id` of resources an import run will load later (references to them are accepted).
+    `budget` defaults to a request's (Budget); the importer passes an unlimited one.
     """
     kind, parts = parse_bundle(bundle, validated=validated)
+    budget = budget or Budget(lenient=lenient)
     if kind == "transaction":
-        return kind, _transaction(parts, requester, base)
-    return kind, _batch(parts, requester, base)
+        return kind, _transaction(parts, requester, base, budget, known)
+    return kind, _batch(parts, requester, base, budget)
 
 
 def parse_bundle(bundle, *, validated=False):
@@ -406,7 +480,7 @@ def _fresh_put_targets(entries):
     return fresh
 
 
-def _transaction(entries, requester, base):
+def _transaction(entries, requester, base, budget, known=frozenset()):
     ordered = sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index))
     current = {"entry": None}
     resolver = _conditional_resolver(
@@ -442,6 +516,18 @@ def _transaction(entries, requester, base):
                     _rewrite_references(entry.resource, mapping, resolver)
                 except FhirError as error:
                     raise _with_path(error, entry) from None
+        # Every reference must now name a resource that exists or that this Bundle writes.
+        pending = {
+            f"{e.resource_type}/{e.resource_id}"
+            for e in entries
+            if e.method in ("POST", "PUT") and e.resource_id
+        }
+        check_resolvable(
+            [(e.resource, f"{e.path}.resource") for e in ordered if e.resource is not None],
+            requester,
+            pending=pending,
+            known=known,
+        )
         fresh = _fresh_put_targets(ordered)
         bulk = []
         for entry in ordered:
@@ -459,14 +545,15 @@ def _transaction(entries, requester, base):
                     bulk.append(entry)
                     continue
                 if bulk and entry.method != "POST":
-                    _flush_bulk(bulk, requester, base)
+                    _flush_bulk(bulk, requester, base, budget)
                     bulk = []
-                _run_one(entry, requester, base)
+                _run_one(entry, requester, base, budget, references_checked=True)
             except FhirError as error:
                 raise _with_path(error, entry) from None
         if bulk:
             current["entry"] = None
-            _flush_bulk(bulk, requester, base)
+            _flush_bulk(bulk, requester, base, budget)
+        budget.check()
     return entries
 
 
@@ -478,7 +565,7 @@ def _claim_for_bulk(entry, requester):
     store.check_write(requester, entry.resource_type, "c", entry.patient_id)
 
 
-def _flush_bulk(entries, requester, base):
+def _flush_bulk(entries, requester, base, budget):
     """Create the collected entries with one bulk insert per table."""
     # In id order: two importers writing the same new ids (a Practitioner every per-patient
     # file carries) then wait for each other in one direction and never deadlock.
@@ -495,23 +582,29 @@ def _flush_bulk(entries, requester, base):
         # as single PUTs would: an id that exists now becomes an update.
         posts = [e for e in entries if e.method == "POST"]
         if posts:
-            _flush_bulk(posts, requester, base)
+            _flush_bulk(posts, requester, base, budget)
         for entry in entries:
             if entry.method == "PUT":
                 try:
-                    _run_one(entry, requester, base)
+                    _run_one(entry, requester, base, budget, references_checked=True)
                 except FhirError as error:
                     raise _with_path(error, entry) from None
         return
     for entry, row in zip(entries, rows, strict=True):
         entry.response = _response("201 Created", row)
+        budget.spend(entry)
 
 
-def _batch(parts, requester, base):
+def _batch(parts, requester, base, budget):
+    """Each entry on its own: a bad entry gets its own error response and the others go
+    on. Over budget, a batch that has changed nothing is answered with one 413; once an
+    entry has written, the entries not run get a 413 each (the writes stand and are
+    reported)."""
     # Entries that failed to parse carry their error response already (and no method).
     results = [e for e in parts if not e.method]
     parsed = [e for e in parts if e.method]
     mapping = {}
+    wrote = False
     for entry in sorted(parsed, key=lambda e: (METHOD_ORDER[e.method], e.index)):
         try:
             with transaction.atomic():
@@ -521,10 +614,17 @@ def _batch(parts, requester, base):
                         mapping,
                         _conditional_resolver(requester, lambda e=entry: e.path),
                     )
-                _run_one(entry, requester, base)
+                _run_one(entry, requester, base, budget)
+            wrote = wrote or entry.method != "GET"
             if entry.full_url and entry.method in ("POST", "PUT") and entry.resource_id:
                 mapping[entry.full_url] = f"{entry.resource_type}/{entry.resource_id}"
+        except OverBudget as error:
+            if not wrote:
+                raise
+            entry.resource_text = None
+            entry.response = {"status": "413", "outcome": error.outcome()}
         except FhirError as error:
+            entry.resource_text = None
             entry.response = {"status": str(error.status), "outcome": error.outcome()}
         results.append(entry)
     return sorted(results, key=lambda e: e.index)

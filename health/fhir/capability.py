@@ -13,6 +13,7 @@ INSTANCE_AND_TYPE = [
     "read",
     "vread",
     "update",
+    "patch",
     "delete",
     "history-instance",
     "history-type",
@@ -28,7 +29,16 @@ STORE_CONTROL_PARAMS = [
     {"name": "_revinclude", "type": "special"},
     {"name": "_total", "type": "token"},
     {"name": "_summary", "type": "token"},
+    {"name": "_elements", "type": "string"},
+    {"name": "_has", "type": "special"},
 ]
+
+
+def _search_param(name, kind):
+    param = {"name": name, "type": kind}
+    if kind == sp.REFERENCE:
+        param["documentation"] = f"Chains one level deep: {name}:Type.parameter=value"
+    return param
 
 
 def _includes(resource_type):
@@ -65,11 +75,11 @@ def capability_statement(base):
             "updateCreate": True,
             "conditionalCreate": True,
             "conditionalUpdate": True,
-            "conditionalDelete": "not-supported",
+            "conditionalDelete": "single",
             "searchInclude": _includes(resource_type),
             "searchRevInclude": _revincludes(resource_type),
             "searchParam": [
-                {"name": name, "type": kind} for name, kind in supported_params(resource_type)
+                _search_param(name, kind) for name, kind in supported_params(resource_type)
             ]
             + STORE_CONTROL_PARAMS,
         }
@@ -115,6 +125,8 @@ def capability_statement(base):
                     )
                 },
                 "resource": resources,
+                # Patient/X/Type searches (views.compartment_search).
+                "compartment": ["http://hl7.org/fhir/CompartmentDefinition/patient"],
                 "interaction": [
                     {"code": "transaction"},
                     {"code": "batch"},

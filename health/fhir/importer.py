@@ -1,15 +1,24 @@
 """Importing FHIR data from files: Bundles (.json), single resources and NDJSON.
 
-One file is one unit: a transaction Bundle goes in whole or not at all, and a bad file is
-reported and skipped while the import carries on with the next. NDJSON (bulk export
-format, one resource per line) is checked line by line; bad lines are rejected with their
-line number and the good ones are written in transactions of `chunk_size` resources.
+One file is one unit: a transaction Bundle goes in whole or not at all, and a bad file
+(unreadable, not JSON, nested too deep, anything) is reported and skipped while the import
+carries on with the next. NDJSON (bulk export format, one resource per line) is checked line
+by line; bad lines are rejected with their line number and the good ones are written in
+transactions of `chunk_size` resources.
+
+A bulk-export folder loads in one run: NDJSON files go in dependency order (Organizations,
+Practitioners and Patients before the records that refer to them, so conditional references
+resolve), and the ids every NDJSON line carries are read first, so a reference to a resource
+a later file (or a later chunk) holds is accepted; at the end of the run the import reports
+any such resource that was not loaded after all.
 
 With `workers` > 1 the files are shared out among that many forked processes, each with
 its own database connection; each file is still one transaction (per chunk for NDJSON),
 and the per-file reports are added up in the calling process as files finish.
 """
 
+import json
+import logging
 import multiprocessing
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,11 +26,50 @@ from pathlib import Path
 
 from django.db import DatabaseError, connections
 
-from .bundles import run_bundle
+from .bundles import Budget, run_bundle
 from .errors import FhirError
+from .models import Resource
 from .validation import parse_json, resource_types, validate_resource
 
+logger = logging.getLogger(__name__)
+
 SUFFIXES = (".json", ".ndjson")
+# The order NDJSON files of these types are loaded in: what others refer to comes first.
+DEPENDENCY_ORDER = [
+    "Organization",
+    "Location",
+    "Practitioner",
+    "PractitionerRole",
+    "Medication",
+    "Substance",
+    "Device",
+    "Patient",
+    "RelatedPerson",
+    "Group",
+    "Coverage",
+    "Account",
+    "EpisodeOfCare",
+    "Encounter",
+    "Condition",
+    "Procedure",
+    "AllergyIntolerance",
+    "Immunization",
+    "Observation",
+    "DiagnosticReport",
+    "MedicationRequest",
+    "MedicationAdministration",
+    "MedicationDispense",
+    "MedicationStatement",
+    "CareTeam",
+    "Goal",
+    "CarePlan",
+    "ImagingStudy",
+    "DocumentReference",
+    "Claim",
+    "ExplanationOfBenefit",
+    "Provenance",
+]
+_RANK = {name: rank for rank, name in enumerate(DEPENDENCY_ORDER)}
 
 
 @dataclass
@@ -46,16 +94,78 @@ class ImportReport:
         self.rejected.extend(other.rejected)
 
 
+def _first_type(path):
+    """The resourceType of an NDJSON file's first line ('' when unreadable)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    return json.loads(line).get("resourceType", "") or ""
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return ""
+    return ""
+
+
+def _load_order(path):
+    """NDJSON files by the dependency rank of their type, then JSON files, by name."""
+    if path.suffix == ".ndjson":
+        return (0, _RANK.get(_first_type(path), len(_RANK)), str(path))
+    return (1, 0, str(path))
+
+
 def find_files(paths):
-    """Every importable file under the given files and folders, sorted."""
+    """Every importable file under the given files and folders, in the order they load."""
     out = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
+            out += sorted(
+                (p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES),
+                key=_load_order,
+            )
         else:
             out.append(path)
     return out
+
+
+def announced_ids(files):
+    """`Type/id` of every resource the NDJSON files carry (read ahead of the import, so
+    references between files and chunks resolve whatever their order)."""
+    known = set()
+    for path in files:
+        if path.suffix != ".ndjson":
+            continue
+        try:
+            with open(path, encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        data = json.loads(line) if line.strip() else None
+                    except (ValueError, RecursionError):
+                        continue
+                    if isinstance(data, dict) and isinstance(data.get("id"), str):
+                        known.add(f"{data.get('resourceType')}/{data['id']}")
+        except OSError:
+            continue
+    return frozenset(known)
+
+
+def _not_loaded(known):
+    """The announced resources that are not in the store after the run."""
+    by_type = {}
+    for key in known:
+        rtype, _, rid = key.partition("/")
+        by_type.setdefault(rtype, []).append(rid)
+    missing = []
+    for rtype, ids in sorted(by_type.items()):
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            found = set(
+                Resource.objects.filter(
+                    resource_type=rtype, resource_id__in=chunk, deleted=False
+                ).values_list("resource_id", flat=True)
+            )
+            missing += [f"{rtype}/{rid}" for rid in chunk if rid not in found]
+    return missing
 
 
 def _as_transaction(resources):
@@ -98,12 +208,14 @@ def _tally(report, entries, kinds):
             report.rejected.append(("", rtype, reason))
 
 
-def _run(bundle, requester, base, validated=False):
-    _kind, entries = run_bundle(bundle, requester, base, validated=validated)
+def _run(bundle, requester, base, validated=False, known=frozenset()):
+    _kind, entries = run_bundle(
+        bundle, requester, base, validated=validated, known=known, budget=Budget(limited=False)
+    )
     return entries
 
 
-def import_json_file(path, report, requester, base):
+def import_json_file(path, report, requester, base, known=frozenset()):
     data = parse_json(Path(path).read_bytes())
     if data.get("resourceType") == "Bundle" and data.get("type") in ("transaction", "batch"):
         bundle = data
@@ -115,19 +227,19 @@ def import_json_file(path, report, requester, base):
         bundle = _as_transaction([data])
     kinds = _kinds(bundle)
     before = len(report.rejected)
-    _tally(report, _run(bundle, requester, base), kinds)
+    _tally(report, _run(bundle, requester, base, known=known), kinds)
     for i in range(before, len(report.rejected)):
         report.rejected[i] = (str(path), *report.rejected[i][1:])
 
 
-def import_ndjson_file(path, report, requester, base, chunk_size=1000):
+def import_ndjson_file(path, report, requester, base, chunk_size=1000, known=frozenset()):
     chunk = []
 
     def flush():
         if chunk:
             bundle = _as_transaction(chunk)
             # Every line was validated as it was read; the Bundle does not do it again.
-            entries = _retrying(lambda: _run(bundle, requester, base, validated=True))
+            entries = _retrying(lambda: _run(bundle, requester, base, validated=True, known=known))
             _tally(report, entries, _kinds(bundle))
             chunk.clear()
 
@@ -171,19 +283,19 @@ def _retrying(run):
                 raise
 
 
-def _import_json_retrying(path, report, requester, base):
-    return _retrying(lambda: import_json_file(path, report, requester, base))
+def _import_json_retrying(path, report, requester, base, known):
+    return _retrying(lambda: import_json_file(path, report, requester, base, known))
 
 
-def import_file(path, requester, base="urn:import", chunk_size=1000):
+def import_file(path, requester, base="urn:import", chunk_size=1000, known=frozenset()):
     """Import one file; returns (its report, the error that rejected the whole file or None)."""
     report = ImportReport(files=1)
     path = Path(path)
     try:
         if path.suffix == ".ndjson":
-            import_ndjson_file(path, report, requester, base, chunk_size)
+            import_ndjson_file(path, report, requester, base, chunk_size, known)
         else:
-            _import_json_retrying(path, report, requester, base)
+            _import_json_retrying(path, report, requester, base, known)
         return report, None
     except FhirError as exc:
         error = "; ".join(i.get("diagnostics", "") for i in exc.issues)
@@ -192,6 +304,13 @@ def import_file(path, requester, base="urn:import", chunk_size=1000):
     except DatabaseError as exc:
         # The file's transaction was rolled back; say so and go on with the next file.
         error = f"database error: {exc}".strip()
+    except UnicodeDecodeError:
+        error = "not UTF-8 text"
+    except RecursionError:
+        error = "nested too deeply"
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the others
+        logger.exception("Import of %s failed", path)
+        error = f"could not be imported ({type(exc).__name__})"
     report.rejected.append((str(path), "file", error))
     return report, error
 
@@ -204,14 +323,19 @@ def import_files(paths, requester, base="urn:import", progress=None, chunk_size=
     """
     report = ImportReport()
     files = find_files(paths)
+    known = announced_ids(files)
     if workers > 1 and len(files) > 1:
-        results = _in_workers(files, requester, base, chunk_size, workers)
+        results = _in_workers(files, requester, base, chunk_size, workers, known)
     else:
-        results = ((path, *import_file(path, requester, base, chunk_size)) for path in files)
+        results = ((path, *import_file(path, requester, base, chunk_size, known)) for path in files)
     for index, (path, part, error) in enumerate(results, start=1):
         report.add(part)
         if progress:
             progress(index, len(files), path, part.total_created, error)
+    for key in _not_loaded(known):
+        report.rejected.append(
+            ("", key, "announced in the files but not loaded; references to it do not resolve")
+        )
     return report
 
 
@@ -230,13 +354,13 @@ def check_parallel():
 _worker_args = None
 
 
-def _start_worker(requester, base, chunk_size):
+def _start_worker(requester, base, chunk_size, known):
     global _worker_args
     # The parent closed its connections before forking; forget any that is left without
     # closing it, since closing would end the parent's session on the shared socket.
     for conn in connections.all(initialized_only=True):
         conn.connection = None
-    _worker_args = (requester, base, chunk_size)
+    _worker_args = (requester, base, chunk_size, known)
 
 
 def _import_in_worker(path):
@@ -247,7 +371,7 @@ def _import_in_worker(path):
         connections.close_all()
 
 
-def _in_workers(files, requester, base, chunk_size, workers):
+def _in_workers(files, requester, base, chunk_size, workers, known):
     check_parallel()
     # Load every R4B model class once here (seconds of imports), so the forked workers
     # inherit them instead of each paying for it.
@@ -258,7 +382,7 @@ def _in_workers(files, requester, base, chunk_size, workers):
     pool = context.Pool(
         min(workers, len(files)),
         initializer=_start_worker,
-        initargs=(requester, base, chunk_size),
+        initargs=(requester, base, chunk_size, known),
     )
     try:
         yield from pool.imap_unordered(_import_in_worker, files, chunksize=1)

@@ -2,8 +2,18 @@
 
 from .errors import FhirError
 from .searchparams import date_range
+from .shaping import check_format
 
-IGNORED = ("_format", "_pretty")
+IGNORED = ("_pretty",)
+# An offset beyond any store's size; larger ones are a client's mistake, not a page.
+MAX_OFFSET = 10**9
+
+
+def whole_number(name, value):
+    """A whole number in ASCII digits ("²" and "٣" are digits to str.isdigit, not here)."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise FhirError(400, f"{name} must be a whole number", code="invalid")
+    return int(value)
 
 
 class Paging:
@@ -23,13 +33,13 @@ class Paging:
                 raise FhirError(400, "_since must be an instant", code="invalid")
             self.since = rng[0]
         elif key == "_count":
-            if not value.isdigit():
-                raise FhirError(400, "_count must be a whole number", code="invalid")
-            self.count = min(int(value), self.max_count)
+            self.count = min(whole_number("_count", value), self.max_count)
         elif key == "_offset":
-            if not value.isdigit():
-                raise FhirError(400, "_offset must be a whole number", code="invalid")
-            self.offset = int(value)
+            self.offset = whole_number("_offset", value)
+            if self.offset > MAX_OFFSET:
+                raise FhirError(400, f"_offset must be at most {MAX_OFFSET}", code="invalid")
+        elif key == "_format":
+            check_format(value)
         elif key not in IGNORED:
             return False
         return True

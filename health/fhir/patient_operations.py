@@ -14,7 +14,7 @@ from .models import ReferenceIndex, Resource
 from .operations import register_operation
 from .paging import Paging
 from .responses import bundle_text, entry_text, page_links
-from .search import visible
+from .search import max_page_bytes, visible
 from .validation import is_resource_type
 from .wire import format_instant
 
@@ -25,48 +25,85 @@ def _readable_types(requester, types):
     return [t for t in types if requester.allows(t, "r")]
 
 
-def everything_pks(patient, requester=None, types=None, since=None):
-    """Primary keys of the Patient, its compartment and the resources they refer to.
+class Everything:
+    """What Patient/$everything returns, in order, without holding it in memory: the
+    Patient, its compartment by type and age (paged in SQL), then the resources outside any
+    compartment that the compartment refers to (Practitioner, Organization, Medication ...;
+    their keys are the only list kept)."""
 
-    The order is: the Patient, then its compartment by type and age, then referenced
-    resources outside any compartment (Practitioner, Organization, Medication ...).
-    """
-    compartment = Resource.objects.filter(patient_id=patient.resource_id, deleted=False).exclude(
-        pk=patient.pk
-    )
-    if types is not None:
-        compartment = compartment.filter(resource_type__in=types)
-    if since is not None:
-        compartment = compartment.filter(last_updated__gte=since)
-    if requester is not None and not requester.allows("*", "r"):
-        allowed = {s.resource_type for s in requester.scopes if "r" in s.permissions}
-        compartment = compartment.filter(resource_type__in=allowed)
-    pks = []
-    if (types is None or "Patient" in types) and (since is None or patient.last_updated >= since):
-        pks.append(patient.pk)
-    pks += list(compartment.order_by("resource_type", "pk").values_list("pk", flat=True))
-    targets = {}
-    refs = (
-        ReferenceIndex.objects.filter(resource__patient_id=patient.resource_id)
-        .exclude(target_type="Patient")
-        .values_list("target_type", "target_id")
-        .distinct()
-    )
-    for target_type, target_id in refs:
-        targets.setdefault(target_type, set()).add(target_id)
-    for target_type in sorted(targets):
-        if types is not None and target_type not in types:
-            continue
-        qs = Resource.objects.filter(
-            resource_type=target_type,
-            resource_id__in=targets[target_type],
-            patient_id="",
-            deleted=False,
-        )
+    def __init__(self, patient, requester=None, types=None, since=None):
+        self.patient = patient
+        compartment = Resource.objects.filter(
+            patient_id=patient.resource_id, deleted=False
+        ).exclude(pk=patient.pk)
+        if types is not None:
+            compartment = compartment.filter(resource_type__in=types)
         if since is not None:
-            qs = qs.filter(last_updated__gte=since)
-        pks += list(visible(qs, requester, target_type).order_by("pk").values_list("pk", flat=True))
-    return pks
+            compartment = compartment.filter(last_updated__gte=since)
+        if requester is not None and not requester.allows("*", "r"):
+            allowed = {s.resource_type for s in requester.scopes if "r" in s.permissions}
+            compartment = compartment.filter(resource_type__in=allowed)
+        self.compartment = compartment.order_by("resource_type", "pk")
+        self.with_patient = (types is None or "Patient" in types) and (
+            since is None or patient.last_updated >= since
+        )
+        self.referenced = self._referenced(requester, types, since)
+        self._compartment_count = None
+
+    def _referenced(self, requester, types, since):
+        targets = {}
+        refs = (
+            ReferenceIndex.objects.filter(resource__patient_id=self.patient.resource_id)
+            .exclude(target_type="Patient")
+            .values_list("target_type", "target_id")
+            .distinct()
+        )
+        for target_type, target_id in refs:
+            targets.setdefault(target_type, set()).add(target_id)
+        pks = []
+        for target_type in sorted(targets):
+            if types is not None and target_type not in types:
+                continue
+            qs = Resource.objects.filter(
+                resource_type=target_type,
+                resource_id__in=targets[target_type],
+                patient_id="",
+                deleted=False,
+            )
+            if since is not None:
+                qs = qs.filter(last_updated__gte=since)
+            pks += list(
+                visible(qs, requester, target_type).order_by("pk").values_list("pk", flat=True)
+            )
+        return pks
+
+    @property
+    def compartment_count(self):
+        if self._compartment_count is None:
+            self._compartment_count = self.compartment.count()
+        return self._compartment_count
+
+    def __len__(self):
+        return int(self.with_patient) + self.compartment_count + len(self.referenced)
+
+    def rows(self, offset, count):
+        """The resources at [offset, offset + count), fetched in chunks."""
+        end = offset + count
+        if self.with_patient:
+            if offset == 0 and count:
+                yield self.patient
+            offset, end = max(0, offset - 1), max(0, end - 1)
+        if offset < self.compartment_count and end > offset:
+            yield from self.compartment[offset : min(end, self.compartment_count)].iterator(
+                chunk_size=500
+            )
+        offset = max(0, offset - self.compartment_count)
+        end = max(0, end - self.compartment_count)
+        wanted = self.referenced[offset:end]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found = Resource.objects.in_bulk(chunk)
+            yield from (found[pk] for pk in chunk if pk in found)
 
 
 def everything_max_count():
@@ -76,7 +113,8 @@ def everything_max_count():
 
 def everything(patient_id, params, requester, base):
     """Patient/{id}/$everything as a searchset Bundle text, paged with _count/_offset
-    (audited: one row per type of the patient's record read)."""
+    (audited: one row per type of the patient's record read). A page stops early, with a
+    next link, when its resources reach FHIR_MAX_PAGE_BYTES."""
     patient = store.read_resource("Patient", patient_id, requester=requester, detail="$everything")
     types = None
     paging = Paging(settings.FHIR_EVERYTHING_COUNT, everything_max_count())
@@ -93,28 +131,33 @@ def everything(patient_id, params, requester, base):
         else:
             raise FhirError(400, f"$everything does not support {key}", code="not-supported")
     since, count, offset = paging.since, paging.count, paging.offset
-    pks = everything_pks(patient, requester, types, since)
-    page = pks[offset : offset + count]
-    by_pk = Resource.objects.in_bulk(page)
-    rows = [by_pk[pk] for pk in page if pk in by_pk]
+    found = Everything(patient, requester, types, since)
+    total = len(found)
+    entries, size, budget = [], 0, max_page_bytes()
     audit = requester.audit
     with audit.collecting():
-        for resource in rows:
+        for resource in found.rows(offset, count):
+            entries.append(
+                entry_text(
+                    f"{base}/{resource.resource_type}/{resource.resource_id}",
+                    resource.body,
+                    search={"mode": "match"},
+                )
+            )
             if resource.patient_id and resource.pk != patient.pk:
                 audit.add_many(
                     "read", resource.resource_type, resource.patient_id, detail="$everything"
                 )
+            size += len(entries[-1])
+            if size >= budget:
+                break
     url = f"{base}/Patient/{patient_id}/$everything"
     bundle = {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(pks),
-        "link": page_links(url, params, offset, count, len(pks), len(rows)),
+        "total": total,
+        "link": page_links(url, params, offset, count, total, len(entries)),
     }
-    entries = [
-        entry_text(f"{base}/{r.resource_type}/{r.resource_id}", r.body, search={"mode": "match"})
-        for r in rows
-    ]
     return bundle_text(bundle, entries)
 
 
@@ -319,22 +362,14 @@ def export_bundle(patient_id, requester, base):
     """The patient's whole record as a collection Bundle (JSON text): every resource
     $everything returns, for a resident's download; audited as an export."""
     patient = store.read_resource("Patient", patient_id, requester=requester, detail="download")
-    pks = everything_pks(patient, requester)
+    found = Everything(patient, requester)
     entries = []
     audit = requester.audit
     with audit.collecting():
-        for start in range(0, len(pks), 2000):
-            rows = Resource.objects.in_bulk(pks[start : start + 2000])
-            for pk in pks[start : start + 2000]:
-                row = rows.get(pk)
-                if row is not None:
-                    entries.append(
-                        entry_text(f"{base}/{row.resource_type}/{row.resource_id}", row.body)
-                    )
-                    if row.patient_id:
-                        audit.add_many(
-                            "export", row.resource_type, row.patient_id, detail="download"
-                        )
+        for row in found.rows(0, len(found)):
+            entries.append(entry_text(f"{base}/{row.resource_type}/{row.resource_id}", row.body))
+            if row.patient_id and row.pk != patient.pk:
+                audit.add_many("export", row.resource_type, row.patient_id, detail="download")
     head = {
         "resourceType": "Bundle",
         "type": "collection",

@@ -241,6 +241,22 @@ def read(resource_type, resource_id, requester):
     return found[0]
 
 
+def exists(resource_type, resource_id, requester):
+    """Whether a projected resource exists and the requester may see it (not audited: used
+    to check references, which reads nothing of it)."""
+    projection = projection_for(resource_type, resource_id)
+    if projection is None:
+        return False
+    try:
+        access = _access(projection, requester, resource_type, "r")
+    except FhirError:
+        return False
+    if access.accounts == []:
+        return False
+    data = projection.read(resource_type, resource_id, access)
+    return bool(data and _visible(projection, [data], access))
+
+
 def _patient_param(values):
     """`patient=` values (repeats AND, commas OR) as a set of Patient ids."""
     wanted = None

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from .errors import operation_outcome
+from .shaping import apply as apply_shape
 from .wire import dumps, etag, format_instant
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
@@ -69,10 +70,10 @@ def bundle_text(bundle, entries):
     return head[:-1] + ',"entry":[' + ",".join(entries) + "]}"
 
 
-def match_entry(resource, base, mode="match"):
+def match_entry(resource, base, mode="match", shape=None):
     return entry_text(
         f"{base}/{resource.resource_type}/{resource.resource_id}",
-        resource.body,
+        resource.body if shape is None else apply_shape(shape, resource.body),
         search={"mode": mode},
     )
 
@@ -94,7 +95,8 @@ def page_links(url, params, offset, count, total, page_len, more=None):
     else:
         has_more = more if more is not None else page_len >= count > 0
     if has_more and count > 0:
-        links.append(link("next", offset + count))
+        # A page cut short by its size budget goes on where it stopped.
+        links.append(link("next", offset + (page_len or count)))
     return links
 
 

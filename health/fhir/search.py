@@ -16,8 +16,10 @@ from django.conf import settings
 from django.db.models import F, OuterRef, Q, Subquery
 
 from . import searchparams as sp
-from .errors import FhirError, InvalidSearch
+from . import shaping
+from .errors import InvalidSearch
 from .models import DateIndex, QuantityIndex, ReferenceIndex, Resource, StringIndex, TokenIndex
+from .references import HTTP, parse_local
 from .validation import is_resource_type
 
 CONTROL_PARAMS = {
@@ -28,6 +30,7 @@ CONTROL_PARAMS = {
     "_revinclude",
     "_total",
     "_summary",
+    "_elements",
     "_format",
     "_pretty",
 }
@@ -43,6 +46,15 @@ def max_count():
     return settings.FHIR_MAX_COUNT
 
 
+def max_page_bytes():
+    """A page (search, $everything) stops early, with a next link, at this many bytes."""
+    return settings.FHIR_MAX_PAGE_BYTES
+
+
+def max_includes():
+    return settings.FHIR_MAX_INCLUDES
+
+
 @dataclass
 class Search:
     resource_type: str
@@ -53,11 +65,13 @@ class Search:
     revincludes: list = field(default_factory=list)
     summary_count: bool = False
     with_total: bool = True
+    # The parameters the search applied (without those ignored under lenient handling).
     params: list = field(default_factory=list)
+    shape: shaping.Shape = field(default_factory=shaping.Shape)
 
 
-def _bad(message):
-    return InvalidSearch(message)
+def _bad(message, code="invalid"):
+    return InvalidSearch(message, code=code)
 
 
 def split_prefix(value):
@@ -157,7 +171,10 @@ def _quantity_condition(prefix, value):
 
 
 def _reference_condition(value, modifier_type):
-    parsed = sp.parse_reference(value)
+    if value.startswith(HTTP) and parse_local(value) is None:
+        # Another server's resource: indexed under its whole URL.
+        return Q(target_id=value[:255])
+    parsed = parse_local(value) or sp.parse_reference(value)
     if parsed:
         target_type, target_id = parsed
         if modifier_type and modifier_type != target_type:
@@ -177,9 +194,10 @@ def _compartment_shortcut(resource_type, name, modifier, values):
     (subject, patient) refers to, so for these types it answers `patient=X` exactly, from
     the (patient_id, resource_type) index instead of a join through the reference index.
     """
-    if name != "patient" or modifier not in (None, "Patient"):
+    definition = sp.params_for(resource_type).get("patient")
+    if name != "patient" or modifier not in (None, "Patient") or definition is None:
         return None
-    paths = sp.params_for(resource_type)["patient"][1]
+    paths = definition[1]
     if paths[0] not in sp.SINGLE_PATIENT_ELEMENTS or len(paths) != 1:
         return None
     ids = []
@@ -218,7 +236,7 @@ def _param_filter(resource_type, name, modifier, raw_value, patient_scope=None):
 
     definition = sp.params_for(resource_type).get(name)
     if definition is None:
-        raise _bad(f"Unknown search parameter {name!r} for {resource_type}")
+        raise _bad(f"Unknown search parameter {name!r} for {resource_type}", "not-supported")
     kind = definition[0]
     base = {"resource_type": resource_type, "param": name}
 
@@ -275,13 +293,88 @@ def _param_filter(resource_type, name, modifier, raw_value, patient_scope=None):
 
 
 def _parse_int(name, value, low, high):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise _bad(f"{name} must be a whole number") from None
+    """A whole number written in ASCII digits (int() also reads "²" and "٣"), capped."""
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
+            raise _bad(f"{name} must be at least {low}")
+        raise _bad(f"{name} must be a whole number")
+    number = int(text)
     if number < low:
         raise _bad(f"{name} must be at least {low}")
     return min(number, high)
+
+
+def is_known(resource_type, key):
+    """Whether a query parameter name (with its modifier) is one this type understands."""
+    if "." in key:
+        key = key.partition(".")[0]
+    name = key.partition(":")[0]
+    return (
+        name in CONTROL_PARAMS
+        or name in COMMON_PARAMS
+        or name == "_has"
+        or name in sp.params_for(resource_type)
+    )
+
+
+def _chain_filter(resource_type, key, value, requester):
+    """`subject:Patient.name=peter` (or `patient.name=peter` when the reference can only
+    name one type): resources whose reference points at a resource matching the chained
+    parameter. One level deep; the chained resources are limited to what the requester may
+    see, so a chain tells no more than a search of them would."""
+    left, _, right = key.partition(".")
+    if "." in right:
+        raise _bad("Chained search goes one level deep (e.g. subject:Patient.name=...)")
+    name, _, target = left.partition(":")
+    definition = sp.params_for(resource_type).get(name)
+    if definition is None or definition[0] != sp.REFERENCE:
+        raise _bad(f"{resource_type} has no reference parameter {name!r} to chain", "not-supported")
+    targets = definition[2] if len(definition) > 2 else None
+    if not target:
+        if targets is None or len(targets) != 1:
+            raise _bad(f"Name the type to chain through, e.g. {name}:Patient.{right}")
+        target = targets[0]
+    if not is_resource_type(target) or (targets is not None and target not in targets):
+        raise _bad(f"{resource_type}.{name} cannot refer to {target}")
+    chained, _, chained_modifier = right.partition(":")
+    inner = Resource.objects.filter(resource_type=target, deleted=False).filter(
+        _param_filter(target, chained, chained_modifier or None, value)
+    )
+    found = visible(inner, requester, target).values("resource_id")
+    return Q(
+        pk__in=ReferenceIndex.objects.filter(
+            resource_type=resource_type, param=name, target_type=target, target_id__in=found
+        ).values("resource_id")
+    )
+
+
+def _has_filter(resource_type, modifier, value, requester):
+    """`_has:Observation:patient:code=1234-5` (reverse chaining): resources that a resource
+    of another type, matching the last parameter, refers to through the named reference
+    parameter. One level; only resources the requester may see count."""
+    parts = (modifier or "").split(":")
+    if len(parts) not in (3, 4) or not all(parts):
+        raise _bad("_has takes _has:Type:reference:parameter=value")
+    source, reference, name = parts[0], parts[1], parts[2]
+    if not is_resource_type(source):
+        raise _bad(f"_has names an unknown type {source!r}")
+    definition = sp.params_for(source).get(reference)
+    if definition is None or definition[0] != sp.REFERENCE:
+        raise _bad(f"{source} has no reference parameter {reference!r}", "not-supported")
+    if len(definition) > 2 and resource_type not in definition[2]:
+        raise _bad(f"{source}.{reference} cannot refer to {resource_type}")
+    if name == "_has" or "." in name:
+        raise _bad("_has goes one level deep")
+    inner = Resource.objects.filter(resource_type=source, deleted=False).filter(
+        _param_filter(source, name, parts[3] if len(parts) == 4 else None, value)
+    )
+    referring = visible(inner, requester, source).values("pk")
+    return Q(
+        resource_id__in=ReferenceIndex.objects.filter(
+            resource_id__in=referring, param=reference, target_type=resource_type
+        ).values("target_id")
+    )
 
 
 _INCLUDE_RE = re.compile(
@@ -302,12 +395,15 @@ def _parse_include(value, *, reverse, resource_type):
     return source, param, target
 
 
-def build_search(resource_type, params, requester=None):
+def build_search(resource_type, params, requester=None, *, lenient=False):
     """Build a Search from [(name, value)] query parameters for one resource type.
 
-    Raises FhirError(400) for unknown parameters, modifiers or malformed values, and
-    Forbidden when the requester may not search the type at all.
+    Raises FhirError(400) for unknown parameters, modifiers or malformed values (unknown
+    parameters are left out instead under lenient handling, `Prefer: handling=lenient`),
+    and Forbidden when the requester may not search the type at all.
     """
+    if lenient:
+        params = [(k, v) for k, v in params if is_known(resource_type, k)]
     qs = Resource.objects.filter(resource_type=resource_type, deleted=False)
     if requester is not None:
         limit = requester.compartment(resource_type, "s")
@@ -316,6 +412,7 @@ def build_search(resource_type, params, requester=None):
     search = Search(resource_type=resource_type, queryset=qs, count=default_count(), params=params)
     patient_scope = None if requester is None else requester.compartment(resource_type, "s")
     for key, value in params:
+        check_value(key, value)
         name, _, modifier = key.partition(":")
         if name == "patient" and "," not in value:
             ids = _compartment_shortcut(resource_type, name, modifier or None, [value])
@@ -344,20 +441,18 @@ def build_search(resource_type, params, requester=None):
                 if value not in ("none", "estimate", "accurate"):
                     raise _bad("_total must be none, estimate or accurate")
                 search.with_total = value != "none"
-            elif name == "_summary":
-                if value == "count":
-                    search.summary_count = True
-                elif value != "false":
-                    raise _bad("Only _summary=count and _summary=false are supported")
-            elif name == "_format" and value not in (
-                "json",
-                "application/json",
-                "application/fhir+json",
-            ):
-                raise FhirError(406, "Only JSON is supported", code="not-supported")
+            else:
+                shaping.take(search.shape, name, value)
+                search.summary_count = search.shape.summary == "count"
+            continue
+        if name == "_has":
+            qs = qs.filter(_has_filter(resource_type, modifier, value, requester))
+            continue
+        if "." in key:
+            qs = qs.filter(_chain_filter(resource_type, key, value, requester))
             continue
         if name not in COMMON_PARAMS and name.startswith("_"):
-            raise _bad(f"Search parameter {name} is not supported")
+            raise _bad(f"Search parameter {name} is not supported", "not-supported")
         qs = qs.filter(_param_filter(resource_type, name, modifier, value, patient_scope))
     search.queryset = _apply_sort(qs, resource_type, sort)
     return search
@@ -406,13 +501,31 @@ def visible(queryset, requester, resource_type):
     return queryset if limit is None else queryset.filter(patient_id__in=limit)
 
 
-def resolve_includes(search, matches, requester=None):
-    """Resources named by _include and _revinclude for a page of matches (deduplicated)."""
+def resolve_includes(search, matches, requester=None, budget=None):
+    """(resources named by _include and _revinclude for a page of matches, deduplicated;
+    whether more were found than FHIR_MAX_INCLUDES or `budget` bytes allow)."""
     if not matches or not (search.includes or search.revincludes):
-        return []
+        return [], False
     seen = {(r.resource_type, r.resource_id) for r in matches}
     pks = [r.pk for r in matches]
     out = []
+    limit = max_includes()
+    budget = budget if budget is not None else max_page_bytes()
+    size = 0
+
+    def add(queryset):
+        nonlocal size
+        for resource in queryset[: limit - len(out) + 1].iterator(chunk_size=200):
+            key = (resource.resource_type, resource.resource_id)
+            if key in seen:
+                continue
+            if len(out) >= limit or size >= budget:
+                return False
+            seen.add(key)
+            out.append(resource)
+            size += len(resource.body or "")
+        return True
+
     for _source, param, target in search.includes:
         refs = ReferenceIndex.objects.filter(resource_id__in=pks, param=param)
         if target:
@@ -423,12 +536,9 @@ def resolve_includes(search, matches, requester=None):
         for target_type, ids in wanted.items():
             qs = Resource.objects.filter(
                 resource_type=target_type, resource_id__in=ids, deleted=False
-            )
-            for resource in visible(qs, requester, target_type):
-                key = (resource.resource_type, resource.resource_id)
-                if key not in seen:
-                    seen.add(key)
-                    out.append(resource)
+            ).order_by("pk")
+            if not add(visible(qs, requester, target_type)):
+                return out, True
     ids = [r.resource_id for r in matches]
     for source, param, target in search.revincludes:
         if target and target != search.resource_type:
@@ -440,12 +550,9 @@ def resolve_includes(search, matches, requester=None):
             target_id__in=ids,
         ).values("resource_id")
         qs = Resource.objects.filter(pk__in=sub, deleted=False).order_by("pk")
-        for resource in visible(qs, requester, source):
-            key = (resource.resource_type, resource.resource_id)
-            if key not in seen:
-                seen.add(key)
-                out.append(resource)
-    return out
+        if not add(visible(qs, requester, source)):
+            return out, True
+    return out, False
 
 
 @dataclass
@@ -458,6 +565,8 @@ class Page:
     total: int | None
     # Whether more matches follow this page.
     more: bool
+    # Whether _include/_revinclude found more than a page may carry.
+    truncated: bool = False
 
 
 def query_detail(params, total=None):
@@ -466,10 +575,14 @@ def query_detail(params, total=None):
     return (f"{query} ({total} found)" if total is not None else query)[:500]
 
 
-def fetch(search, requester, *, count_total=None, action="search", detail=None):
+def fetch(search, requester, *, count_total=None, action="search", detail=None, budget=None):
     """Evaluate a Search: the page at its offset, the resources it includes, the total
     (when the search asks for it, or `count_total` says so); audited as `action` on the
     requester's trail, one row per patient and type.
+
+    Memory stays bounded: rows are read in chunks, and a page stops early (`more` set, so
+    the next link goes on from there) once its resources reach `budget` bytes
+    (FHIR_MAX_PAGE_BYTES); includes stop at FHIR_MAX_INCLUDES (`Page.truncated`).
     """
     if count_total is None:
         count_total = search.with_total or search.summary_count
@@ -480,22 +593,29 @@ def fetch(search, requester, *, count_total=None, action="search", detail=None):
             "search", search.resource_type, detail=detail or query_detail(search.params, total)
         )
         return Page([], [], total, False)
-    matches = []
+    budget = budget or max_page_bytes()
+    matches, size, more = [], 0, False
     if search.count:
         # One row more than the page tells whether there is a next page without a count.
-        rows = list(search.queryset[search.offset : search.offset + search.count + 1])
-        matches = rows[: search.count]
-        more = len(rows) > search.count
+        window = search.queryset[search.offset : search.offset + search.count + 1]
+        for row in window.iterator(chunk_size=200):
+            if len(matches) == search.count or size >= budget:
+                more = True
+                break
+            matches.append(row)
+            size += len(row.body or "")
     else:
         more = bool(total)
-    included = resolve_includes(search, matches, requester)
+    included, truncated = resolve_includes(search, matches, requester, budget=budget - size)
     audit.add_resources(
         action,
         matches + included,
         search.resource_type,
         detail=detail if detail is not None else query_detail(search.params, total),
     )
-    return Page(matches, included, total, more)
+    page = Page(matches, included, total, more)
+    page.truncated = truncated
+    return page
 
 
 def search_page(resource_type, params, requester, **options):

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 from django.utils import timezone as dj_timezone
 
+from .references import HTTP, parse_local
+
 TOKEN, STRING, DATE, REFERENCE, QUANTITY = "token", "string", "date", "reference", "quantity"
 
 _PATIENT = ("Patient",)
@@ -215,6 +217,147 @@ SEARCH_PARAMS = {
         "encounter": (REFERENCE, ["item.encounter"]),
     },
 }
+# R4 CompartmentDefinition "patient": for each resource type in the compartment, the search
+# parameters that link it to the Patient, with their element paths (the FHIRPath
+# expressions of R4's SearchParameters, spelled as dotted paths), and `patient` where R4
+# defines that parameter. Types the store already describes keep their entries; these are
+# added where missing.
+_R = REFERENCE
+COMPARTMENT_PARAMS = {
+    "Account": {"subject": (_R, ["subject"]), "patient": (_R, ["subject"], _PATIENT)},
+    "AdverseEvent": {"subject": (_R, ["subject"])},
+    "AllergyIntolerance": {"recorder": (_R, ["recorder"]), "asserter": (_R, ["asserter"])},
+    "AppointmentResponse": {"actor": (_R, ["actor"]), "patient": (_R, ["actor"], _PATIENT)},
+    "AuditEvent": {"patient": (_R, ["agent.who", "entity.what"], _PATIENT)},
+    "Basic": {
+        "patient": (_R, ["subject"], _PATIENT),
+        "author": (_R, ["author"]),
+        "subject": (_R, ["subject"]),
+    },
+    "BodyStructure": {"patient": (_R, ["patient"], _PATIENT)},
+    "CarePlan": {"performer": (_R, ["activity.detail.performer"])},
+    "CareTeam": {
+        "patient": (_R, ["subject"], _PATIENT),
+        "subject": (_R, ["subject"]),
+        "participant": (_R, ["participant.member"]),
+    },
+    "ChargeItem": {"subject": (_R, ["subject"]), "patient": (_R, ["subject"], _PATIENT)},
+    "Claim": {"payee": (_R, ["payee.party"])},
+    "ClaimResponse": {"patient": (_R, ["patient"], _PATIENT)},
+    "ClinicalImpression": {"subject": (_R, ["subject"]), "patient": (_R, ["subject"], _PATIENT)},
+    "Communication": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "sender": (_R, ["sender"]),
+        "recipient": (_R, ["recipient"]),
+    },
+    "CommunicationRequest": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "sender": (_R, ["sender"]),
+        "recipient": (_R, ["recipient"]),
+        "requester": (_R, ["requester"]),
+    },
+    "Composition": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "author": (_R, ["author"]),
+        "attester": (_R, ["attester.party"]),
+    },
+    "Condition": {"asserter": (_R, ["asserter"])},
+    "Consent": {"patient": (_R, ["patient"], _PATIENT)},
+    "Coverage": {
+        "patient": (_R, ["beneficiary"], _PATIENT),
+        "beneficiary": (_R, ["beneficiary"]),
+        "policy-holder": (_R, ["policyHolder"]),
+        "subscriber": (_R, ["subscriber"]),
+        "payor": (_R, ["payor"]),
+    },
+    "CoverageEligibilityRequest": {"patient": (_R, ["patient"], _PATIENT)},
+    "CoverageEligibilityResponse": {"patient": (_R, ["patient"], _PATIENT)},
+    "DetectedIssue": {"patient": (_R, ["patient"], _PATIENT)},
+    "Device": {"patient": (_R, ["patient"], _PATIENT)},
+    "DeviceRequest": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "performer": (_R, ["performer"]),
+    },
+    "DeviceUseStatement": {"subject": (_R, ["subject"]), "patient": (_R, ["subject"], _PATIENT)},
+    "DocumentManifest": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "author": (_R, ["author"]),
+        "recipient": (_R, ["recipient"]),
+    },
+    "EnrollmentRequest": {"subject": (_R, ["candidate"]), "patient": (_R, ["candidate"], _PATIENT)},
+    "EpisodeOfCare": {"patient": (_R, ["patient"], _PATIENT)},
+    "ExplanationOfBenefit": {"payee": (_R, ["payee.party"])},
+    "FamilyMemberHistory": {"patient": (_R, ["patient"], _PATIENT)},
+    "Flag": {"subject": (_R, ["subject"]), "patient": (_R, ["subject"], _PATIENT)},
+    "Goal": {"subject": (_R, ["subject"]), "patient": (_R, ["subject"], _PATIENT)},
+    "Group": {"member": (_R, ["member.entity"])},
+    "ImagingStudy": {"subject": (_R, ["subject"]), "patient": (_R, ["subject"], _PATIENT)},
+    "ImmunizationEvaluation": {"patient": (_R, ["patient"], _PATIENT)},
+    "Invoice": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "recipient": (_R, ["recipient"]),
+    },
+    "List": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "source": (_R, ["source"]),
+    },
+    "MeasureReport": {"patient": (_R, ["subject"], _PATIENT), "subject": (_R, ["subject"])},
+    "Media": {"subject": (_R, ["subject"]), "patient": (_R, ["subject"], _PATIENT)},
+    "MedicationAdministration": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "performer": (_R, ["performer.actor"]),
+    },
+    "MedicationDispense": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "receiver": (_R, ["receiver"]),
+    },
+    "MolecularSequence": {"patient": (_R, ["patient"], _PATIENT)},
+    "NutritionOrder": {"patient": (_R, ["patient"], _PATIENT)},
+    "Patient": {"link": (_R, ["link.other"])},
+    "Person": {"patient": (_R, ["link.target"], _PATIENT)},
+    "Procedure": {},
+    "Provenance": {"patient": (_R, ["target"], _PATIENT)},
+    "QuestionnaireResponse": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "author": (_R, ["author"]),
+    },
+    "RelatedPerson": {"patient": (_R, ["patient"], _PATIENT)},
+    "RequestGroup": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "participant": (_R, ["action.participant"]),
+    },
+    "ResearchSubject": {
+        "individual": (_R, ["individual"]),
+        "patient": (_R, ["individual"], _PATIENT),
+    },
+    "RiskAssessment": {"subject": (_R, ["subject"]), "patient": (_R, ["subject"], _PATIENT)},
+    "ServiceRequest": {
+        "subject": (_R, ["subject"]),
+        "patient": (_R, ["subject"], _PATIENT),
+        "performer": (_R, ["performer"]),
+    },
+    "Specimen": {"subject": (_R, ["subject"]), "patient": (_R, ["subject"], _PATIENT)},
+    "SupplyDelivery": {"patient": (_R, ["patient"], _PATIENT)},
+    "SupplyRequest": {"requester": (_R, ["requester"])},
+    "VisionPrescription": {"patient": (_R, ["patient"], _PATIENT)},
+}
+
+for _type, _params in COMPARTMENT_PARAMS.items():
+    SEARCH_PARAMS.setdefault(_type, {"identifier": (TOKEN, ["identifier"])})
+    for _name, _definition in _params.items():
+        SEARCH_PARAMS[_type].setdefault(_name, _definition)
+
 # A None entry removes an inherited parameter that the type does not have.
 for _params in SEARCH_PARAMS.values():
     for _name in [n for n, d in _params.items() if d is None]:
@@ -437,7 +580,8 @@ def date_values(value):
 
 
 def parse_reference(reference):
-    """(type, id) of a literal reference (relative or absolute URL); None for others."""
+    """(type, id) of a literal reference (relative or absolute URL, local or not); None
+    for others. Use references.parse_local for references to this server only."""
     if not isinstance(reference, str) or reference.startswith("#") or "?" in reference:
         return None
     parts = reference.rstrip("/").split("/")
@@ -449,10 +593,18 @@ def parse_reference(reference):
 
 
 def reference_values(value):
+    """(type, id) of a Reference for the index: a local one's id, or for a resource on
+    another server its whole URL (so `subject=https://...` finds it and `subject=Patient/x`
+    never does)."""
     if isinstance(value, dict):
-        parsed = parse_reference(value.get("reference"))
-        if parsed:
-            return [parsed]
+        reference = value.get("reference")
+        local = parse_local(reference)
+        if local:
+            return [local]
+        if isinstance(reference, str) and reference.startswith(HTTP):
+            parsed = parse_reference(reference)
+            if parsed:
+                return [(parsed[0], reference)]
     return []
 
 
@@ -560,7 +712,9 @@ def patient_compartment(resource_type, resource_id, body):
     if resource_type == "Patient":
         return resource_id
     for value in values_at(body, _patient_paths(resource_type)):
-        for target_type, target_id in reference_values(value):
-            if target_type == "Patient":
-                return target_id
+        # Only a local Patient: a result about another server's patient is in nobody's
+        # compartment here, whatever its id looks like.
+        local = parse_local(value.get("reference")) if isinstance(value, dict) else None
+        if local and local[0] == "Patient":
+            return local[1]
     return ""

@@ -18,9 +18,13 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+import jsonpatch
+import jsonpointer
+
 from . import searchparams as sp
 from .access import system_requester
 from .errors import FhirError, Forbidden, Gone, NotFound, PreconditionFailed
+from .integrity import check_resolvable
 from .models import (
     ConditionalCreateKey,
     DateIndex,
@@ -32,7 +36,7 @@ from .models import (
     TokenIndex,
 )
 from .validation import ID_RE, validate_resource
-from .wire import dumps, format_instant, parse_etag
+from .wire import dumps, format_instant, loads, parse_etag
 
 INDEX_MODELS = {
     sp.TOKEN: TokenIndex,
@@ -201,11 +205,15 @@ def _insert(resource_type, resource_id, body, method="POST"):
     return resource
 
 
-def criteria_hash(resource_type, criteria):
-    """A stable key for If-None-Exist criteria: parameters sorted, values unchanged."""
+def criteria_hash(resource_type, criteria, patient_id=""):
+    """A stable key for If-None-Exist criteria: parameters sorted, values unchanged, and
+    the patient compartment the new resource is written in. Criteria are matched only
+    among what the writer may see, so the same criteria in two patients' records are two
+    keys: one patient's client never collides with (and so never learns of) another's."""
     pairs = sorted(parse_qsl(criteria.lstrip("?"), keep_blank_values=True))
     normal = urlencode(pairs)
-    return hashlib.sha256(f"{resource_type}?{normal}".encode()).hexdigest(), normal
+    key = f"{resource_type}?{normal}#{patient_id}"
+    return hashlib.sha256(key.encode()).hexdigest(), normal
 
 
 def find_matches(resource_type, criteria, requester=None, limit=2):
@@ -231,6 +239,7 @@ def create_resource(
     validated=False,
     resource_id=None,
     detail="",
+    references_checked=False,
 ):
     """Create a resource with a server-assigned id (POST).
 
@@ -244,6 +253,8 @@ def create_resource(
         validate_resource(body, resource_type)
     patient = sp.patient_compartment(resource_type, "", body)
     check_write(requester, resource_type, "c", patient)
+    if not references_checked:
+        check_resolvable([(body, resource_type)], requester)
     resource_id = resource_id or new_id()
     with transaction.atomic(), requester.audit.writing() as audit:
         if not if_none_exist:
@@ -272,7 +283,10 @@ def _conditional_create(resource_type, resource_id, body, criteria, requester):
         raise PreconditionFailed(f"If-None-Exist criteria match several {resource_type} resources")
     if matches:
         return WriteResult(matches[0], created=False, matched=True)
-    digest, normal = criteria_hash(resource_type, criteria)
+    # The compartment the body names (a new Patient's own id is not known to the others).
+    digest, normal = criteria_hash(
+        resource_type, criteria, sp.patient_compartment(resource_type, "", body)
+    )
     try:
         with transaction.atomic():
             resource = _insert(resource_type, resource_id, body)
@@ -295,7 +309,15 @@ def _conditional_create(resource_type, resource_id, body, criteria, requester):
 
 
 def update_resource(
-    resource_type, resource_id, body, *, requester=None, if_match=None, validated=False, detail=""
+    resource_type,
+    resource_id,
+    body,
+    *,
+    requester=None,
+    if_match=None,
+    validated=False,
+    detail="",
+    references_checked=False,
 ):
     """Update (PUT) a resource, creating it with the client's id if it does not exist.
 
@@ -314,6 +336,8 @@ def update_resource(
         if expected is None:
             raise FhirError(400, 'If-Match must be a version ETag such as W/"3"', code="value")
     new_patient = sp.patient_compartment(resource_type, resource_id, body)
+    if not references_checked:
+        check_resolvable([(body, resource_type)], requester)
     with transaction.atomic(), requester.audit.writing() as audit:
         result = _update(resource_type, resource_id, body, requester, expected, new_patient)
         resource = result.resource
@@ -333,6 +357,17 @@ def _update(resource_type, resource_id, body, requester, expected, new_patient):
         .filter(resource_type=resource_type, resource_id=resource_id)
         .first()
     )
+    if requester.patient_limit is not None and (
+        current is None or not requester.may_see(resource_type, current.patient_id, "r")
+    ):
+        # A client limited to patients' records may not choose ids: a PUT to an id that is
+        # free and one to another patient's resource must look the same (404), or the
+        # answer would tell it that resource exists.
+        requester.compartment(resource_type, "u")  # 403 without the scope at all
+        raise NotFound(
+            f"{resource_type}/{resource_id} is not known (clients limited to a patient's "
+            "record create resources with POST)"
+        )
     if current is None:
         if expected is not None:
             raise PreconditionFailed(f"{resource_type}/{resource_id} does not exist")
@@ -376,11 +411,15 @@ def check_update_body(resource_type, resource_id, body):
         )
 
 
-def conditional_update(resource_type, criteria, body, *, requester=None, validated=False):
+def conditional_update(
+    resource_type, criteria, body, *, requester=None, validated=False, references_checked=False
+):
     """PUT Type?criteria: update the single match, create when none, 412 when several."""
     requester = _who(requester)
     if not validated:
         validate_resource(body, resource_type)
+    if not references_checked:
+        check_resolvable([(body, resource_type)], requester)
     with transaction.atomic():
         matches = find_matches(resource_type, criteria, requester)
         if len(matches) > 1:
@@ -397,8 +436,22 @@ def conditional_update(resource_type, criteria, body, *, requester=None, validat
         else:
             resource_id = body.get("id") or new_id()
         body = {**body, "id": resource_id}
+        if not matches and requester.patient_limit is not None:
+            # No match creates the resource, with an id the server chooses.
+            return create_resource(
+                resource_type,
+                {k: v for k, v in body.items() if k != "id"},
+                requester=requester,
+                validated=True,
+                references_checked=True,
+            )
         return update_resource(
-            resource_type, resource_id, body, requester=requester, validated=True
+            resource_type,
+            resource_id,
+            body,
+            requester=requester,
+            validated=True,
+            references_checked=True,
         )
 
 
@@ -462,6 +515,53 @@ def delete_resource(resource_type, resource_id, *, requester=None):
         deleted = _new_version(current, None, current.patient_id, method="DELETE")
         audit.add("delete", resource_type, resource_id, deleted.patient_id)
         return deleted
+
+
+def patch_resource(resource_type, resource_id, patch, *, requester=None, if_match=None):
+    """Apply a JSON Patch (RFC 6902) to the current version: a new version, validated and
+    audited like an update. `if_match` guards against a stale version (412); without it
+    the patch still applies to the version it was computed on, never a later one.
+
+    A patch that does not apply (a `test` that fails, a path that is not there) is a 422;
+    one that changes the id, or makes the resource invalid, is refused like an update."""
+    requester = _who(requester)
+    if not isinstance(patch, list) or not all(isinstance(op, dict) for op in patch):
+        raise FhirError(400, "A JSON Patch is a list of operations", code="structure")
+    with transaction.atomic(), requester.audit.writing():
+        current = visible_row(resource_type, resource_id, requester=requester)
+        if current.deleted:
+            raise Gone(f"{resource_type}/{resource_id} has been deleted")
+        requester.compartment(resource_type, "u")
+        try:
+            patched = jsonpatch.JsonPatch(patch).apply(loads(current.body))
+        except jsonpatch.InvalidJsonPatch as exc:
+            raise FhirError(400, f"Not a valid JSON Patch: {exc}", code="structure") from None
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+            raise FhirError(422, f"The patch does not apply: {exc}", code="processing") from None
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            raise FhirError(400, f"Not a valid JSON Patch: {exc}", code="structure") from None
+        if not isinstance(patched, dict) or patched.get("resourceType") != resource_type:
+            raise FhirError(422, "A patch may not change the resource type", code="processing")
+        # meta.versionId and lastUpdated are stamped again by the write, whatever it says.
+        version = if_match if if_match is not None else f'W/"{current.version_id}"'
+        return update_resource(
+            resource_type, resource_id, patched, requester=requester, if_match=version
+        )
+
+
+def conditional_delete(resource_type, criteria, *, requester=None):
+    """DELETE Type?criteria: delete the single match (None when there is none, as for a
+    resource already gone); several matches are a 412, so a too-broad query deletes
+    nothing."""
+    requester = _who(requester)
+    with transaction.atomic():
+        matches = find_matches(resource_type, criteria, requester)
+        if len(matches) > 1:
+            raise PreconditionFailed(f"The criteria match several {resource_type} resources")
+        if not matches:
+            requester.compartment(resource_type, "d")  # 403 without the scope at all
+            return None
+        return delete_resource(resource_type, matches[0].resource_id, requester=requester)
 
 
 def read_resource(resource_type, resource_id, *, requester=None, detail=""):

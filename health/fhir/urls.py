@@ -15,6 +15,7 @@ urlpatterns = [
     re_path(rf"^{OPERATION}$", views.system_operation, name="system-operation"),
     re_path(rf"^{TYPE}/{OPERATION}$", views.type_operation, name="type-operation"),
     re_path(rf"^{TYPE}/{ID}/{OPERATION}$", views.instance_operation, name="instance-operation"),
+    re_path(rf"^Patient/{ID}/{TYPE}$", views.compartment_search, name="compartment-search"),
     re_path(rf"^{TYPE}$", views.type_endpoint, name="type"),
     re_path(rf"^{TYPE}/_search$", views.type_search, name="type-search"),
     re_path(rf"^{TYPE}/_history$", views.type_history, name="type-history"),

@@ -5,7 +5,6 @@ OperationOutcome whose `expression` names the element at fault (FHIRPath-like, e
 `Observation.code` or `Bundle.entry[3].resource.valueQuantity.value`).
 """
 
-import json
 import re
 from functools import lru_cache
 
@@ -13,12 +12,18 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B import resource as r4b_resource
 from pydantic import ValidationError
 
+from .bindings import code_issues
 from .errors import FhirError
+from .narrative import narrative_issues
+from .wire import loads
 
 ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 # Abstract or server-only types that may not be stored as resources of their own.
 _NOT_STORABLE = {"Resource", "DomainResource", "OperationOutcome"}
+# FHIR's limit on a string (1 MB); attachments' base64 `data` and narratives are exempt.
+MAX_STRING = 1024 * 1024
+_LONG_ALLOWED = {"data", "div"}
 
 
 @lru_cache(maxsize=1)
@@ -53,7 +58,9 @@ def _type_set():
 
 
 def parse_json(raw):
-    """Decode a request body; anything that is not a JSON object is a 400."""
+    """Decode a request body; anything that is not a JSON object is a 400 (so is JSON that
+    nests too deep or holds an integer of thousands of digits). Decimals keep the exact
+    text they were written with (wire.loads)."""
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
@@ -61,21 +68,15 @@ def parse_json(raw):
             raise FhirError(400, "Body is not UTF-8", code="structure") from exc
     if not raw or not raw.strip():
         raise FhirError(400, "Body is empty", code="structure")
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise FhirError(
-            400,
-            f"Invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            code="structure",
-        ) from exc
+    data = loads(raw)
     if not isinstance(data, dict):
         raise FhirError(400, "Body must be a JSON object (a FHIR resource)", code="structure")
     return data
 
 
 def _tree_is_clean(data, types):
-    """Fast check, without paths, that no element is empty and every resourceType is known.
+    """Fast check, without paths, that no element is empty, every resourceType is known,
+    no string is over-long and no extension carries a primitive extension (`_valueX`).
 
     Runs on every resource of every import; `_check_resource_types` (slower, with paths)
     only runs when this finds a problem, to say where it is.
@@ -90,11 +91,19 @@ def _tree_is_clean(data, types):
             rtype = node.get("resourceType")
             if rtype is not None and rtype not in types:
                 return False
-            for value in node.values():
+            for key, value in node.items():
                 kind = type(value)
+                if key.startswith("_value") and "url" in node:
+                    return False  # a primitive extension inside an extension
                 if kind is dict or kind is list:
                     push(value)
-                elif value is None or value == "":
+                elif (
+                    value is None
+                    or value == ""
+                    or kind is str
+                    and len(value) > MAX_STRING
+                    and key not in _LONG_ALLOWED
+                ):
                     return False
         else:
             if not node:
@@ -103,6 +112,8 @@ def _tree_is_clean(data, types):
                 kind = type(value)
                 if kind is dict or kind is list:
                     push(value)
+                elif kind is str and len(value) > MAX_STRING:
+                    return False
     return True
 
 
@@ -127,15 +138,63 @@ def _check_resource_types(data, path):
             if value is None or value == "" or value == [] or value == {}:
                 # FHIR's ele-1: an element has a value or children; null and empty are errors.
                 raise FhirError(422, f"{where} is empty or null", code="value", expression=where)
+            if isinstance(value, str) and len(value) > MAX_STRING and key not in _LONG_ALLOWED:
+                raise FhirError(
+                    422,
+                    f"{where} is longer than FHIR's limit of 1 MB for a string",
+                    code="too-long",
+                    expression=where,
+                )
             if isinstance(value, dict | list):
                 _check_resource_types(value, where)
     elif isinstance(data, list):
         for i, item in enumerate(data):
+            where = f"{path}[{i}]"
             if item is None or item == {} or item == []:
-                where = f"{path}[{i}]"
                 raise FhirError(422, f"{where} is empty or null", code="value", expression=where)
+            if isinstance(item, str) and len(item) > MAX_STRING:
+                raise FhirError(
+                    422,
+                    f"{where} is longer than FHIR's limit of 1 MB for a string",
+                    code="too-long",
+                    expression=where,
+                )
             if isinstance(item, dict | list):
-                _check_resource_types(item, f"{path}[{i}]")
+                _check_resource_types(item, where)
+
+
+def _without_primitive_extensions_of_extensions(data):
+    """(copy for the model, [(path, primitive extension)]) with `_valueX` taken out of
+    every Extension.
+
+    Workaround: R4 lets an extension's primitive value carry extensions of its own
+    (`"valueString": "...", "_valueString": {"extension": [...]}`, common in CodeSystems
+    with translations), but fhir.resources' Extension model has no `_valueX` fields and
+    refuses them as unknown. They are checked here as the Element they are, and the model
+    validates the rest; the stored resource keeps them as written.
+    """
+    moved = []
+
+    def strip(node, path):
+        if isinstance(node, list):
+            return [strip(item, f"{path}[{i}]") for i, item in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        is_extension = "url" in node
+        for key, value in node.items():
+            if is_extension and key.startswith("_value"):
+                moved.append((f"{path}.{key}", value))
+                continue
+            out[key] = strip(value, f"{path}.{key}") if isinstance(value, dict | list) else value
+        return out
+
+    copy = strip(data, "")
+    return copy, moved
+
+
+def _element_model():
+    return get_fhir_model_class("Element")
 
 
 def _expression(root, loc):
@@ -180,10 +239,21 @@ def validate_resource(data, expected_type=None, path=None):
         )
     if "id" in data and (not isinstance(data["id"], str) or not ID_RE.match(data["id"])):
         raise FhirError(400, "Invalid resource id", code="value", expression=f"{where}.id")
+    model_data, moved = data, []
     if not _tree_is_clean(data, _type_set()):
         _check_resource_types(data, where)
+        model_data, moved = _without_primitive_extensions_of_extensions(data)
     try:
-        get_fhir_model_class(rtype).model_validate(data)
+        get_fhir_model_class(rtype).model_validate(model_data)
+        for sub_path, element in moved:
+            if not isinstance(element, dict):
+                raise FhirError(
+                    422,
+                    f"{where}{sub_path} must be an object",
+                    code="structure",
+                    expression=f"{where}{sub_path}",
+                )
+            _element_model().model_validate(element)
     except ValidationError as exc:
         issues = []
         for err in exc.errors()[:20]:
@@ -200,4 +270,9 @@ def validate_resource(data, expected_type=None, path=None):
     except (KeyError, TypeError, ValueError) as exc:
         # Defence in depth: fhir_core raises plain errors for some malformed nested input.
         raise FhirError(422, f"{where}: invalid content ({exc})", code="value") from exc
+    except RecursionError:
+        raise FhirError(422, f"{where}: nested too deeply", code="structure") from None
+    issues = code_issues(data, where) + narrative_issues(data, where)
+    if issues:
+        raise FhirError(422, issues[0]["diagnostics"], issues=issues)
     return data

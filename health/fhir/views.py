@@ -15,10 +15,10 @@ from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from . import bundles, operations, projections, store
+from . import bundles, operations, projections, shaping, store
 from .access import requester_for
 from .capability import capability_statement
-from .errors import FhirError, NotFound
+from .errors import FhirError, NotFound, information_outcome
 from .paging import Paging
 from .responses import (
     base_url,
@@ -31,8 +31,8 @@ from .responses import (
 )
 from .search import default_count, max_count
 from .searchset import run_search
-from .validation import is_storable_type, parse_json
-from .wire import etag
+from .validation import is_resource_type, is_storable_type, parse_json
+from .wire import etag, loads
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +61,11 @@ def _csrf_failure(request):
     return middleware.process_view(request, None, (), {})
 
 
-def read_body(request):
+def read_body(request, types=_JSON_TYPES):
     """The decoded JSON object of a write request (415/413/400 as OperationOutcome)."""
     content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if content_type not in _JSON_TYPES:
-        raise FhirError(415, "Send application/fhir+json", code="not-supported")
+    if content_type not in types:
+        raise FhirError(415, f"Send {types[0]}", code="not-supported")
     length = request.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > max_body_size():
         raise FhirError(413, "Body too large", code="too-costly")
@@ -74,7 +74,31 @@ def read_body(request):
     raw = request.read(max_body_size() + 1)
     if len(raw) > max_body_size():
         raise FhirError(413, "Body too large", code="too-costly")
-    return parse_json(raw)
+    return parse_json(raw) if types is _JSON_TYPES else loads(raw.decode("utf-8", "replace"))
+
+
+def read_patch(request):
+    """A JSON Patch document (application/json-patch+json): a list of operations."""
+    if request.headers.get("Content-Type", "").split(";")[0].strip().lower() in _JSON_TYPES:
+        raise FhirError(
+            415,
+            "PATCH takes a JSON Patch (application/json-patch+json); FHIRPath Patch is not "
+            "supported",
+            code="not-supported",
+        )
+    return read_body(request, types=("application/json-patch+json",))
+
+
+def _not_served(resource_type):
+    if is_resource_type(resource_type):
+        # A real FHIR type this server only returns (OperationOutcome) or an abstract one.
+        return FhirError(
+            404,
+            f"{resource_type} resources are not stored or searched here: the server only "
+            "returns them (see /fhir/metadata for the types it serves)",
+            code="not-supported",
+        )
+    return NotFound(f"Unknown resource type {resource_type!r} (this server speaks FHIR R4)")
 
 
 def fhir_view(methods):
@@ -95,7 +119,7 @@ def fhir_view(methods):
                     )
                 rtype = kwargs.get("resource_type")
                 if rtype is not None and not is_storable_type(rtype):
-                    raise NotFound(f"Unknown resource type {rtype!r}")
+                    raise _not_served(rtype)
                 requester = requester_for(request)
                 if (
                     request.method in _UNSAFE
@@ -120,12 +144,23 @@ def fhir_view(methods):
     return decorator
 
 
-def _prefers_minimal(request):
-    prefer = request.headers.get("Prefer", "")
-    return "return=minimal" in prefer
+def prefer(request):
+    """The Prefer header's preferences as {name: value} (RFC 7240; FHIR uses `return` and
+    `handling`)."""
+    out = {}
+    for part in request.headers.get("Prefer", "").split(","):
+        for item in part.split(";"):
+            name, _, value = item.strip().partition("=")
+            if name:
+                out.setdefault(name.strip().lower(), value.strip().strip('"').lower())
+    return out
 
 
-def _resource_response(request, resource, base, status=200, location=False):
+def lenient(request):
+    return prefer(request).get("handling") == "lenient"
+
+
+def _resource_response(request, resource, base, status=200, location=False, shape=None):
     headers = version_headers(
         resource.resource_type,
         resource.resource_id,
@@ -135,12 +170,20 @@ def _resource_response(request, resource, base, status=200, location=False):
     )
     if location:
         headers["Location"] = headers["Content-Location"]
-    if _prefers_minimal(request) and request.method != "GET":
-        response = HttpResponse(status=status)
-        for key, value in headers.items():
-            response[key] = value
+    wanted = prefer(request).get("return") if request.method != "GET" else None
+    if wanted == "minimal":
+        # No body: the headers say where the resource is and which version was written.
+        response = fhir_response("", status=status, headers=headers)
+        del response["Content-Type"]
         return response
-    return fhir_response(resource.body, status=status, headers=headers)
+    if wanted == "operationoutcome":
+        outcome = information_outcome(
+            f"{resource.resource_type}/{resource.resource_id} version {resource.version_id} "
+            + ("created" if status == 201 else "stored")
+        )
+        return fhir_response(outcome, status=status, headers=headers)
+    body = resource.body if shape is None else shaping.apply(shape, resource.body)
+    return fhir_response(body, status=status, headers=headers)
 
 
 def _query_pairs(request):
@@ -185,7 +228,9 @@ def root(request, requester):
             400, "Search across all types is not supported; name a type", code="not-supported"
         )
     bundle = read_body(request)
-    return fhir_response(bundles.process_bundle(bundle, requester, base_url(request)))
+    return fhir_response(
+        bundles.process_bundle(bundle, requester, base_url(request), lenient=lenient(request))
+    )
 
 
 @fhir_view({"GET"})
@@ -193,10 +238,21 @@ def system_history(request, requester):
     return _history(request, requester, None, None)
 
 
-@fhir_view({"GET", "POST", "PUT"})
+@fhir_view({"GET", "POST", "PUT", "DELETE"})
 def type_endpoint(request, requester, resource_type):
     _refuse_projection(request, resource_type)
     base = base_url(request)
+    if request.method == "DELETE":
+        # Conditional delete: DELETE Type?criteria.
+        criteria = request.META.get("QUERY_STRING", "")
+        if not criteria:
+            raise FhirError(400, "DELETE on a type needs search criteria", code="invalid")
+        deleted = store.conditional_delete(resource_type, criteria, requester=requester)
+        response = HttpResponse(status=204)
+        del response["Content-Type"]
+        if deleted is not None:
+            response["ETag"] = etag(deleted.version_id)
+        return response
     if request.method == "PUT":
         # Conditional update: PUT Type?criteria.
         criteria = request.META.get("QUERY_STRING", "")
@@ -210,7 +266,14 @@ def type_endpoint(request, requester, resource_type):
     if request.method == "GET":
         params = _query_pairs(request)
         return fhir_response(
-            run_search(resource_type, params, requester, base, f"{base}/{resource_type}")
+            run_search(
+                resource_type,
+                params,
+                requester,
+                base,
+                f"{base}/{resource_type}",
+                lenient=lenient(request),
+            )
         )
     body = read_body(request)
     result = store.create_resource(
@@ -219,25 +282,66 @@ def type_endpoint(request, requester, resource_type):
     return _resource_response(request, result.resource, base, status=result.status, location=True)
 
 
+@fhir_view({"GET"})
+def compartment_search(request, requester, resource_id, resource_type):
+    """Patient/X/Type?params: the search of Type limited to Patient X's compartment (the
+    resources filed under X; for projected types, `patient=X`). A requester limited to
+    other patients gets the store's 404."""
+    limit = requester.compartment(resource_type, "s")
+    if limit is not None and resource_id not in limit:
+        raise NotFound(f"Patient/{resource_id} is not known")
+    base = base_url(request)
+    params = _query_pairs(request)
+    if projections.is_projected(resource_type):
+        params = [("patient", resource_id), *params]
+    text = run_search(
+        resource_type,
+        params,
+        requester,
+        base,
+        f"{base}/Patient/{resource_id}/{resource_type}",
+        lenient=lenient(request),
+        compartment=resource_id,
+    )
+    return fhir_response(text)
+
+
 @fhir_view({"POST"})
 def type_search(request, requester, resource_type):
     base = base_url(request)
     params = _query_pairs(request)
     return fhir_response(
-        run_search(resource_type, params, requester, base, f"{base}/{resource_type}")
+        run_search(
+            resource_type,
+            params,
+            requester,
+            base,
+            f"{base}/{resource_type}",
+            lenient=lenient(request),
+        )
     )
 
 
-@fhir_view({"GET", "PUT", "DELETE"})
+@fhir_view({"GET", "PUT", "PATCH", "DELETE"})
 def instance(request, requester, resource_type, resource_id):
     _refuse_projection(request, resource_type, resource_id)
     base = base_url(request)
-    if request.method == "GET" and projections.is_projected(resource_type, resource_id):
-        resource = projections.read(resource_type, resource_id, requester)
-        return fhir_response(resource.body)
     if request.method == "GET":
+        shape = shaping.read_shape(_query_pairs(request))
+        if projections.is_projected(resource_type, resource_id):
+            resource = projections.read(resource_type, resource_id, requester)
+            return fhir_response(shaping.apply(shape, resource.body))
         resource = store.read_resource(resource_type, resource_id, requester=requester)
-        return _resource_response(request, resource, base)
+        return _resource_response(request, resource, base, shape=shape)
+    if request.method == "PATCH":
+        result = store.patch_resource(
+            resource_type,
+            resource_id,
+            read_patch(request),
+            requester=requester,
+            if_match=request.headers.get("If-Match"),
+        )
+        return _resource_response(request, result.resource, base, status=result.status)
     if request.method == "PUT":
         body = read_body(request)
         result = store.update_resource(
@@ -252,6 +356,7 @@ def instance(request, requester, resource_type, resource_id):
         )
     deleted = store.delete_resource(resource_type, resource_id, requester=requester)
     response = HttpResponse(status=204)
+    del response["Content-Type"]  # no body, so no type (not text/html)
     if deleted is not None:
         response["ETag"] = etag(deleted.version_id)
     return response
@@ -301,11 +406,12 @@ def _history(request, requester, resource_type, resource_id):
 def vread(request, requester, resource_type, resource_id, version_id):
     if projections.is_projected(resource_type, resource_id):
         raise projections.read_only(resource_type)
+    shape = shaping.read_shape(_query_pairs(request))
     version = store.read_version(resource_type, resource_id, version_id, requester=requester)
     headers = version_headers(
         resource_type, resource_id, version.version_id, version.last_updated, base_url(request)
     )
-    return fhir_response(version.text, headers=headers)
+    return fhir_response(shaping.apply(shape, version.text), headers=headers)
 
 
 def _operation(request, requester, operation, resource_type=None, resource_id=None):

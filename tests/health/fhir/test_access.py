@@ -122,7 +122,8 @@ def test_patient_scoped_writer_cannot_write_elsewhere(make_token_api, two_patien
     assert api.post("/fhir/Observation", observation_body(b["id"])).status_code == 403
     obs_b = two_patients["obs_b"]
     moved = {**observation_body(a["id"]), "id": obs_b["id"]}
-    assert api.put(f"/fhir/Observation/{obs_b['id']}", moved).status_code == 403
+    # Another patient's resource answers like a missing one (issue 11 #10), not 403.
+    assert api.put(f"/fhir/Observation/{obs_b['id']}", moved).status_code == 404
     assert Resource.objects.get(resource_id=obs_b["id"]).patient_id == b["id"]
 
 

@@ -210,6 +210,7 @@ def test_unknown_urls_answer_operation_outcome(staff_api):
 
 
 def test_other_valid_types_are_stored_and_read(staff_api):
+    staff_api.put("/fhir/Patient/p1", {**patient_body(), "id": "p1"})
     body = {
         "resourceType": "Claim",
         "status": "active",
@@ -244,13 +245,13 @@ def test_metadata_lists_what_works(anon_api):
     assert "Observation:encounter" in observation["searchInclude"]
     assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch", "history-system"}
     assert {o["name"] for o in by_type["Patient"]["operation"]} == {"everything", "summary"}
-    assert by_type["Observation"]["conditionalDelete"] == "not-supported"
+    assert by_type["Observation"]["conditionalDelete"] == "single"
     # Every advertised parameter is accepted by the search code.
     from health.fhir.capability import STORE_CONTROL_PARAMS
     from health.fhir.projections import is_projected
     from health.fhir.search import CONTROL_PARAMS, build_search
 
-    assert {p["name"] for p in STORE_CONTROL_PARAMS} <= CONTROL_PARAMS
+    assert {p["name"] for p in STORE_CONTROL_PARAMS} <= CONTROL_PARAMS | {"_has"}
     for resource in rest["resource"]:
         if is_projected(resource["type"]):
             continue  # clinic booking's: test_booking_projection.py searches each of them
