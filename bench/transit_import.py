@@ -88,7 +88,8 @@ def bench_portal_sqlite(feed):
 def install_node_gtfs():
     """npm install in bench/node-gtfs; rebuild better-sqlite3 from source when its bundled
     binary does not load on this Node (it ships binaries for Node >= 22 only)."""
-    nodedir = "/usr/include/node" if Path("/usr/include/node").is_dir() else None
+    # Debian keeps the headers in /usr/include/node: node-gyp wants their prefix, /usr.
+    nodedir = "/usr" if Path("/usr/include/node/node_api.h").exists() else None
     extra = [f"--nodedir={nodedir}"] if nodedir else []
     if not (NODE_DIR / "node_modules" / "gtfs").is_dir():
         subprocess.run(

@@ -115,7 +115,7 @@ def parse_time(value):
     if not value:
         return None
     parts = value.split(":")
-    if len(parts) != 3:
+    if len(parts) != 3 or len(parts[1]) != 2 or len(parts[2]) != 2:
         raise ValueError(f"time {value!r} is not HH:MM:SS")
     try:
         h, m, s = int(parts[0]), int(parts[1]), int(parts[2])
@@ -804,6 +804,43 @@ class _Importer:
             raise GTFSImportError("trips.txt: no usable trip")
 
     def load_stop_times(self):
+        """The bulk of every feed: through pyarrow (TRANSIT_IMPORT_READER "arrow", measured
+        several times faster) or row by row with the csv module ("csv")."""
+        name = "stop_times.txt"
+        if settings.TRANSIT_IMPORT_READER == "arrow":
+            from .arrow_stop_times import ArrowStopTimes
+
+            bar = None
+            if self.progress:
+                from tqdm import tqdm
+
+                bar = tqdm(
+                    total=self.source.size(name),
+                    unit="B",
+                    unit_scale=True,
+                    desc=name,
+                    leave=False,
+                    mininterval=0.5,
+                )
+            raw = self.source.open(name)
+            try:
+                loader = ArrowStopTimes(self)
+                count = loader.run(
+                    self.source, name, self.report, io.BufferedReader(_Counting(raw, bar), 1 << 20)
+                )
+            finally:
+                raw.close()
+                if bar is not None:
+                    bar.close()
+            self.report.loaded[name] = count
+            if not count:
+                raise GTFSImportError("stop_times.txt: no usable stop time")
+            if loader.needs_interpolation:
+                self.interpolate_times()
+            return
+        self.load_stop_times_rows()
+
+    def load_stop_times_rows(self):
         name = "stop_times.txt"
         table = self.table(name)
         missing = table.missing("trip_id", "stop_id", "stop_sequence")
