@@ -66,6 +66,8 @@ demo: migrate
 	$(PY) manage.py load_demo
 
 # The embedded default: SQLite in ./var, a Celery worker (with beat) on a filesystem broker.
+# PORT reaches both processes: links in e-mail and SMS follow it (settings.PORTAL_BASE_URL).
+run: export PORT := $(PORT)
 run: demo
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C stops the web server and the worker)"
 	@$(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=warning \

@@ -38,7 +38,6 @@ from health.fhir.access import issue_token, system_requester  # noqa: E402
 from health.fhir.bundles import process_bundle  # noqa: E402
 from health.fhir.models import Resource  # noqa: E402
 from health.fhir.store import analyze_tables  # noqa: E402
-from health.records.audit import AuditTrail  # noqa: E402
 
 BIG_SEED = 424242
 HOST = "127.0.0.1"
@@ -55,9 +54,7 @@ def busy_patient(encounters):
         return row.resource_id
     requester = system_requester("bench")
     bundle = patient_bundle(BIG_SEED, encounters)
-    response = json.loads(
-        process_bundle(bundle, requester, "http://bench/fhir", AuditTrail(requester))
-    )
+    response = json.loads(process_bundle(bundle, requester, "http://bench/fhir"))
     analyze_tables()
     return response["entry"][2]["response"]["location"].split("/")[1]
 
@@ -117,7 +114,7 @@ def main():
     print(f"$everything entries: {len(everything['entry'])}")
     timed("$everything", max(10, args.runs // 10), lambda: client.get(everything_url))
 
-    from health.records.models import PatientLink
+    from health.fhir.models import PatientLink
     from tests.factories import UserFactory
 
     user = UserFactory(username=f"bench-resident-{pid[:8]}")

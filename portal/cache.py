@@ -1,6 +1,10 @@
 """A Redis cache that degrades instead of failing when Redis is away.
 
-While Redis restarts a request should still succeed. The cache also carries security state:
+While Redis restarts, or hangs without answering, a request should still succeed, and soon.
+Every call waits at most the socket timeout (settings.REDIS_TIMEOUT_SECONDS); the first that
+times out trips the server's breaker (portal/redis_breaker.py), and for the next few seconds
+calls go straight to the fallback instead of each waiting again. The cache also carries
+security state:
 allauth's sign-in rate limits and the record of authenticator codes already used. So when the
 cache is configured with a `FALLBACK` alias (the production settings point it at a cache table
 in PostgreSQL), every call Redis cannot answer goes to that cache instead, and the limits keep
@@ -27,6 +31,8 @@ from django.db import DatabaseError, transaction
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .redis_breaker import breaker_for
+
 logger = logging.getLogger(__name__)
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
@@ -35,10 +41,12 @@ def _degrade(fallback):
     def decorator(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
-            try:
-                return method(self, *args, **kwargs)
-            except UNAVAILABLE as exc:
-                logger.warning("Cache unavailable in %s: %s", method.__name__, exc)
+            if not self.breaker.is_open():
+                try:
+                    return method(self, *args, **kwargs)
+                except UNAVAILABLE as exc:
+                    logger.warning("Cache unavailable in %s: %s", method.__name__, exc)
+                    self.breaker.trip(exc)
             backup = self.fallback_cache()
             if backup is not None:
                 try:
@@ -62,6 +70,7 @@ class ResilientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._fallback_alias = params.get("FALLBACK")
+        self.breaker = breaker_for(self._servers[0])
 
     def fallback_cache(self):
         return caches[self._fallback_alias] if self._fallback_alias else None

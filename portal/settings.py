@@ -35,6 +35,11 @@ def env_int(name, default):
     return int(value) if value else default
 
 
+def env_float(name, default):
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 def env_list(name, default):
     value = os.environ.get(name)
     if value is None:
@@ -66,11 +71,15 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Absolute links in e-mail and SMS. Production sets PORTAL_BASE_URL; otherwise it is the
+# address the portal is served on: `PORT=8080 make run` serves, and links, on port 8080.
+PORT = env_int("PORT", 8000)
+PORTAL_BASE_URL = (os.environ.get("PORTAL_BASE_URL") or f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     # The portal's own apps come first so their templates override allauth's and Wagtail's.
     "portal.accounts",
+    "portal.components",
     "portal.mypage",
     "portal.notifications",
     "portal.demo",
@@ -99,6 +108,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # the resident's list of signed-in sessions (account settings)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -171,6 +181,12 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Redis must never hold up a request: no call waits longer than REDIS_TIMEOUT_SECONDS, and a
+# server that timed out is skipped for REDIS_RETRY_SECONDS (portal/redis_breaker.py) while the
+# cache answers from its database table and the outbox sweep delivers what was not queued.
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 0.5)
+REDIS_RETRY_SECONDS = env_float("REDIS_RETRY_SECONDS", 5)
+
 # Cache: Redis in production (degrading to misses while Redis restarts, see portal/cache.py);
 # a file cache shared by the embedded web and worker processes.
 if REDIS_URL:
@@ -179,7 +195,10 @@ if REDIS_URL:
             "BACKEND": "portal.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             # A Redis that does not answer must cost a request a moment, not a minute.
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
             # ... and the calls it does not answer go to PostgreSQL, so sign-in rate limits
             # and used authenticator codes still count while Redis is away.
             "FALLBACK": "database",
@@ -220,8 +239,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-# Publishing must not hang a web request while the broker is away: fail fast, the outbox
-# sweep delivers what could not be queued.
+# Publishing must not hang a web request while the broker is away or frozen: web code
+# publishes through portal.celery.publish (REDIS_TIMEOUT_SECONDS, no retries), and the
+# outbox sweep delivers what could not be queued.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = False
@@ -239,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
     "booking-send-reminders": {
         "task": "health.booking.tasks.send_reminders",
         "schedule": env_int("BOOKING_REMINDER_SECONDS", 15 * 60),
+    },
+    # Service cases: due dates follow the calendar (also queued at once on every change).
+    "cases-recompute-due-dates": {
+        "task": "portal.cases.tasks.recompute_due_dates",
+        "schedule": env_int("CASES_RECOMPUTE_SECONDS", 24 * 60 * 60),
     },
     "booking-expire-waitlist-offers": {
         "task": "health.booking.tasks.expire_waitlist_offers",
@@ -355,6 +380,8 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.notifications.sms.LogSMSBackend")
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
+# Notifications of a merging kind about one object within this many seconds become one message.
+NOTIFICATIONS_MERGE_SECONDS = env_int("NOTIFICATIONS_MERGE_SECONDS", 300)
 
 # Wagtail --------------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "District Portal"
@@ -366,6 +393,11 @@ WAGTAILADMIN_LOGIN_URL = "account_login"
 WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
+# The back office runs on a government network and calls no outside service: no avatars from
+# Gravatar (initials instead), no release check, no "what's new" banner linking out.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 
 # Security (on whenever DEBUG is off) ----------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -381,6 +413,16 @@ if not DEBUG:
     LANGUAGE_COOKIE_SECURE = True
     if env_bool("BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Client address (portal/accounts/client_ip.py) ---------------------------------------------
+# Behind the TLS proxy every request connects from the proxy: sign-in limits per IP must count
+# the client's address from the proxy's header instead, or one attacker locks everyone out.
+# The header is trusted only when a proxy we run is said to be in front (clients can send it).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", not DEBUG)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
+TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER", "")
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
 
 # Portal ---------------------------------------------------------------------------------------
 PORTAL_NAME = _("District Portal")

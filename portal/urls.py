@@ -10,6 +10,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from health.fhir import views as fhir_views
 from portal.accounts import views as account_views
+from portal.cases.api import api as cases_api
 
 
 def favicon(request):
@@ -39,6 +40,7 @@ urlpatterns = [
     path("clinics/", include("health.booking.urls")),
     path("transit/", include("transit.urls")),
     path("services/", include("portal.cases.urls")),
+    path("api/cases/", cases_api.urls),
 ]
 
 if settings.DEBUG:

@@ -90,7 +90,8 @@ class Page:
         self.page.wait_for_selector(f'html[lang="{language}"]')
 
     def sign_in(self, user, password=DEFAULT_PASSWORD, language="en", totp_secret=None):
-        """Sign in through the login form and land on My page. Staff give `totp_secret`: the
+        """Sign in through the login form and land where the user works: My page for a
+        resident, the back office (/admin/) for staff. Staff give `totp_secret`: the
         authenticator code (allauth's second stage) is then typed and sent by keyboard."""
         self.visit("/accounts/login/")
         self.use_language(language)
@@ -104,7 +105,9 @@ class Page:
             self.page.focus("#id_code")
             self.page.keyboard.type(current_totp_code(totp_secret))
             self.page.keyboard.press("Enter")
-        self.page.wait_for_url("**/me/")
+        from portal.accounts.roles import is_staff_member
+
+        self.page.wait_for_url("**/admin/" if is_staff_member(user) else "**/me/")
 
     def assert_fits(self, width=360):
         scroll_width = self.page.evaluate("document.documentElement.scrollWidth")

@@ -8,6 +8,10 @@ class BookingConfig(AppConfig):
     verbose_name = _("Clinic booking")
 
     def ready(self):
-        from . import signals
+        from health.fhir import projections
+
+        from . import fhir, signals
 
         signals.connect()
+        # Schedule, Slot, Appointment and clinic Locations in the /fhir/ API, read-only.
+        projections.register(fhir.BookingProjection())

@@ -15,8 +15,8 @@ def record_encounter(appointment):
     are recorded. Returns the store's resource, or None when there is no linked Patient."""
     from health.fhir.access import system_requester
     from health.fhir.errors import FhirError
+    from health.fhir.models import PatientLink
     from health.fhir.store import create_resource
-    from health.records.models import PatientLink
 
     from . import fhir
 

@@ -9,19 +9,24 @@ prefixed "booking-" so they cannot collide with resources the FHIR store holds.
 - Slot     "booking-{slot}"
 - Appointment "booking-{appointment}"
 
-`read()` and `search()` are what the /fhir/ API calls; both answer dicts ready to serialise.
-Patient access is the caller's business: pass `resident=` to limit appointments to one
-resident's compartment, and `patient_reference=` to turn a resident into their Patient
-reference once health records link accounts to Patient resources.
+`read()` and `search()` answer dicts ready to serialise; `BookingProjection` registers them
+with the FHIR layer (health.fhir.projections, from apps.py), which brings the API's access
+rules, audit and `patient=`. Pass `residents=` to limit appointments to those accounts, and
+`patient_reference=` to name the Patient an account's visit belongs to. Date searches use
+the FHIR layer's one date parser (`health.fhir.search.date_filter`), so `date=2026-05`,
+`ne` and `ap` mean here what they mean for stored resources.
 """
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC
 
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+
+from health.fhir.errors import InvalidSearch
+from health.fhir.projections import Projection
+from health.fhir.search import check_value, date_filter
 
 from . import conf, errors
 from .models import (
@@ -53,8 +58,8 @@ SLOT_STATUSES = {"free", "busy", "busy-unavailable"}
 FHIR_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-class SearchError(ValueError):
-    """A search the projection cannot answer; the API turns it into a 400 OperationOutcome."""
+# A search the projection cannot answer; the API answers it with a 400 OperationOutcome.
+SearchError = InvalidSearch
 
 
 def instant(value):
@@ -276,18 +281,21 @@ def booking_error_outcome(error):
 _ID = re.compile(rf"^{PREFIX}(\d{{1,18}})$")
 _SCHEDULE_ID = re.compile(rf"^{PREFIX}(\d{{1,18}})-(\d{{1,18}})$")
 _LOCATION_ID = re.compile(rf"^{PREFIX}clinic-(\d{{1,18}})$")
-_DATE_PARAM = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb)?(\d{4}-\d{2}-\d{2}(T.+)?)$")
 
 
-def _appointments(resident=None):
+def _appointments(resident=None, residents=None):
     queryset = Appointment.objects.select_related(
         "slot__clinic", "slot__service", "slot__practitioner", "dependant", "resident__profile"
     )
-    return queryset.filter(resident=resident) if resident is not None else queryset
+    if resident is not None:
+        queryset = queryset.filter(resident=resident)
+    if residents is not None:
+        queryset = queryset.filter(resident__in=residents)
+    return queryset
 
 
-def read(resource_type, resource_id, *, resident=None, patient_reference=None):
-    """One resource by id, or None (unknown id, or outside the resident's compartment)."""
+def read(resource_type, resource_id, *, resident=None, residents=None, patient_reference=None):
+    """One resource by id, or None (unknown id, or not one of the residents' appointments)."""
     if resource_type == "Location" and (match := _LOCATION_ID.match(resource_id)):
         clinic = Clinic.objects.filter(pk=match[1]).first()
         return location_resource(clinic) if clinic else None
@@ -304,67 +312,13 @@ def read(resource_type, resource_id, *, resident=None, patient_reference=None):
         slot = Slot.objects.select_related("clinic", "service").filter(pk=match[1]).first()
         return slot_resource(slot) if slot else None
     if resource_type == "Appointment":
-        appointment = _appointments(resident).filter(pk=match[1]).first()
+        appointment = _appointments(resident, residents).filter(pk=match[1]).first()
         return (
             appointment_resource(appointment, patient_reference=patient_reference)
             if appointment
             else None
         )
     return None
-
-
-def _date_range(text):
-    """The [start, end) an ISO date or date-time covers, in UTC; None for an impossible one
-    (30 February, hour 25, offset +99:00) or one whose range leaves what a datetime can hold
-    (the edges of year 1 and year 9999)."""
-    try:
-        if "T" in text:
-            moment = parse_datetime(text.replace("Z", "+00:00"))
-            if moment is None:
-                return None
-            if timezone.is_naive(moment):
-                moment = timezone.make_aware(moment)
-            start, end = moment, moment + timedelta(seconds=1)
-        else:
-            day = parse_date(text)
-            if day is None:
-                return None
-            start = timezone.make_aware(datetime.combine(day, time.min))
-            end = start + timedelta(days=1)
-        return start.astimezone(UTC), end.astimezone(UTC)
-    except (ValueError, OverflowError):
-        # parse_date/parse_datetime raise ValueError for out-of-range fields; the arithmetic
-        # and the conversion to UTC overflow at the ends of the calendar.
-        return None
-
-
-def _date_bounds(values):
-    """FHIR date search values (ge2026-05-01, lt2026-05-08T00:00:00Z, 2026-05-01) as Q-ready
-    lookups on a datetime field. Raises SearchError (a 400, never a 500) for values that are
-    malformed or name no real moment."""
-    lookups = {}
-    for value in values:
-        match = _DATE_PARAM.match(value.strip())
-        if not match:
-            raise SearchError(f"Invalid date search value: {value!r}")
-        prefix, text = match[1] or "eq", match[2]
-        bounds = _date_range(text)
-        if bounds is None:
-            raise SearchError(f"Invalid date search value: {value!r}")
-        start, end = bounds
-        if prefix == "eq":
-            lookups["gte"], lookups["lt"] = start, end
-        elif prefix in {"gt", "sa"}:
-            lookups["gte"] = end
-        elif prefix == "ge":
-            lookups["gte"] = start
-        elif prefix in {"lt", "eb"}:
-            lookups["lt"] = start
-        elif prefix == "le":
-            lookups["lt"] = end
-        else:
-            raise SearchError(f"Date prefix {prefix!r} is not supported")
-    return lookups
 
 
 def _split(values):
@@ -383,11 +337,22 @@ SUPPORTED = {
     "Slot": {"start", "status", "service-type", "schedule", "_count"},
     "Schedule": {"actor", "service-type", "active", "_count"},
 }
+# The FHIR search kind of each parameter, for the CapabilityStatement.
+PARAM_KINDS = {
+    "date": "date",
+    "start": "date",
+    "status": "token",
+    "service-type": "token",
+    "active": "token",
+    "slot": "reference",
+    "schedule": "reference",
+    "actor": "reference",
+}
 
 
-def search(resource_type, params, *, resident=None, patient_reference=None):
+def search(resource_type, params, *, resident=None, residents=None, patient_reference=None):
     """Search one booking resource type. `params` maps names to lists of values (the query
-    string); the caller resolves `patient=` into `resident=` (its compartment rule). Raises
+    string); the caller resolves `patient=` into `residents=` (its compartment rule). Raises
     SearchError for unknown parameters or bad values. Returns a list of resource dicts."""
     params = {k: v for k, v in params.items() if k not in {"patient", "_format"}}
     unknown = set(params) - SUPPORTED.get(resource_type, set())
@@ -396,17 +361,15 @@ def search(resource_type, params, *, resident=None, patient_reference=None):
     if unknown:
         raise SearchError(f"Unsupported search parameters: {', '.join(sorted(unknown))}")
     for name, values in params.items():
-        # PostgreSQL refuses NUL in text parameters (a DataError, so a 500): refuse it here.
-        if any("\x00" in value for value in values):
-            raise SearchError(f"Invalid character in {name}")
+        for value in values:
+            check_value(name, value)
     limit = _count(params)
     service_codes = _split(params.get("service-type", []))
     service_codes = [code.split("|")[-1] for code in service_codes]
     if resource_type == "Appointment":
-        queryset = _appointments(resident)
+        queryset = _appointments(resident, residents)
         if "date" in params:
-            bounds = _date_bounds(params["date"])
-            queryset = queryset.filter(**{f"start__{k}": v for k, v in bounds.items()})
+            queryset = queryset.filter(date_filter("date", params["date"], "start"))
         if "status" in params:
             codes = _split(params["status"])
             if any(code not in APPOINTMENT_STATUS_FROM_FHIR for code in codes):
@@ -424,8 +387,7 @@ def search(resource_type, params, *, resident=None, patient_reference=None):
     if resource_type == "Slot":
         queryset = Slot.objects.select_related("clinic", "service")
         if "start" in params:
-            bounds = _date_bounds(params["start"])
-            queryset = queryset.filter(**{f"start__{k}": v for k, v in bounds.items()})
+            queryset = queryset.filter(date_filter("start", params["start"], "start"))
         if service_codes:
             queryset = queryset.filter(service__code__in=service_codes)
         if "schedule" in params:
@@ -472,6 +434,55 @@ def search(resource_type, params, *, resident=None, patient_reference=None):
                 continue
             results.append(resource)
     return results[:limit]
+
+
+class BookingProjection(Projection):
+    """Booking's Schedule, Slot, Appointment and clinic Locations in the /fhir/ API
+    (registered in apps.py). Appointments belong to the booker's record: the booker's
+    linked Patient is their subject; a household member's have none."""
+
+    search_params = {
+        resource_type: {name: PARAM_KINDS[name] for name in names - {"_count"}}
+        for resource_type, names in SUPPORTED.items()
+    }
+    compartment_types = frozenset({"Appointment"})
+
+    def owns(self, resource_type, resource_id=None):
+        if resource_type in self.types:
+            return True
+        return (
+            resource_type == "Location"
+            and resource_id is not None
+            and resource_id.startswith(f"{PREFIX}clinic-")
+        )
+
+    @staticmethod
+    def _reference(access):
+        def reference(appointment):
+            if appointment.dependant_id:
+                return None
+            patient_id = access.patient_of(appointment.resident_id)
+            if patient_id is None:
+                return None
+            return {"reference": f"Patient/{patient_id}", "display": appointment.patient_name}
+
+        return reference
+
+    def read(self, resource_type, resource_id, access):
+        return read(
+            resource_type,
+            resource_id,
+            residents=access.accounts,
+            patient_reference=self._reference(access),
+        )
+
+    def search(self, resource_type, params, access, count):
+        return search(
+            resource_type,
+            {**params, "_count": [str(count)]},
+            residents=access.accounts,
+            patient_reference=self._reference(access),
+        )
 
 
 def active_statuses():

@@ -1,13 +1,11 @@
 """What booking tells residents: confirmations (with the .ics and the QR image of the check-in
-code), cancellations, waitlist offers, and the reminder the day before. Each message is
-rendered in the recipient's language and put in the outbox in the caller's transaction."""
+code), cancellations, waitlist offers, and the reminder the day before. Each message is a
+kind declared in notification_kinds.py, put in the outbox in the caller's transaction."""
 
 import io
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,17 +16,15 @@ from .conf import absolute_url, current_time, local_midnight, reminder_time
 from .models import Appointment, AppointmentStatus
 
 
-def send(user, template, context, *, url="", appointment=None, cancelled=False, email=False):
-    """Render a message in the recipient's language and put it in the outbox (same transaction)."""
+def send(user, kind, context, *, url="", appointment=None, cancelled=False):
+    """Put a booking message (a kind in notification_kinds.py: "booked" is "booking.booked")
+    in the outbox, in the caller's transaction. The kind decides the channels; the text is
+    rendered in every language by portal.notifications."""
     from portal.notifications.services import Attachment, notify, recipient_language
 
-    with recipient_language(user):
-        # The outbox stores the portal path; the text carries the absolute link for e-mail.
-        context = {"base_url": settings.PORTAL_BASE_URL, "url": absolute_url(url), **context}
-        subject = render_to_string(f"booking/emails/{template}_subject.txt", context).strip()
-        body = render_to_string(f"booking/emails/{template}.txt", context)
-        attachments = ()
-        if appointment is not None:
+    attachments = ()
+    if appointment is not None:
+        with recipient_language(user):
             attachments = (
                 Attachment(
                     ics.ics_filename(appointment),
@@ -41,14 +37,14 @@ def send(user, template, context, *, url="", appointment=None, cancelled=False, 
                 attachments += (
                     Attachment("check-in-code.png", qr_png(appointment.check_in_code), "image/png"),
                 )
+    # The outbox stores the portal path; the text carries the absolute link for e-mail.
     return notify(
+        f"booking.{kind}",
         user,
-        subject,
-        body,
-        kind="booking",
+        {"url": absolute_url(url), **context},
+        about=appointment,
         url=url,
         attachments=attachments,
-        channels={"email"} if email else None,
     )
 
 
@@ -73,7 +69,6 @@ def notify_booked(appointment):
         {"appointment": appointment, "slot": appointment.slot},
         url=appointment_url(appointment),
         appointment=appointment,
-        email=True,
     )
 
 

@@ -15,6 +15,9 @@ class NextAppointmentsPanel(Panel):
     order = 30
     template_name = "booking/panels/appointments.html"
 
+    class Media:
+        css = {"all": ["booking/panel.css"]}
+
     def get_context_data(self, request):
         # Two queries whatever the resident's history: the next three, and open offers.
         now = timezone.now()

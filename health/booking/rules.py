@@ -110,7 +110,6 @@ def cancel(appointment, *, by=None, reason="", now=None, enforce_cutoff=True, no
             url=rebook_url(slot),
             appointment=appointment,
             cancelled=True,
-            email=True,
         )
     offer_free_places(slot.pk, now=now)
     return appointment

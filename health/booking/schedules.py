@@ -67,7 +67,6 @@ def close_slot(slot, *, reason, now=None):
             url=rebook_url(slot),
             appointment=appointment,
             cancelled=True,
-            email=True,
         )
         cancelled.append(appointment)
     entries = WaitlistEntry.objects.select_related("resident__profile", "dependant").filter(

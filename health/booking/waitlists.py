@@ -114,7 +114,6 @@ def offer_free_places(slot_pk, *, now=None):
             "offer",
             {"entry": entry, "slot": slot, "name": person_name(entry.resident, entry.dependant)},
             url=reverse("booking:waitlist"),
-            email=True,
         )
         offered.append(entry)
     return offered

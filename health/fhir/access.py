@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from portal.accounts.roles import CLINIC_STAFF, has_role
 
+from .audit import AuditTrail
 from .errors import FhirError, Forbidden
+from .links import linked_patient_ids
 from .models import ApiToken
 
 PERMISSIONS = "cruds"
@@ -51,9 +53,16 @@ def parse_scopes(text):
     return scopes
 
 
-@dataclass
+@dataclass(eq=False)
 class Requester:
-    """The authenticated party of one request."""
+    """The authenticated party of one request, and its audit trail.
+
+    `kind` is the audit role (clinic-staff, system, resident); `label` names the person or
+    system; `app` names the application acting for them when there is one (a resident's
+    connected health app), so "Who viewed my record" can say so. Other ways to authenticate
+    (an OAuth access token of a connected app) make a Requester through
+    `register_authenticator` and reuse everything below: scopes, compartments, audit.
+    """
 
     kind: str
     label: str
@@ -62,6 +71,12 @@ class Requester:
     token: object = None
     # The Patient ids that patient/ scopes are bound to (linked records for a resident).
     patient_ids: frozenset = frozenset()
+    app: str = ""
+    audit: AuditTrail = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.audit is None:
+            self.audit = AuditTrail(self)
 
     def _granting(self, resource_type, permission):
         return [
@@ -160,10 +175,17 @@ def authenticate_token(text):
     return token
 
 
-def linked_patient_ids(user):
-    from health.records.models import PatientLink
+# Functions (request, bearer token text) -> Requester or None, tried in order before the
+# district's own API tokens: the place for other token kinds (SMART apps' access tokens).
+_AUTHENTICATORS = []
 
-    return frozenset(PatientLink.objects.filter(user=user).values_list("patient_id", flat=True))
+
+def register_authenticator(authenticate):
+    """Add a bearer-token authenticator; it returns a Requester, None when the token is not
+    of its kind, or raises FhirError (401) for a token of its kind that is not valid."""
+    if authenticate not in _AUTHENTICATORS:
+        _AUTHENTICATORS.append(authenticate)
+    return authenticate
 
 
 def requester_for(request):
@@ -173,6 +195,10 @@ def requester_for(request):
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
             raise _unauthorized("Only Bearer tokens are accepted")
+        for authenticate in _AUTHENTICATORS:
+            requester = authenticate(request, credentials.strip())
+            if requester is not None:
+                return requester
         token = authenticate_token(credentials.strip())
         try:
             scopes = parse_scopes(token.scopes)

@@ -6,3 +6,7 @@ class FhirConfig(AppConfig):
     name = "health.fhir"
     label = "fhir"
     verbose_name = _("FHIR store")
+
+    def ready(self):
+        # $everything and $summary register with the operations registry on import.
+        from . import patient_operations  # noqa: F401

@@ -24,7 +24,9 @@ from . import searchparams as sp
 from .errors import FhirError, PreconditionFailed
 from .models import Resource
 from .responses import bundle_text, entry_text
+from .searchset import run_search
 from .validation import ID_RE, is_resource_type, validate_resource
+from .wire import etag, format_instant
 
 METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
 
@@ -209,8 +211,8 @@ def _response(status, resource=None, base=None, location=True):
             out["location"] = (
                 f"{resource.resource_type}/{resource.resource_id}/_history/{resource.version_id}"
             )
-        out["etag"] = store.etag(resource.version_id)
-        out["lastModified"] = store.format_instant(resource.last_updated)
+        out["etag"] = etag(resource.version_id)
+        out["lastModified"] = format_instant(resource.last_updated)
     return out
 
 
@@ -235,10 +237,9 @@ def _assign_ids(entries):
     return mapping
 
 
-def _run_get(entry, requester, base, trail):
+def _run_get(entry, requester, base):
     if entry.resource_id and projections.is_projected(entry.resource_type, entry.resource_id):
         resource = projections.read(entry.resource_type, entry.resource_id, requester)
-        trail.add("read", entry.resource_type, entry.resource_id, resource.patient_id)
         entry.resource_text = resource.body
         entry.response = {"status": "200 OK"}
         return
@@ -248,36 +249,27 @@ def _run_get(entry, requester, base, trail):
             version = store.read_version(
                 entry.resource_type, entry.resource_id, parts[3], requester=requester
             )
-            trail.add("vread", entry.resource_type, entry.resource_id, version.current.patient_id)
             entry.resource_text = version.text
-            entry.response = {"status": "200 OK", "etag": store.etag(version.version_id)}
+            entry.response = {"status": "200 OK", "etag": etag(version.version_id)}
             return
         resource = store.read_resource(entry.resource_type, entry.resource_id, requester=requester)
-        trail.add("read", entry.resource_type, entry.resource_id, resource.patient_id)
         entry.resource_text = resource.body
         entry.response = _response("200 OK", resource, location=False)
         return
-    from .views import run_search
-
     entry.resource_text = run_search(
         entry.resource_type,
         parse_qsl(entry.query, keep_blank_values=True),
         requester,
         base,
         f"{base}/{entry.resource_type}",
-        trail,
     )
     entry.response = {"status": "200 OK"}
 
 
-def _run_one(entry, requester, base, trail):
-    """Carry out one entry with the single-resource store functions."""
+def _run_one(entry, requester, base):
+    """Carry out one entry with the single-resource store functions (which audit it)."""
     if entry.method == "DELETE":
-        resource = store.delete_resource(
-            entry.resource_type, entry.resource_id, requester=requester
-        )
-        if resource is not None:
-            trail.add("delete", entry.resource_type, entry.resource_id, resource.patient_id)
+        store.delete_resource(entry.resource_type, entry.resource_id, requester=requester)
         entry.response = {"status": "204 No Content"}
     elif entry.method == "POST":
         result = store.create_resource(
@@ -295,20 +287,12 @@ def _run_one(entry, requester, base, trail):
                 409, "A concurrent conditional create matched; retry the Bundle", code="conflict"
             )
         entry.resource_id = result.resource.resource_id
-        if result.created:
-            trail.add("create", entry.resource_type, entry.resource_id, result.resource.patient_id)
         entry.response = _response("201 Created" if result.created else "200 OK", result.resource)
     elif entry.method == "PUT":
         result = _put(entry, requester)
-        trail.add(
-            "update" if not result.created else "create",
-            entry.resource_type,
-            result.resource.resource_id,
-            result.resource.patient_id,
-        )
         entry.response = _response("201 Created" if result.created else "200 OK", result.resource)
     else:
-        _run_get(entry, requester, base, trail)
+        _run_get(entry, requester, base)
 
 
 def _put(entry, requester):
@@ -326,14 +310,14 @@ def _put(entry, requester):
     )
 
 
-def process_bundle(bundle, requester, base, trail):
+def process_bundle(bundle, requester, base):
     """Run a transaction or batch Bundle; returns the response Bundle as JSON text."""
-    kind, entries = run_bundle(bundle, requester, base, trail)
+    kind, entries = run_bundle(bundle, requester, base)
     texts = [entry_text(None, e.resource_text, response=e.response) for e in entries]
     return bundle_text({"resourceType": "Bundle", "type": f"{kind}-response"}, texts)
 
 
-def run_bundle(bundle, requester, base, trail, *, validated=False):
+def run_bundle(bundle, requester, base, *, validated=False):
     """Run a transaction or batch Bundle; returns (kind, entries in the Bundle's order).
 
     Each entry's `response` is its response entry's `response` element. `validated` says
@@ -342,8 +326,8 @@ def run_bundle(bundle, requester, base, trail, *, validated=False):
     """
     kind, parts = parse_bundle(bundle, validated=validated)
     if kind == "transaction":
-        return kind, _transaction(parts, requester, base, trail)
-    return kind, _batch(parts, requester, base, trail)
+        return kind, _transaction(parts, requester, base)
+    return kind, _batch(parts, requester, base)
 
 
 def parse_bundle(bundle, *, validated=False):
@@ -422,13 +406,14 @@ def _fresh_put_targets(entries):
     return fresh
 
 
-def _transaction(entries, requester, base, trail):
+def _transaction(entries, requester, base):
     ordered = sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index))
     current = {"entry": None}
     resolver = _conditional_resolver(
         requester, lambda: current["entry"].path if current["entry"] else "Bundle"
     )
-    with transaction.atomic():
+    # One transaction, and one audit INSERT for all of it before it commits.
+    with transaction.atomic(), requester.audit.writing():
         mapping = _assign_ids(entries)
         # Conditional creates first: a match replaces the id given above, before any body
         # referring to it is written.
@@ -474,15 +459,14 @@ def _transaction(entries, requester, base, trail):
                     bulk.append(entry)
                     continue
                 if bulk and entry.method != "POST":
-                    _flush_bulk(bulk, requester, base, trail)
+                    _flush_bulk(bulk, requester, base)
                     bulk = []
-                _run_one(entry, requester, base, trail)
+                _run_one(entry, requester, base)
             except FhirError as error:
                 raise _with_path(error, entry) from None
         if bulk:
             current["entry"] = None
-            _flush_bulk(bulk, requester, base, trail)
-        trail.flush()
+            _flush_bulk(bulk, requester, base)
     return entries
 
 
@@ -494,7 +478,7 @@ def _claim_for_bulk(entry, requester):
     store.check_write(requester, entry.resource_type, "c", entry.patient_id)
 
 
-def _flush_bulk(entries, requester, base, trail):
+def _flush_bulk(entries, requester, base):
     """Create the collected entries with one bulk insert per table."""
     # In id order: two importers writing the same new ids (a Practitioner every per-patient
     # file carries) then wait for each other in one direction and never deadlock.
@@ -503,7 +487,7 @@ def _flush_bulk(entries, requester, base, trail):
     patients = [e.patient_id for e in entries]
     try:
         # bulk_create runs in a savepoint: one for the whole batch, not one per entry.
-        rows = store.bulk_create(items, patients)
+        rows = store.bulk_create(items, patients, requester=requester)
     except IntegrityError:
         if not any(e.method == "PUT" for e in entries):
             raise
@@ -511,23 +495,19 @@ def _flush_bulk(entries, requester, base, trail):
         # as single PUTs would: an id that exists now becomes an update.
         posts = [e for e in entries if e.method == "POST"]
         if posts:
-            _flush_bulk(posts, requester, base, trail)
+            _flush_bulk(posts, requester, base)
         for entry in entries:
             if entry.method == "PUT":
                 try:
-                    _run_one(entry, requester, base, trail)
+                    _run_one(entry, requester, base)
                 except FhirError as error:
                     raise _with_path(error, entry) from None
         return
     for entry, row in zip(entries, rows, strict=True):
         entry.response = _response("201 Created", row)
-        if entry.method == "POST":
-            trail.add_many("create", row.resource_type, row.patient_id)
-        else:
-            trail.add("create", row.resource_type, row.resource_id, row.patient_id)
 
 
-def _batch(parts, requester, base, trail):
+def _batch(parts, requester, base):
     # Entries that failed to parse carry their error response already (and no method).
     results = [e for e in parts if not e.method]
     parsed = [e for e in parts if e.method]
@@ -541,8 +521,7 @@ def _batch(parts, requester, base, trail):
                         mapping,
                         _conditional_resolver(requester, lambda e=entry: e.path),
                     )
-                _run_one(entry, requester, base, trail)
-                trail.flush()
+                _run_one(entry, requester, base)
             if entry.full_url and entry.method in ("POST", "PUT") and entry.resource_id:
                 mapping[entry.full_url] = f"{entry.resource_type}/{entry.resource_id}"
         except FhirError as error:

@@ -3,11 +3,11 @@ claim a parameter or interaction that the server does not implement."""
 
 from django.utils import timezone
 
-from . import projections
+from . import operations, projections
 from . import searchparams as sp
 from .search import supported_params
-from .store import format_instant
 from .validation import is_storable_type, resource_types
+from .wire import format_instant
 
 INSTANCE_AND_TYPE = [
     "read",
@@ -73,23 +73,26 @@ def capability_statement(base):
             ]
             + STORE_CONTROL_PARAMS,
         }
-        if resource_type == "Patient":
+        registered = operations.for_type(resource_type)
+        if registered:
             entry["operation"] = [
-                {
-                    "name": "everything",
-                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-                },
-                {
-                    "name": "summary",
-                    "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary",
-                },
+                {"name": op.name, "definition": op.definition} for op in registered
             ]
         for key in ("searchInclude", "searchRevInclude"):
             if not entry[key]:
                 del entry[key]
         resources.append(entry)
-    resources += projections.capability_entries()
+    for entry in projections.capability_entries():
+        registered = operations.for_type(entry["type"])
+        if registered:
+            entry["operation"] = [
+                {"name": op.name, "definition": op.definition} for op in registered
+            ]
+        resources.append(entry)
     resources.sort(key=lambda entry: entry["type"])
+    rest_operations = [
+        {"name": op.name, "definition": op.definition} for op in operations.system_operations()
+    ]
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -120,6 +123,7 @@ def capability_statement(base):
                 # Only what every type takes: clinic booking's resources (projections.py)
                 # are not paged, sorted or included like the store's.
                 "searchParam": [{"name": "_count", "type": "number"}],
+                **({"operation": rest_operations} if rest_operations else {}),
             }
         ],
     }

@@ -22,6 +22,14 @@ class FhirError(Exception):
         return operation_outcome(self.issues)
 
 
+class InvalidSearch(FhirError):
+    """A search the server cannot answer as asked (a 400): a malformed value, an unknown
+    parameter or modifier. Also raised by projections of other apps."""
+
+    def __init__(self, diagnostics, code="invalid"):
+        super().__init__(400, diagnostics, code=code)
+
+
 class NotFound(FhirError):
     def __init__(self, diagnostics="Resource not found"):
         super().__init__(404, diagnostics, code="not-found")

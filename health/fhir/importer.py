@@ -17,8 +17,6 @@ from pathlib import Path
 
 from django.db import DatabaseError, connections
 
-from health.records.audit import AuditTrail
-
 from .bundles import run_bundle
 from .errors import FhirError
 from .validation import parse_json, resource_types, validate_resource
@@ -101,7 +99,7 @@ def _tally(report, entries, kinds):
 
 
 def _run(bundle, requester, base, validated=False):
-    _kind, entries = run_bundle(bundle, requester, base, AuditTrail(requester), validated=validated)
+    _kind, entries = run_bundle(bundle, requester, base, validated=validated)
     return entries
 
 

@@ -1,307 +1,137 @@
-"""Patient-level operations: $everything and $summary (International Patient Summary)."""
+"""FHIR operations ($name): a registry that the API routes and the CapabilityStatement reads.
 
-import json
-import uuid
+An operation is registered once, by the module that implements it (this layer's
+patient_operations.py; other apps from their AppConfig.ready, e.g. a terminology app's
+`CodeSystem/$lookup`), and is then reachable at
 
-from django.conf import settings
-from django.utils import timezone
-from django.utils.html import escape
+- `[base]/$name` (system level: `resource_type=None`),
+- `[base]/Type/$name` (type level) or `[base]/Type/id/$name` (`instance=True`),
 
-from . import store
-from .errors import FhirError
-from .models import ReferenceIndex, Resource
-from .paging import Paging
-from .responses import bundle_text, entry_text, page_links
-from .search import visible
-from .validation import is_resource_type
+with GET (query parameters) or POST (a Parameters resource, or form fields). The handler
+gets an `OperationCall` and returns a dict or JSON text; it reads through the store with
+`call.requester`, so access rules and the audit trail apply as for any other read.
+"""
 
+from dataclasses import dataclass, field
 
-def _readable_types(requester, types):
-    if requester is None:
-        return types
-    return [t for t in types if requester.allows(t, "r")]
+from .errors import FhirError, NotFound
+
+# Parameters that only shape the response (handled by the API itself).
+RESULT_PARAMS = {"_format", "_pretty"}
 
 
-def everything_pks(patient, requester=None, types=None, since=None):
-    """Primary keys of the Patient, its compartment and the resources they refer to.
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    handler: object
+    resource_type: str | None
+    instance: bool
+    definition: str
+    # Whether the operation changes data (then GET is refused, as FHIR requires).
+    affects_state: bool = False
 
-    The order is: the Patient, then its compartment by type and age, then referenced
-    resources outside any compartment (Practitioner, Organization, Medication ...).
-    """
-    compartment = Resource.objects.filter(patient_id=patient.resource_id, deleted=False).exclude(
-        pk=patient.pk
+
+@dataclass
+class OperationCall:
+    operation: Operation
+    requester: object
+    base: str
+    resource_type: str | None = None
+    resource_id: str | None = None
+    # [(name, value)] from the query string or the Parameters body, in order.
+    params: list = field(default_factory=list)
+    # The POSTed resource, when it was not a Parameters resource.
+    body: dict | None = None
+
+
+_REGISTRY = {}
+
+
+def register_operation(
+    name, handler, *, resource_type=None, instance=False, definition, affects_state=False
+):
+    """Make `handler(call)` answer `$name` on a type (or instance, or the system)."""
+    key = (resource_type, instance, name)
+    operation = Operation(name, handler, resource_type, instance, definition, affects_state)
+    if _REGISTRY.get(key, operation) != operation:
+        raise ValueError(f"${name} is registered twice for {resource_type or 'the system'}")
+    _REGISTRY[key] = operation
+    return operation
+
+
+def find(name, resource_type=None, instance=False):
+    """The registered operation, or NotFound (an unknown operation is a 404 like an
+    unknown endpoint)."""
+    operation = _REGISTRY.get((resource_type, instance, name))
+    if operation is None:
+        where = resource_type or "the server"
+        if instance:
+            where = f"a {resource_type} instance"
+        raise NotFound(f"Unknown operation ${name} on {where}")
+    return operation
+
+
+def for_type(resource_type):
+    """The operations registered on a type (type and instance level), by name."""
+    return sorted(
+        (op for (rtype, _instance, _name), op in _REGISTRY.items() if rtype == resource_type),
+        key=lambda op: (op.name, op.instance),
     )
-    if types is not None:
-        compartment = compartment.filter(resource_type__in=types)
-    if since is not None:
-        compartment = compartment.filter(last_updated__gte=since)
-    if requester is not None and not requester.allows("*", "r"):
-        allowed = {s.resource_type for s in requester.scopes if "r" in s.permissions}
-        compartment = compartment.filter(resource_type__in=allowed)
-    pks = []
-    if (types is None or "Patient" in types) and (since is None or patient.last_updated >= since):
-        pks.append(patient.pk)
-    pks += list(compartment.order_by("resource_type", "pk").values_list("pk", flat=True))
-    targets = {}
-    refs = (
-        ReferenceIndex.objects.filter(resource__patient_id=patient.resource_id)
-        .exclude(target_type="Patient")
-        .values_list("target_type", "target_id")
-        .distinct()
-    )
-    for target_type, target_id in refs:
-        targets.setdefault(target_type, set()).add(target_id)
-    for target_type in sorted(targets):
-        if types is not None and target_type not in types:
-            continue
-        qs = Resource.objects.filter(
-            resource_type=target_type,
-            resource_id__in=targets[target_type],
-            patient_id="",
-            deleted=False,
-        )
-        if since is not None:
-            qs = qs.filter(last_updated__gte=since)
-        pks += list(visible(qs, requester, target_type).order_by("pk").values_list("pk", flat=True))
-    return pks
 
 
-def everything_max_count():
-    # Higher than the search cap: exporting a whole record in one response is the point.
-    return settings.FHIR_EVERYTHING_MAX_COUNT
+def system_operations():
+    return for_type(None)
 
 
-def everything(patient_id, params, requester, base, trail):
-    """Patient/{id}/$everything as a searchset Bundle text, paged with _count/_offset."""
-    patient = store.read_resource("Patient", patient_id, requester=requester)
-    types = None
-    paging = Paging(settings.FHIR_EVERYTHING_COUNT, everything_max_count())
-    for key, value in params:
-        if paging.take(key, value):
-            continue
-        if key == "_type":
-            types = [t.strip() for t in value.split(",") if t.strip()]
-            unknown = [t for t in types if not is_resource_type(t)]
-            if unknown:
-                raise FhirError(
-                    400, f"Unknown resource type in _type: {unknown[0]}", code="invalid"
-                )
-        else:
-            raise FhirError(400, f"$everything does not support {key}", code="not-supported")
-    since, count, offset = paging.since, paging.count, paging.offset
-    pks = everything_pks(patient, requester, types, since)
-    page = pks[offset : offset + count]
-    by_pk = Resource.objects.in_bulk(page)
-    rows = [by_pk[pk] for pk in page if pk in by_pk]
-    for resource in rows:
-        if resource.patient_id:
-            trail.add_many(
-                "read", resource.resource_type, resource.patient_id, detail="$everything"
-            )
-    url = f"{base}/Patient/{patient_id}/$everything"
-    bundle = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(pks),
-        "link": page_links(url, params, offset, count, len(pks), len(rows)),
-    }
-    entries = [
-        entry_text(f"{base}/{r.resource_type}/{r.resource_id}", r.body, search={"mode": "match"})
-        for r in rows
-    ]
-    return bundle_text(bundle, entries)
-
-
-# -- International Patient Summary ----------------------------------------------------------
-
-LOINC = "http://loinc.org"
-_ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
-
-# (key, LOINC code, title, required by the IPS profile)
-SECTIONS = [
-    ("allergies", "48765-2", "Allergies and intolerances", True),
-    ("medications", "10160-0", "Medication summary", True),
-    ("problems", "11450-4", "Problem list", True),
-    ("immunizations", "11369-6", "History of immunizations", False),
-    ("results", "30954-2", "Relevant diagnostic tests/laboratory data", False),
-    ("vitals", "8716-3", "Vital signs", False),
-]
-
-
-def _status_code(concept):
-    for coding in (concept or {}).get("coding") or []:
-        if coding.get("code"):
-            return coding["code"]
+def _scalar(parameter):
+    for key, value in parameter.items():
+        if key.startswith("value"):
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            if isinstance(value, str | int | float):
+                return str(value)
     return None
 
 
-def concept_text(concept):
-    """The words for a CodeableConcept: its text, else the first coding's display or code."""
-    if not isinstance(concept, dict):
-        return ""
-    if concept.get("text"):
-        return concept["text"]
-    for coding in concept.get("coding") or []:
-        if coding.get("display") or coding.get("code"):
-            return coding.get("display") or coding["code"]
-    return ""
+def parameters_pairs(body):
+    """[(name, value)] of a Parameters resource's simple parameters (400 for others)."""
+    pairs = []
+    for index, parameter in enumerate(body.get("parameter") or []):
+        where = f"Parameters.parameter[{index}]"
+        name = parameter.get("name") if isinstance(parameter, dict) else None
+        value = _scalar(parameter) if isinstance(parameter, dict) else None
+        if not isinstance(name, str) or value is None:
+            raise FhirError(
+                400,
+                f"{where} must have a name and a simple value[x]",
+                code="not-supported",
+                expression=where,
+            )
+        pairs.append((name, value))
+    return pairs
 
 
-def _categories(body):
-    return {
-        coding.get("code")
-        for category in body.get("category") or []
-        for coding in (category or {}).get("coding") or []
-    }
-
-
-def _effective(body):
-    return (
-        body.get("effectiveDateTime")
-        or (body.get("effectivePeriod") or {}).get("start")
-        or body.get("effectiveInstant")
-        or body.get("issued")
-        or ""
-    )
-
-
-def _latest_per_code(observations, limit):
-    latest = {}
-    for body in sorted(observations, key=_effective, reverse=True):
-        key = concept_text(body.get("code"))
-        if key not in latest:
-            latest[key] = body
-    return sorted(latest.values(), key=_effective, reverse=True)[:limit]
-
-
-def summary_sections(bodies):
-    """Sort a patient's resources (decoded bodies) into the IPS sections."""
-    sections = {key: [] for key, *_ in SECTIONS}
-    observations = {"laboratory": [], "vital-signs": []}
-    for body in bodies:
-        rtype = body.get("resourceType")
-        if rtype == "AllergyIntolerance":
-            if _status_code(body.get("verificationStatus")) != "entered-in-error":
-                sections["allergies"].append(body)
-        elif rtype in ("MedicationStatement", "MedicationRequest"):
-            if body.get("status") in ("active", "intended", "on-hold"):
-                sections["medications"].append(body)
-        elif rtype == "Condition":
-            if _status_code(body.get("clinicalStatus")) in _ACTIVE_CLINICAL:
-                sections["problems"].append(body)
-        elif rtype == "Immunization":
-            if body.get("status") == "completed":
-                sections["immunizations"].append(body)
-        elif rtype == "Observation" and body.get("status") in ("final", "amended", "corrected"):
-            for category in ("laboratory", "vital-signs"):
-                if category in _categories(body):
-                    observations[category].append(body)
-    sections["results"] = _latest_per_code(observations["laboratory"], 50)
-    sections["vitals"] = _latest_per_code(observations["vital-signs"], 20)
-    sections["immunizations"].sort(key=lambda b: b.get("occurrenceDateTime") or "", reverse=True)
-    return sections
-
-
-def _describe(body):
-    rtype = body["resourceType"]
-    if rtype in ("MedicationStatement", "MedicationRequest"):
-        return concept_text(body.get("medicationCodeableConcept")) or "Medication"
-    if rtype == "Immunization":
-        date = (body.get("occurrenceDateTime") or "")[:10]
-        return f"{concept_text(body.get('vaccineCode'))} {date}".strip()
-    if rtype == "Observation":
-        quantity = body.get("valueQuantity") or {}
-        value = f"{quantity.get('value', '')} {quantity.get('unit', '')}".strip()
-        if not value:
-            value = concept_text(body.get("valueCodeableConcept")) or body.get("valueString", "")
-        return f"{concept_text(body.get('code'))}: {value} ({_effective(body)[:10]})"
-    return concept_text(body.get("code")) or rtype
-
-
-def _narrative(items):
-    if not items:
-        inner = "<p>No information available.</p>"
-    else:
-        inner = "<ul>" + "".join(f"<li>{escape(_describe(b))}</li>" for b in items) + "</ul>"
-    return {
-        "status": "generated",
-        "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{inner}</div>',
-    }
-
-
-def summary_document(patient_id, requester, base, trail):
-    """Patient/{id}/$summary: an IPS document Bundle (Composition first) as a dict."""
-    patient = store.read_resource("Patient", patient_id, requester=requester)
-    types = _readable_types(
-        requester,
-        [
-            "AllergyIntolerance",
-            "MedicationStatement",
-            "MedicationRequest",
-            "Condition",
-            "Immunization",
-            "Observation",
-        ],
-    )
-    rows = Resource.objects.filter(
-        patient_id=patient.resource_id, deleted=False, resource_type__in=types
-    ).values_list("resource_type", "body")
-    bodies = [json.loads(body) for _rtype, body in rows]
-    sections = summary_sections(bodies)
-    patient_body = json.loads(patient.body)
-    now = store.format_instant(timezone.now())
-
-    def url(body):
-        return f"{base}/{body['resourceType']}/{body['id']}"
-
-    composition_sections = []
-    included = []
-    for key, code, title, _required in SECTIONS:
-        items = sections[key]
-        section = {
-            "title": title,
-            "code": {"coding": [{"system": LOINC, "code": code, "display": title}]},
-            "text": _narrative(items),
-        }
-        if items:
-            section["entry"] = [{"reference": url(b)} for b in items]
-            included.extend(items)
+def call(
+    operation, requester, base, *, method, params, body=None, resource_type=None, resource_id=None
+):
+    """Run a registered operation; returns its dict or JSON text."""
+    if method == "GET" and operation.affects_state:
+        raise FhirError(405, f"${operation.name} changes data: use POST", code="not-supported")
+    pairs = [(k, v) for k, v in params if k not in RESULT_PARAMS]
+    extra = None
+    if body is not None:
+        if body.get("resourceType") == "Parameters":
+            pairs += parameters_pairs(body)
         else:
-            section["emptyReason"] = {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason",
-                        "code": "unavailable",
-                        "display": "Unavailable",
-                    }
-                ]
-            }
-        composition_sections.append(section)
-    author = patient_body.get("managingOrganization") or {"display": "District Portal"}
-    composition = {
-        "resourceType": "Composition",
-        "id": str(uuid.uuid4()),
-        "status": "final",
-        "type": {
-            "coding": [{"system": LOINC, "code": "60591-5", "display": "Patient summary Document"}]
-        },
-        "subject": {"reference": f"{base}/Patient/{patient.resource_id}"},
-        "date": now,
-        "author": [author],
-        "title": "International Patient Summary",
-        "confidentiality": "N",
-        "section": composition_sections,
-    }
-    entries = [{"fullUrl": f"urn:uuid:{composition['id']}", "resource": composition}]
-    entries.append({"fullUrl": url(patient_body), "resource": patient_body})
-    entries += [{"fullUrl": url(b), "resource": b} for b in included]
-    trail.add("read", "Patient", patient.resource_id, patient.resource_id, detail="$summary")
-    for body in included:
-        trail.add_many("read", body["resourceType"], patient.resource_id, detail="$summary")
-    return {
-        "resourceType": "Bundle",
-        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"},
-        "type": "document",
-        "timestamp": now,
-        "entry": entries,
-    }
+            extra = body
+    return operation.handler(
+        OperationCall(
+            operation=operation,
+            requester=requester,
+            base=base,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            params=pairs,
+            body=extra,
+        )
+    )

@@ -1,53 +1,145 @@
-"""Booking's Schedule, Slot, Appointment and clinic Locations in the FHIR API, read-only.
+"""Read-only FHIR resources that other apps compute from their own tables (projections).
 
-Clinic booking keeps its own tables (capacity is a transactional invariant), so these
-resources are not rows of the store: `health.booking.fhir` computes them on read, and this
-module is the one place the API delegates to it. What it adds is the API's part: the same
-access rules as the store, `patient=` resolved through `records.PatientLink`, and results
-shaped like stored resources so views.py bundles and audits them the way it does the store's.
+An app whose data is published as FHIR but kept in its own relational tables (clinic
+booking: capacity is a transactional invariant) registers a `Projection` here, from its own
+module (`register(projection)` in its AppConfig.ready). The FHIR layer never imports those
+apps; this module adds what the API owes every resource, whoever computes it:
 
-- Appointment, Slot, Schedule: every id is booking's; read and search-type only.
-- Location stays a store type (imported records hold Locations); only booking's clinic ids
-  (`Location/booking-clinic-N`, which Appointments and Schedules reference) are read here.
-- Writes, history and vread on these are a 405: bookings change through booking's rules.
-- Booking searches are not paged (no `_offset`); `total` is given only when the page holds
-  every match, i.e. when fewer than `_count` came back.
+- the store's access rules: scopes, patient compartments, accounts linked to Patients
+  (links.py), passed to the app as a `ProjectionAccess`, and the store's 404 for anything
+  outside them, so a resource outside the requester's reach looks like a missing one;
+- `patient=` on the types in a patient compartment, resolved to the linked accounts;
+- the store's date-search rules (search.date_filter), `_count`, NUL and parameter checks;
+- the audit trail, as for stored resources;
+- a CapabilityStatement entry generated from what the projection declares.
+
+Interactions: read and search-type only (also inside batch/transaction Bundles). Writes,
+history and vread answer 405 with an OperationOutcome. Projected searches are not paged (no
+`_offset`); `total` is given only when the page holds every match.
 """
 
 from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import urlencode
 
-from health.booking import fhir as booking_fhir
-
 from .access import RESIDENT
 from .errors import FhirError, NotFound
-from .search import _parse_int, default_count
-from .store import dumps
+from .links import linked_users, patient_ids_by_user
+from .search import _parse_int, check_value, default_count
+from .wire import dumps
 
-# `booking.fhir.search` answers at most this many resources per search.
+# A projection answers at most this many resources per search.
 MAX_COUNT = 500
-TYPES = frozenset(booking_fhir.SUPPORTED)
-# The kind of each search parameter, for the CapabilityStatement; `_count` is server-wide.
-PARAM_KINDS = {
-    "date": "date",
-    "start": "date",
-    "status": "token",
-    "service-type": "token",
-    "active": "token",
-    "slot": "reference",
-    "schedule": "reference",
-    "actor": "reference",
-    "patient": "reference",
-}
+# Result parameters that change nothing in a projected search's answer.
 _IGNORED = {"_format", "_pretty"}
+
+
+class Projection:
+    """What an app registers to publish resources it computes. Subclass and fill in:
+
+    - `search_params`: {resource type: {parameter name: FHIR search kind}} of every type
+      it answers wholly (`patient` is added here for `compartment_types`);
+    - `compartment_types`: the types whose resources belong to a patient's record (only
+      requesters allowed that Patient, or the account that owns them, see them); the
+      others are in no compartment and, like stored Locations, hidden from requesters
+      limited to a patient;
+    - `read()`, `search()`, and `owns()` when it also answers single ids of a type the
+      store keeps (clinic Locations among stored Locations).
+    """
+
+    search_params = {}
+    compartment_types = frozenset()
+
+    @property
+    def types(self):
+        return frozenset(self.search_params)
+
+    def owns(self, resource_type, resource_id=None):
+        """Whether this projection answers the type (or, with an id, this one resource)."""
+        return resource_type in self.types
+
+    def read(self, resource_type, resource_id, access):
+        """The resource as a dict, or None when unknown or outside `access`."""
+        raise NotImplementedError
+
+    def search(self, resource_type, params, access, count):
+        """At most `count` resource dicts (in the projection's order) for `params`
+        ({name: [values]}, without `_count` and `patient`), limited to `access`. Raise
+        errors.InvalidSearch (a 400) for values it cannot answer."""
+        raise NotImplementedError
+
+    def patient_id(self, data):
+        """The Patient id a projected resource belongs to, for access and audit ('' for
+        none). The default reads a Patient reference in `subject`, `patient` or an
+        Appointment-like `participant.actor`."""
+        candidates = [data.get("subject"), data.get("patient")]
+        candidates += [p.get("actor") for p in data.get("participant") or []]
+        for reference in candidates:
+            text = (reference or {}).get("reference", "")
+            if text.startswith("Patient/"):
+                return text.removeprefix("Patient/")
+        return ""
+
+
+@dataclass
+class ProjectionAccess:
+    """Whose data one request may see, for the app to apply in its own queries.
+
+    `accounts`: None means every account's data; a list means only data these portal
+    accounts own ([] means nobody's). `patients`: when set, the Patient ids the resource's
+    patient must be one of (applied again here after the app answered).
+    """
+
+    accounts: list | None = None
+    patients: set | None = None
+
+    def __post_init__(self):
+        self._linked = None
+
+    def patient_of(self, account_id):
+        """The Patient id an account's own data is filed under (its first link, preferring
+        one of `patients`), or None when the account is linked to no Patient."""
+        if self._linked is None:
+            self._linked = {}
+        if account_id not in self._linked:
+            ids = patient_ids_by_user([account_id]).get(account_id, [])
+            preferred = [i for i in ids if i in (self.patients or ())]
+            self._linked[account_id] = (preferred or ids or [None])[0]
+        return self._linked[account_id]
+
+
+_REGISTRY = []
+
+
+def register(projection):
+    """Publish an app's projection (call from its AppConfig.ready); returns it."""
+    for other in _REGISTRY:
+        if type(other) is type(projection):
+            return other
+        clash = other.types & projection.types
+        if clash:
+            raise ValueError(f"{sorted(clash)} are projected twice")
+    _REGISTRY.append(projection)
+    return projection
+
+
+def registered():
+    return list(_REGISTRY)
+
+
+def projection_for(resource_type, resource_id=None):
+    for projection in _REGISTRY:
+        if projection.owns(resource_type, resource_id):
+            return projection
+    return None
 
 
 @dataclass
 class Projected:
-    """A booking resource, with the attributes views.py uses of a stored Resource."""
+    """A projected resource, with the attributes the API uses of a stored Resource."""
 
     data: dict
+    patient_id: str = ""
 
     @property
     def resource_type(self):
@@ -61,143 +153,92 @@ class Projected:
     def body(self):
         return dumps(self.data)
 
-    @property
-    def patient_id(self):
-        """The Patient the Appointment is for, when the booker's account is linked to one."""
-        for participant in self.data.get("participant", []):
-            reference = participant.get("actor", {}).get("reference", "")
-            if reference.startswith("Patient/"):
-                return reference.removeprefix("Patient/")
-        return ""
-
 
 def is_projected(resource_type, resource_id=None):
-    """Whether the API answers this type (or this one resource) from booking."""
-    if resource_type in TYPES:
-        return True
-    return (
-        resource_type == "Location"
-        and resource_id is not None
-        and resource_id.startswith(booking_fhir.PREFIX)
-    )
+    """Whether the API answers this type (or this one resource) from another app."""
+    return projection_for(resource_type, resource_id) is not None
 
 
 def read_only(resource_type, expression=None):
     return FhirError(
         405,
-        f"{resource_type} resources of clinic booking are read-only here: "
-        "only read and search are supported",
+        f"{resource_type} resources are computed by another part of the portal and are "
+        "read-only here: only read and search are supported",
         code="not-supported",
         expression=expression,
     )
 
 
 def capability_entries():
-    """CapabilityStatement.rest.resource entries for the booking types."""
+    """CapabilityStatement.rest.resource entries for the projected types."""
     entries = []
-    for resource_type in sorted(TYPES):
-        names = sorted(booking_fhir.SUPPORTED[resource_type] - {"_count"})
-        if resource_type == "Appointment":
-            names = sorted([*names, "patient"])
-        entries.append(
-            {
-                "type": resource_type,
-                "interaction": [{"code": "read"}, {"code": "search-type"}],
-                "searchParam": [{"name": name, "type": PARAM_KINDS[name]} for name in names],
-            }
-        )
+    for projection in _REGISTRY:
+        for resource_type in sorted(projection.types):
+            kinds = dict(projection.search_params[resource_type])
+            if resource_type in projection.compartment_types:
+                kinds["patient"] = "reference"
+            entries.append(
+                {
+                    "type": resource_type,
+                    "interaction": [{"code": "read"}, {"code": "search-type"}],
+                    "searchParam": [{"name": name, "type": kinds[name]} for name in sorted(kinds)],
+                }
+            )
     return entries
 
 
 # -- access -------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Scope:
-    """Whose bookings a request may see: `residents` None means everybody's, [] nobody's;
-    `patients`, when set, the Patient ids an Appointment's subject must be one of."""
-
-    residents: list | None = None
-    patients: set | None = None
-
-
-def _linked_users(patient_ids):
-    from django.contrib.auth import get_user_model
-
-    users = get_user_model().objects.filter(patient_links__patient_id__in=patient_ids)
-    return list(users.distinct().order_by("pk"))
-
-
-def _scope(requester, resource_type, permission, patient_ids=None):
+def _access(projection, requester, resource_type, permission, patient_ids=None):
     limit = requester.compartment(resource_type, permission)  # Forbidden without a scope
-    if resource_type != "Appointment":
+    if resource_type not in projection.compartment_types:
         # Not patient data, so in no compartment: like the store's Locations, only
         # requesters without a patient limit see them.
-        return _Scope() if limit is None else _Scope(residents=[])
+        return ProjectionAccess() if limit is None else ProjectionAccess(accounts=[])
     if requester.kind == RESIDENT:
-        # Their own bookings (and their household's), linked to a Patient or not.
-        scope = _Scope(residents=[requester.user])
+        # Their own data (a household's bookings too), linked to a Patient or not.
+        access = ProjectionAccess(accounts=[requester.user])
     elif limit is None:
-        scope = _Scope()
+        access = ProjectionAccess()
     else:
-        scope = _Scope(residents=_linked_users(limit), patients=set(limit))
+        access = ProjectionAccess(accounts=linked_users(limit), patients=set(limit))
     if patient_ids is not None:
-        linked = _linked_users(patient_ids)
-        scope.residents = (
-            linked if scope.residents is None else [u for u in scope.residents if u in linked]
+        linked = linked_users(patient_ids)
+        access.accounts = (
+            linked if access.accounts is None else [u for u in access.accounts if u in linked]
         )
-        scope.patients = (
-            set(patient_ids) if scope.patients is None else scope.patients & set(patient_ids)
+        access.patients = (
+            set(patient_ids) if access.patients is None else access.patients & set(patient_ids)
         )
-    return scope
+    return access
 
 
-def _patient_reference(preferred=None):
-    """booking.fhir's `patient_reference`: the booker's linked Patient (preferring one of
-    `preferred`), for appointments that are not for a household member."""
-    from health.records.models import PatientLink
-
-    cache = {}
-
-    def reference(appointment):
-        if appointment.dependant_id:
-            return None
-        user_id = appointment.resident_id
-        if user_id not in cache:
-            ids = list(
-                PatientLink.objects.filter(user_id=user_id)
-                .order_by("pk")
-                .values_list("patient_id", flat=True)
-            )
-            cache[user_id] = ([i for i in ids if i in (preferred or ())] or ids or [None])[0]
-        patient_id = cache[user_id]
-        if patient_id is None:
-            return None
-        return {"reference": f"Patient/{patient_id}", "display": appointment.patient_name}
-
-    return reference
-
-
-def _visible(found, scope):
-    return [p for p in found if scope.patients is None or p.patient_id in scope.patients]
+def _visible(projection, found, access):
+    out = []
+    for data in found:
+        item = Projected(data, projection.patient_id(data))
+        if access.patients is None or item.patient_id in access.patients:
+            out.append(item)
+    return out
 
 
 # -- read and search ----------------------------------------------------------------------------
 
 
 def read(resource_type, resource_id, requester):
-    """One booking resource as a Projected; NotFound when absent or not visible (the same
-    answer, so a resident cannot tell another resident's appointment exists)."""
-    scope = _scope(requester, resource_type, "r")
-    reference = _patient_reference(scope.patients)
-    for resident in [None] if scope.residents is None else scope.residents:
-        data = booking_fhir.read(
-            resource_type, resource_id, resident=resident, patient_reference=reference
-        )
-        found = _visible([Projected(data)], scope) if data else []
-        if found:
-            return found[0]
-    raise NotFound(f"{resource_type}/{resource_id} is not known")
+    """One projected resource as a Projected (audited); NotFound when absent or not
+    visible (the same answer, so nobody can tell another resident's resource exists)."""
+    projection = projection_for(resource_type, resource_id)
+    access = _access(projection, requester, resource_type, "r")
+    found = []
+    if access.accounts != []:
+        data = projection.read(resource_type, resource_id, access)
+        found = _visible(projection, [data] if data else [], access)
+    if not found:
+        raise NotFound(f"{resource_type}/{resource_id} is not known")
+    requester.audit.add("read", resource_type, resource_id, found[0].patient_id)
+    return found[0]
 
 
 def _patient_param(values):
@@ -215,40 +256,48 @@ def _patient_param(values):
 
 
 def search(resource_type, params, requester):
-    """Search a booking type with [(name, value)] query parameters.
+    """Search a projected type with [(name, value)] query parameters (audited).
 
-    Returns (matches, total, count): Projected resources in booking's order (by start), the
+    Returns (matches, total, count): Projected resources in the projection's order, the
     total when the page holds every match (else None), and the page size asked for.
     """
+    from .search import query_detail
+
+    projection = projection_for(resource_type)
     grouped = {}
     for name, value in params:
+        check_value(name, value)
         if name not in _IGNORED:
             grouped.setdefault(name, []).append(value)
     count = default_count()
     if "_count" in grouped:
-        count = _parse_int("_count", grouped["_count"][0], 0, MAX_COUNT)
-    grouped["_count"] = [str(max(count, 1))]
-    patient_ids = _patient_param(grouped.pop("patient")) if "patient" in grouped else None
-    if patient_ids is not None and resource_type != "Appointment":
-        raise FhirError(400, f"{resource_type} has no patient parameter", code="invalid")
-    scope = _scope(requester, resource_type, "s", patient_ids)
-    reference = _patient_reference(scope.patients)
+        count = _parse_int("_count", grouped.pop("_count")[0], 0, MAX_COUNT)
+    patient_ids = None
+    if "patient" in grouped:
+        if resource_type not in projection.compartment_types:
+            raise FhirError(400, f"{resource_type} has no patient parameter", code="invalid")
+        patient_ids = _patient_param(grouped.pop("patient"))
+    unknown = set(grouped) - set(projection.search_params[resource_type])
+    if unknown:
+        raise FhirError(
+            400,
+            f"Unknown search parameter {sorted(unknown)[0]!r} for {resource_type}",
+            code="not-supported",
+        )
+    access = _access(projection, requester, resource_type, "s", patient_ids)
     found = []
-    try:
-        for resident in [None] if scope.residents is None else scope.residents:
-            found += booking_fhir.search(
-                resource_type, grouped, resident=resident, patient_reference=reference
-            )
-    except booking_fhir.SearchError as error:
-        raise FhirError(400, str(error), code="invalid") from None
-    if len(scope.residents or ()) > 1:
-        found.sort(key=lambda data: (data.get("start", ""), data["id"]))
-    complete = len(found) < max(count, 1) or scope.residents == []
-    matches = _visible([Projected(data) for data in found], scope)[:count]
-    return matches, (len(matches) if complete else None), count
+    if access.accounts != []:
+        found = projection.search(resource_type, grouped, access, max(count, 1))
+    complete = len(found) < max(count, 1)
+    matches = _visible(projection, found, access)[:count]
+    total = len(matches) if complete else None
+    requester.audit.add_resources(
+        "search", matches, resource_type, detail=query_detail(params, total)
+    )
+    return matches, total, count
 
 
 def self_link(url, params, count):
-    """The searchset's self link (booking searches have one page: no first/next)."""
+    """The searchset's self link (projected searches have one page: no first/next)."""
     kept = [(k, v) for k, v in params if k != "_count"]
     return {"relation": "self", "url": f"{url}?{urlencode([*kept, ('_count', str(count))])}"}

@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from .errors import operation_outcome
-from .store import dumps, etag, format_instant
+from .wire import dumps, etag, format_instant
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 
@@ -77,8 +77,9 @@ def match_entry(resource, base, mode="match"):
     )
 
 
-def page_links(url, params, offset, count, total, page_len):
-    """self/first/previous/next links for offset paging over `params` (list of pairs)."""
+def page_links(url, params, offset, count, total, page_len, more=None):
+    """self/first/previous/next links for offset paging over `params` (list of pairs);
+    `more` says whether matches follow the page when no total was counted."""
     kept = [(k, v) for k, v in params if k not in ("_offset", "_count")]
 
     def link(relation, at):
@@ -88,7 +89,10 @@ def page_links(url, params, offset, count, total, page_len):
     links = [link("self", offset), link("first", 0)]
     if offset > 0:
         links.append(link("previous", max(0, offset - count)))
-    has_more = (offset + page_len < total) if total is not None else page_len >= count > 0
+    if total is not None:
+        has_more = offset + page_len < total
+    else:
+        has_more = more if more is not None else page_len >= count > 0
     if has_more and count > 0:
         links.append(link("next", offset + count))
     return links

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import F, OuterRef, Q, Subquery
 
 from . import searchparams as sp
-from .errors import FhirError
+from .errors import FhirError, InvalidSearch
 from .models import DateIndex, QuantityIndex, ReferenceIndex, Resource, StringIndex, TokenIndex
 from .validation import is_resource_type
 
@@ -57,7 +57,7 @@ class Search:
 
 
 def _bad(message):
-    return FhirError(400, message, code="invalid")
+    return InvalidSearch(message)
 
 
 def split_prefix(value):
@@ -86,6 +86,31 @@ def date_condition(prefix, value, start_field="start", end_field="end"):
         "eb": Q(**{f"{e}__lt": low}),
     }
     return conditions[prefix]
+
+
+def date_filter(name, values, start_field, end_field=None):
+    """The Q for a date parameter's values ([(name, value)] occurrences: repeats AND,
+    commas OR) on a model's own fields: a [start, end] pair, or one datetime field for an
+    instant. The same rules as the store's index (searchparams.date_range), for the types
+    other apps project (projections.py)."""
+    end_field = end_field or start_field
+    result = Q()
+    for raw in values:
+        check_value(name, raw)
+        either = Q()
+        for value in raw.split(","):
+            if not value:
+                raise _bad(f"Empty value for {name}")
+            prefix, text = split_prefix(value)
+            either |= date_condition(prefix, text, start_field, end_field)
+        result &= either
+    return result
+
+
+def check_value(name, value):
+    """Refuse what no search value may hold (PostgreSQL rejects NUL in text)."""
+    if "\x00" in value or "\x00" in name:
+        raise _bad(f"Invalid character in {name.replace(chr(0), '')}")
 
 
 def _token_condition(value):
@@ -173,8 +198,7 @@ def _compartment_shortcut(resource_type, name, modifier, values):
 
 def _param_filter(resource_type, name, modifier, raw_value, patient_scope=None):
     """A Q on Resource for one search parameter occurrence."""
-    if "\x00" in raw_value:
-        raise _bad(f"Invalid character in {name}")
+    check_value(name, raw_value)
     values = raw_value.split(",")
     if any(v == "" for v in values):
         raise _bad(f"Empty value for {name}")
@@ -422,6 +446,61 @@ def resolve_includes(search, matches, requester=None):
                 seen.add(key)
                 out.append(resource)
     return out
+
+
+@dataclass
+class Page:
+    """One evaluated page of a search."""
+
+    matches: list
+    included: list
+    # None when not counted (_total=none, or a caller that only wants a page).
+    total: int | None
+    # Whether more matches follow this page.
+    more: bool
+
+
+def query_detail(params, total=None):
+    """The audit row's detail for a search: its query, and how many were found."""
+    query = "&".join(f"{k}={v}" for k, v in params)
+    return (f"{query} ({total} found)" if total is not None else query)[:500]
+
+
+def fetch(search, requester, *, count_total=None, action="search", detail=None):
+    """Evaluate a Search: the page at its offset, the resources it includes, the total
+    (when the search asks for it, or `count_total` says so); audited as `action` on the
+    requester's trail, one row per patient and type.
+    """
+    if count_total is None:
+        count_total = search.with_total or search.summary_count
+    total = search.queryset.count() if count_total else None
+    audit = requester.audit
+    if search.summary_count:
+        audit.add(
+            "search", search.resource_type, detail=detail or query_detail(search.params, total)
+        )
+        return Page([], [], total, False)
+    matches = []
+    if search.count:
+        # One row more than the page tells whether there is a next page without a count.
+        rows = list(search.queryset[search.offset : search.offset + search.count + 1])
+        matches = rows[: search.count]
+        more = len(rows) > search.count
+    else:
+        more = bool(total)
+    included = resolve_includes(search, matches, requester)
+    audit.add_resources(
+        action,
+        matches + included,
+        search.resource_type,
+        detail=detail if detail is not None else query_detail(search.params, total),
+    )
+    return Page(matches, included, total, more)
+
+
+def search_page(resource_type, params, requester, **options):
+    """Build and evaluate a search of the store in one call (see build_search, fetch)."""
+    return fetch(build_search(resource_type, params, requester), requester, **options)
 
 
 def supported_params(resource_type):

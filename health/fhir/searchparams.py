@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from django.utils import timezone as dj_timezone
+
 TOKEN, STRING, DATE, REFERENCE, QUANTITY = "token", "string", "date", "reference", "quantity"
 
 _PATIENT = ("Patient",)
@@ -335,18 +337,46 @@ _DATE_RE = re.compile(
 )
 
 
-def _add(moment, delta):
+def server_timezone():
+    """The zone FHIR dates and times without an offset are read in: the server's
+    (settings.TIME_ZONE), as FHIR's search rules ask, for stored values and search values
+    alike, so `2026-05-04` means the district's day everywhere."""
+    return dj_timezone.get_default_timezone()
+
+
+def _to_utc(naive, zone):
+    """A local wall-clock time as UTC, clamped to the calendar's ends (the local midnight
+    of 1 January of year 1 is before year 1 in UTC east of Greenwich)."""
     try:
-        return moment + delta
-    except OverflowError:
+        return naive.replace(tzinfo=zone).astimezone(UTC)
+    except (OverflowError, ValueError):
+        return DATE_MIN if naive.year == 1 else DATE_MAX
+
+
+def _next(naive, **step):
+    """The naive moment one calendar step later, or None past the end of year 9999."""
+    try:
+        if "years" in step:
+            return naive.replace(year=naive.year + 1)
+        if "months" in step:
+            if naive.month == 12:
+                return naive.replace(year=naive.year + 1, month=1)
+            return naive.replace(month=naive.month + 1)
+        return naive + timedelta(**step)
+    except (OverflowError, ValueError):
         return None
 
 
-def date_range(text):
+def date_range(text, zone=None):
     """The closed UTC range [start, end] that a FHIR date, dateTime or instant covers.
 
     `2020` covers the whole year, `2020-03-04` the whole day and `2020-03-04T10:00` the whole
-    minute; a time without a zone is read as UTC. Returns None for text that is not a date.
+    minute. A value without an offset is read in `zone` (default: the server's time zone);
+    ranges are clamped to year 1 .. 9999. Returns None for text that is not a date or names
+    no real moment (30 February, hour 25, offset +99:00).
+
+    This is the one date parser of the FHIR layer: the index of stored resources, search
+    values of stored and projected types, `_lastUpdated` and `_since` all use it.
     """
     if not isinstance(text, str):
         return None
@@ -357,40 +387,39 @@ def date_range(text):
     try:
         year = int(g["y"])
         if g["m"] is None:
-            start = datetime(year, 1, 1, tzinfo=UTC)
-            end = datetime(year + 1, 1, 1, tzinfo=UTC) if year < 9999 else None
+            naive, step = datetime(year, 1, 1), {"years": 1}
         elif g["d"] is None:
-            month = int(g["m"])
-            start = datetime(year, month, 1, tzinfo=UTC)
-            end = (
-                datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
-                if not (year == 9999 and month == 12)
-                else None
-            )
+            naive, step = datetime(year, int(g["m"]), 1), {"months": 1}
         elif g["H"] is None:
-            start = datetime(year, int(g["m"]), int(g["d"]), tzinfo=UTC)
-            end = _add(start, timedelta(days=1))
+            naive, step = datetime(year, int(g["m"]), int(g["d"])), {"days": 1}
         else:
-            tz = UTC
-            if g["tz"] and g["tz"] != "Z":
-                sign = 1 if g["tz"][0] == "+" else -1
-                hours, minutes = int(g["tz"][1:3]), int(g["tz"][4:6])
-                tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
-            base = datetime(year, int(g["m"]), int(g["d"]), int(g["H"]), int(g["M"]), tzinfo=tz)
+            naive = datetime(year, int(g["m"]), int(g["d"]), int(g["H"]), int(g["M"]))
             if g["S"] is None:
-                step = timedelta(minutes=1)
+                step = {"minutes": 1}
             elif g["f"] is None:
-                base = base.replace(second=int(g["S"]))
-                step = timedelta(seconds=1)
+                naive = naive.replace(second=int(g["S"]))
+                step = {"seconds": 1}
             else:
                 frac = g["f"][:6]
-                base = base.replace(second=int(g["S"]), microsecond=int(frac.ljust(6, "0")))
-                step = timedelta(microseconds=10 ** (6 - len(frac)))
-            start = base.astimezone(UTC)
-            end = _add(start, step)
+                naive = naive.replace(second=int(g["S"]), microsecond=int(frac.ljust(6, "0")))
+                step = {"microseconds": 10 ** (6 - len(frac))}
+        if g["tz"]:
+            if g["tz"] == "Z":
+                offset = UTC
+            else:
+                sign = 1 if g["tz"][0] == "+" else -1
+                hours, minutes = int(g["tz"][1:3]), int(g["tz"][4:6])
+                offset = timezone(sign * timedelta(hours=hours, minutes=minutes))
+            zone = offset
+        else:
+            zone = zone or server_timezone()
     except (ValueError, OverflowError):
         return None
-    end = DATE_MAX if end is None else end - timedelta(microseconds=1)
+    start = _to_utc(naive, zone)
+    following = _next(naive, **step)
+    end = DATE_MAX if following is None else _to_utc(following, zone)
+    if end < DATE_MAX:
+        end -= timedelta(microseconds=1)
     return start, end
 
 

@@ -1,16 +1,16 @@
 """The FHIR store's write and read path: versions, history and the search index.
 
-Every function that writes does it in one transaction: the current row, the history row and
-all index rows commit together or not at all. Functions take an optional `requester`
-(access.Requester); when given, its scopes and patient compartment are enforced here, so
-views, Bundles, the importer and staff forms share one rule.
+Every function that writes does it in one transaction: the current row, the history row,
+all index rows and the audit row commit together or not at all. Functions take a
+`requester` (access.Requester): its scopes and patient compartment are enforced here, and
+every read and write is audited on its trail (audit.py), so views, Bundles, the importer,
+staff forms and other apps share one rule and cannot forget the audit. Without a requester
+the caller is the server itself (`access.system_requester()`), audited as such.
 """
 
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import searchparams as sp
+from .access import system_requester
 from .errors import FhirError, Forbidden, Gone, NotFound, PreconditionFailed
 from .models import (
     ConditionalCreateKey,
@@ -31,6 +32,7 @@ from .models import (
     TokenIndex,
 )
 from .validation import ID_RE, validate_resource
+from .wire import dumps, format_instant, parse_etag
 
 INDEX_MODELS = {
     sp.TOKEN: TokenIndex,
@@ -47,37 +49,14 @@ def max_bundle_entries():
     return settings.FHIR_MAX_BUNDLE_ENTRIES
 
 
-def format_instant(moment):
-    """A FHIR instant in UTC with microseconds, e.g. 2026-01-02T03:04:05.123456Z."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def new_id():
     """A server-assigned logical id (a random UUID, so bulk inserts never collide)."""
     return str(uuid.uuid4())
 
 
-# One encoder for every body: json.dumps with options builds a new encoder on each call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def dumps(data):
-    """Compact JSON as stored and served."""
-    return _ENCODE(data)
-
-
-def etag(version_id):
-    """The weak ETag FHIR uses for a version: W/"3"."""
-    return f'W/"{version_id}"'
-
-
-def parse_etag(value):
-    """The version in an If-Match header (W/"3", "3" or 3); None if unreadable."""
-    text = (value or "").strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
-    return text if text.isdigit() else None
+def _who(requester):
+    """The requester, or the server itself for internal callers."""
+    return requester if requester is not None else system_requester()
 
 
 @dataclass
@@ -244,7 +223,14 @@ def find_matches(resource_type, criteria, requester=None, limit=2):
 
 
 def create_resource(
-    resource_type, body, *, requester=None, if_none_exist=None, validated=False, resource_id=None
+    resource_type,
+    body,
+    *,
+    requester=None,
+    if_none_exist=None,
+    validated=False,
+    resource_id=None,
+    detail="",
 ):
     """Create a resource with a server-assigned id (POST).
 
@@ -253,15 +239,31 @@ def create_resource(
     The criteria are claimed through a unique row (ConditionalCreateKey), so concurrent
     requests with the same criteria create exactly one resource.
     """
+    requester = _who(requester)
     if not validated:
         validate_resource(body, resource_type)
     patient = sp.patient_compartment(resource_type, "", body)
     check_write(requester, resource_type, "c", patient)
     resource_id = resource_id or new_id()
-    with transaction.atomic():
+    with transaction.atomic(), requester.audit.writing() as audit:
         if not if_none_exist:
-            return WriteResult(_insert(resource_type, resource_id, body), created=True)
-        return _conditional_create(resource_type, resource_id, body, if_none_exist, requester)
+            result = WriteResult(_insert(resource_type, resource_id, body), created=True)
+        else:
+            result = _conditional_create(resource_type, resource_id, body, if_none_exist, requester)
+        resource = result.resource
+        if result.created:
+            audit.add(
+                "create", resource_type, resource.resource_id, resource.patient_id, detail=detail
+            )
+        else:
+            audit.add(
+                "read",
+                resource_type,
+                resource.resource_id,
+                resource.patient_id,
+                detail="If-None-Exist match",
+            )
+        return result
 
 
 def _conditional_create(resource_type, resource_id, body, criteria, requester):
@@ -293,12 +295,14 @@ def _conditional_create(resource_type, resource_id, body, criteria, requester):
 
 
 def update_resource(
-    resource_type, resource_id, body, *, requester=None, if_match=None, validated=False
+    resource_type, resource_id, body, *, requester=None, if_match=None, validated=False, detail=""
 ):
     """Update (PUT) a resource, creating it with the client's id if it does not exist.
 
     `if_match` is the If-Match header: a stale version is a 412 and nothing changes.
+    `detail` goes on the audit row (why the change was made, e.g. "entered-in-error").
     """
+    requester = _who(requester)
     if not ID_RE.match(resource_id or ""):
         raise FhirError(400, "Invalid resource id", code="value")
     if not validated:
@@ -310,37 +314,48 @@ def update_resource(
         if expected is None:
             raise FhirError(400, 'If-Match must be a version ETag such as W/"3"', code="value")
     new_patient = sp.patient_compartment(resource_type, resource_id, body)
-    with transaction.atomic():
-        current = (
-            Resource.objects.select_for_update()
-            .filter(resource_type=resource_type, resource_id=resource_id)
-            .first()
+    with transaction.atomic(), requester.audit.writing() as audit:
+        result = _update(resource_type, resource_id, body, requester, expected, new_patient)
+        resource = result.resource
+        audit.add(
+            "create" if result.created else "update",
+            resource_type,
+            resource_id,
+            resource.patient_id,
+            detail=detail,
         )
-        if current is None:
-            if expected is not None:
-                raise PreconditionFailed(f"{resource_type}/{resource_id} does not exist")
-            check_write(requester, resource_type, "c", new_patient)
-            try:
-                with transaction.atomic():
-                    return WriteResult(
-                        _insert(resource_type, resource_id, body, method="PUT"), created=True
-                    )
-            except IntegrityError:
-                # Created concurrently by another request: update that one instead.
-                current = (
-                    Resource.objects.select_for_update()
-                    .filter(resource_type=resource_type, resource_id=resource_id)
-                    .get()
+        return result
+
+
+def _update(resource_type, resource_id, body, requester, expected, new_patient):
+    current = (
+        Resource.objects.select_for_update()
+        .filter(resource_type=resource_type, resource_id=resource_id)
+        .first()
+    )
+    if current is None:
+        if expected is not None:
+            raise PreconditionFailed(f"{resource_type}/{resource_id} does not exist")
+        check_write(requester, resource_type, "c", new_patient)
+        try:
+            with transaction.atomic():
+                return WriteResult(
+                    _insert(resource_type, resource_id, body, method="PUT"), created=True
                 )
-        check_write(requester, resource_type, "u", current.patient_id, new_patient)
-        if expected is not None and int(expected) != current.version_id:
-            raise PreconditionFailed(
-                f"Version conflict: If-Match {expected}, current version {current.version_id}"
+        except IntegrityError:
+            # Created concurrently by another request: update that one instead.
+            current = (
+                Resource.objects.select_for_update()
+                .filter(resource_type=resource_type, resource_id=resource_id)
+                .get()
             )
-        was_deleted = current.deleted
-        return WriteResult(
-            _new_version(current, body, new_patient, method="PUT"), created=was_deleted
+    check_write(requester, resource_type, "u", current.patient_id, new_patient)
+    if expected is not None and int(expected) != current.version_id:
+        raise PreconditionFailed(
+            f"Version conflict: If-Match {expected}, current version {current.version_id}"
         )
+    was_deleted = current.deleted
+    return WriteResult(_new_version(current, body, new_patient, method="PUT"), created=was_deleted)
 
 
 def check_update_body(resource_type, resource_id, body):
@@ -363,6 +378,7 @@ def check_update_body(resource_type, resource_id, body):
 
 def conditional_update(resource_type, criteria, body, *, requester=None, validated=False):
     """PUT Type?criteria: update the single match, create when none, 412 when several."""
+    requester = _who(requester)
     if not validated:
         validate_resource(body, resource_type)
     with transaction.atomic():
@@ -429,79 +445,100 @@ def delete_resource(resource_type, resource_id, *, requester=None):
 
     Returns the Resource, or None when it was already deleted. Unknown ids raise NotFound.
     """
-    with transaction.atomic():
+    requester = _who(requester)
+    with transaction.atomic(), requester.audit.writing() as audit:
         current = (
             Resource.objects.select_for_update()
             .filter(resource_type=resource_type, resource_id=resource_id)
             .first()
         )
-        if current is None or (
-            requester is not None and not requester.may_see(resource_type, current.patient_id, "r")
-        ):
-            if requester is not None:
-                requester.compartment(resource_type, "d")  # 403 without the scope at all
+        if current is None or not requester.may_see(resource_type, current.patient_id, "r"):
+            requester.compartment(resource_type, "d")  # 403 without the scope at all
             raise NotFound()
         check_write(requester, resource_type, "d", current.patient_id)
         if current.deleted:
             return None
         # The compartment is kept on the tombstone so access rules still apply to it.
-        return _new_version(current, None, current.patient_id, method="DELETE")
+        deleted = _new_version(current, None, current.patient_id, method="DELETE")
+        audit.add("delete", resource_type, resource_id, deleted.patient_id)
+        return deleted
 
 
-def read_resource(resource_type, resource_id, *, requester=None):
-    """The current version; NotFound if absent or not visible, Gone if deleted."""
-    resource = read_resource_any(resource_type, resource_id, requester=requester)
+def read_resource(resource_type, resource_id, *, requester=None, detail=""):
+    """The current version (audited); NotFound if absent or not visible, Gone if deleted."""
+    requester = _who(requester)
+    resource = visible_row(resource_type, resource_id, requester=requester)
     if resource.deleted:
         raise Gone(f"{resource_type}/{resource_id} has been deleted")
+    requester.audit.add("read", resource_type, resource_id, resource.patient_id, detail=detail)
     return resource
 
 
-def read_resource_any(resource_type, resource_id, *, requester=None):
-    """The current row, deleted or not; NotFound if absent or not visible."""
-    if requester is not None:
-        requester.compartment(resource_type, "r")
+def visible_row(resource_type, resource_id, *, requester=None):
+    """The current row, deleted or not, without reading its content (not audited);
+    NotFound if absent or not visible."""
+    requester = _who(requester)
+    requester.compartment(resource_type, "r")
     resource = Resource.objects.filter(resource_type=resource_type, resource_id=resource_id).first()
-    if resource is None or (
-        requester is not None and not requester.may_see(resource_type, resource.patient_id, "r")
-    ):
+    if resource is None or not requester.may_see(resource_type, resource.patient_id, "r"):
         raise NotFound(f"{resource_type}/{resource_id} is not known")
     return resource
 
 
 def read_version(resource_type, resource_id, version_id, *, requester=None):
-    """One version (vread); NotFound if absent or not visible, Gone for a delete version."""
-    resource = read_resource_any(resource_type, resource_id, requester=requester)
+    """One version (vread, audited); NotFound if absent or not visible, Gone for a delete
+    version."""
+    requester = _who(requester)
+    resource = visible_row(resource_type, resource_id, requester=requester)
     if not str(version_id).isdigit():
         raise NotFound("Version ids are numbers")
     version = ResourceVersion.objects.filter(current=resource, version_id=int(version_id)).first()
-    if version is None or (
-        requester is not None and not requester.may_see(resource_type, version.patient_id, "r")
-    ):
+    if version is None or not requester.may_see(resource_type, version.patient_id, "r"):
         raise NotFound(f"{resource_type}/{resource_id} has no version {version_id}")
     version.current = resource  # version.text reads the current body from it
     if version.deleted:
         raise Gone(f"Version {version_id} of {resource_type}/{resource_id} is a deletion")
+    requester.audit.add("vread", resource_type, resource_id, resource.patient_id)
     return version
 
 
 def history_queryset(resource_type=None, resource_id=None, *, requester=None, since=None):
-    """Versions newest first, limited to what the requester may read."""
+    """Versions newest first, limited to what the requester may read (not audited: see
+    `history`)."""
+    requester = _who(requester)
     qs = ResourceVersion.objects.all()
     if resource_type:
         qs = qs.filter(resource_type=resource_type)
-        if requester is not None:
-            limit = requester.compartment(resource_type, "r")
-            if limit is not None:
-                qs = qs.filter(patient_id__in=limit)
-    elif requester is not None:
+        limit = requester.compartment(resource_type, "r")
+    else:
         limit = requester.compartment("*", "r")
-        if limit is not None:
-            qs = qs.filter(patient_id__in=limit)
+    if limit is not None:
+        qs = qs.filter(patient_id__in=limit)
     if resource_id:
         qs = qs.filter(resource_id=resource_id)
     if since is not None:
         qs = qs.filter(last_updated__gte=since)
     return qs.order_by("-last_updated", "-pk")
+
+
+def history(resource_type=None, resource_id=None, *, requester=None, since=None, offset=0, count):
+    """(total, one page of versions newest first) of the system, a type or one resource;
+    audited under the compartment each version was written in: whose data was read."""
+    requester = _who(requester)
+    resource = None
+    if resource_id is not None:
+        resource = visible_row(resource_type, resource_id, requester=requester)
+    qs = history_queryset(resource_type, resource_id, requester=requester, since=since)
+    total = qs.count()
+    versions = list(qs.select_related("current")[offset : offset + count]) if count else []
+    audit = requester.audit
+    with audit.collecting():
+        for version in versions:
+            if version.patient_id:
+                audit.add_many("history", version.resource_type, version.patient_id)
+        if resource is not None:
+            audit.add("history", resource_type, resource_id, resource.patient_id)
+    return total, versions
 
 
 class CreatedRow(NamedTuple):
@@ -542,7 +579,7 @@ VERSION_COLUMNS = (
 )
 
 
-def bulk_create(items, patient_ids=None):
+def bulk_create(items, patient_ids=None, *, requester=None):
     """Create many new resources at once: [(resource_type, resource_id, body, method)].
 
     Used by transaction Bundles and the importer for entries that create resources: fresh
@@ -550,13 +587,15 @@ def bulk_create(items, patient_ids=None):
     replace several queries per resource; a clash on an id still fails through the unique
     constraint (an IntegrityError), so a caller that races others can fall back to one by
     one. `patient_ids`, when the caller has them already, are the resources' compartments
-    in the same order. Returns a CreatedRow per item, in order.
+    in the same order. Audited like single writes, new ids folded into one row per type
+    and patient. Returns a CreatedRow per item, in order.
     """
+    requester = _who(requester)
     when = timezone.now()
     if patient_ids is None:
         patient_ids = [sp.patient_compartment(t, i, body) for t, i, body, _m in items]
     texts = [_stamp(body, t, i, 1, when) for (t, i, body, _m) in items]
-    with transaction.atomic():
+    with transaction.atomic(), requester.audit.writing() as audit:
         if connection.vendor == "postgresql":
             pks = _reserve_ids(Resource, len(items))
             insert_rows(
@@ -596,6 +635,12 @@ def bulk_create(items, patient_ids=None):
             ],
         )
         _write_index([(row, item[2]) for row, item in zip(rows, items, strict=True)])
+        for row, item in zip(rows, items, strict=True):
+            if item[3] == "PUT":
+                # The client named this id: audited by name, as a single PUT is.
+                audit.add("create", row.resource_type, row.resource_id, row.patient_id)
+            else:
+                audit.add_many("create", row.resource_type, row.patient_id)
     return rows
 
 

@@ -6,13 +6,15 @@ app_name = "fhir"
 
 TYPE = r"(?P<resource_type>[A-Z][A-Za-z]+)"
 ID = r"(?P<resource_id>[A-Za-z0-9\-.]{1,64})"
+OPERATION = r"\$(?P<operation>[a-z][A-Za-z0-9\-]{0,63})"
 
 urlpatterns = [
     path("", views.root, name="root"),
     path("metadata", views.metadata, name="metadata"),
     path("_history", views.system_history, name="system-history"),
-    re_path(rf"^Patient/{ID}/\$everything$", views.patient_everything, name="patient-everything"),
-    re_path(rf"^Patient/{ID}/\$summary$", views.patient_summary, name="patient-summary"),
+    re_path(rf"^{OPERATION}$", views.system_operation, name="system-operation"),
+    re_path(rf"^{TYPE}/{OPERATION}$", views.type_operation, name="type-operation"),
+    re_path(rf"^{TYPE}/{ID}/{OPERATION}$", views.instance_operation, name="instance-operation"),
     re_path(rf"^{TYPE}$", views.type_endpoint, name="type"),
     re_path(rf"^{TYPE}/_search$", views.type_search, name="type-search"),
     re_path(rf"^{TYPE}/_history$", views.type_history, name="type-history"),

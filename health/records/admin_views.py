@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from health.fhir.errors import FhirError, PreconditionFailed
-from health.fhir.search import build_search
+from health.fhir.search import search_page
 from portal.accounts.roles import CLINIC_STAFF, has_role
 
 from . import services, staff
@@ -27,7 +27,6 @@ from .admin_forms import (
     PatientSearchForm,
     VitalSignsForm,
 )
-from .audit import AuditTrail
 
 
 def clinic_staff_required(view):
@@ -58,14 +57,10 @@ def patient_search(request):
             params.append(("identifier", form.cleaned_data["identifier"]))
         if form.cleaned_data["birth_date"]:
             params.append(("birthdate", form.cleaned_data["birth_date"].isoformat()))
-        requester = _requester(request)
-        search = build_search("Patient", params, requester)
-        rows = list(search.queryset[:50])
-        trail = AuditTrail(requester)
-        for row in rows:
-            trail.add("search", "Patient", row.resource_id, row.patient_id, detail="staff search")
-        trail.flush()
-        for row in rows:
+        page = search_page(
+            "Patient", params, _requester(request), count_total=False, detail="staff search"
+        )
+        for row in page.matches:
             body = json.loads(row.body)
             patients.append(
                 {
@@ -91,6 +86,11 @@ def _name(body):
 @clinic_staff_required
 def patient_detail(request, patient_id):
     record = services.Record(request.user, patient_id)
+    with record.collecting():
+        return _patient_detail(request, record, patient_id)
+
+
+def _patient_detail(request, record, patient_id):
     try:
         patient = record.patient()
     except FhirError as error:
@@ -109,7 +109,7 @@ def patient_detail(request, patient_id):
                     "records_admin:edit", args=[patient_id, kind, item.resource_id]
                 )
     encounters = record.encounters(count=20)
-    noted = staff.note_encounter_ids(request.user, patient_id) if encounters else set()
+    noted = staff.note_encounter_ids(record.requester, patient_id) if encounters else set()
     for item in encounters:
         if item.resource_id in noted:
             item.edit_url = reverse(
@@ -127,7 +127,6 @@ def patient_detail(request, patient_id):
         "encounters": encounters,
         "new_code": request.session.pop("records_new_code", None),
     }
-    record.flush()
     return render(request, "records/admin/patient.html", context)
 
 

@@ -21,10 +21,8 @@ from django.utils import timezone
 
 from health.fhir.access import system_requester
 from health.fhir.bundles import process_bundle
-from health.fhir.models import Resource
+from health.fhir.models import PatientLink, Resource
 
-from .audit import AuditTrail
-from .models import PatientLink
 from .services import create_activation_code
 from .staff import BP_COMPONENTS, BP_PANEL, LOINC, OBS_CATEGORY, SNOMED, UCUM, _concept
 
@@ -336,7 +334,7 @@ def _store(resources):
             for resource in resources
         ],
     }
-    process_bundle(bundle, requester, "urn:demo", AuditTrail(requester))
+    process_bundle(bundle, requester, "urn:demo")
 
 
 def load(stdout):

@@ -1,81 +1,11 @@
-"""The resident's side of health records: account links to Patients, and the access audit."""
+"""The resident's side of health records: activation codes that link accounts to Patients.
+
+The links themselves and the access audit live in the FHIR layer (health.fhir.models), which
+enforces and writes them."""
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-
-class PatientLink(models.Model):
-    """A portal account linked to a Patient resource of the FHIR store.
-
-    The resident may read that Patient's compartment (and nothing else) through the API and
-    the record pages.
-    """
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="patient_links"
-    )
-    patient_id = models.CharField(_("patient id"), max_length=64)
-    linked_at = models.DateTimeField(_("linked at"), auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "patient_id"], name="records_link_unique"),
-        ]
-        indexes = [models.Index(fields=["patient_id"], name="records_link_patient")]
-        verbose_name = _("patient link")
-        verbose_name_plural = _("patient links")
-
-    def __str__(self):
-        return f"{self.user} → Patient/{self.patient_id}"
-
-
-class AuditEvent(models.Model):
-    """One access to health data: who, in which role, when, what, about which patient."""
-
-    class Action(models.TextChoices):
-        READ = "read", _("viewed")
-        VREAD = "vread", _("viewed an earlier version")
-        SEARCH = "search", _("searched")
-        HISTORY = "history", _("viewed the history")
-        CREATE = "create", _("created")
-        UPDATE = "update", _("updated")
-        DELETE = "delete", _("deleted")
-        EXPORT = "export", _("exported")
-
-    occurred_at = models.DateTimeField(_("when"), db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("user"),
-    )
-    token = models.ForeignKey(
-        "fhir.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    # Kept as text so the trail still says who it was after a user or token is deleted.
-    actor = models.CharField(_("who"), max_length=150)
-    role = models.CharField(_("role"), max_length=32)
-    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
-    resource_type = models.CharField(_("resource type"), max_length=64, blank=True)
-    resource_id = models.CharField(_("resource id"), max_length=64, blank=True)
-    patient_id = models.CharField(_("patient id"), max_length=64, blank=True)
-    # How many resources one row stands for (a search page, a whole imported Bundle).
-    count = models.PositiveIntegerField(default=1)
-    detail = models.CharField(_("detail"), max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["-occurred_at", "-pk"]
-        indexes = [
-            models.Index(fields=["patient_id", "-occurred_at"], name="records_audit_patient")
-        ]
-        verbose_name = _("audit event")
-        verbose_name_plural = _("audit events")
-
-    def __str__(self):
-        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.resource_type}"
 
 
 class ActivationCode(models.Model):

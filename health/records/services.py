@@ -1,8 +1,8 @@
 """The resident's health record: linking accounts to Patients, and reading the record.
 
 Everything here reads through the FHIR store with the resident's own Requester, so the
-record pages obey exactly the access rules of the API (own compartment only), and every
-read is audited like an API read.
+record pages obey exactly the access rules of the API (own compartment only), and the store
+audits every read like an API read.
 """
 
 import hashlib
@@ -13,19 +13,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from health.fhir import links
 from health.fhir import searchparams as sp
 from health.fhir.access import requester_for_user
 from health.fhir.models import Resource
-from health.fhir.operations import concept_text
-from health.fhir.search import build_search
+from health.fhir.patient_operations import concept_text
+from health.fhir.search import search_page
+from health.fhir.store import read_resource, visible_row
 
 from . import labels
-from .audit import AuditTrail
-from .models import ActivationCode, LinkAttempt, PatientLink
+from .models import ActivationCode, LinkAttempt
 
 # No 0/O or 1/I/L: codes are read aloud at the clinic counter and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -70,12 +71,10 @@ def create_activation_code(patient_id, staff_user):
     Returns (ActivationCode, the code text to hand to the resident once).
     """
     requester = requester_for_user(staff_user)
-    from health.fhir.store import read_resource
-
-    read_resource("Patient", patient_id, requester=requester)  # exists and staff may see it
+    visible_row("Patient", patient_id, requester=requester)  # exists and staff may see it
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), requester.audit.writing() as audit:
         ActivationCode.objects.filter(patient_id=patient_id, used_at__isnull=True).update(
             expires_at=now
         )
@@ -85,9 +84,7 @@ def create_activation_code(patient_id, staff_user):
             created_by=staff_user,
             expires_at=now + timedelta(days=activation_days()),
         )
-        trail = AuditTrail(requester)
-        trail.add("update", "Patient", patient_id, patient_id, detail="activation code issued")
-        trail.flush()
+        audit.add("update", "Patient", patient_id, patient_id, detail="activation code issued")
     return record, format_code(code)
 
 
@@ -135,29 +132,9 @@ def redeem_activation_code(user, code, birth_date):
             record.used_by = user
             record.save(update_fields=["used_at", "used_by"])
             LinkAttempt.objects.create(user=user, succeeded=True)
-            try:
-                with transaction.atomic():
-                    link = PatientLink.objects.create(user=user, patient_id=record.patient_id)
-            except IntegrityError:
-                link = PatientLink.objects.get(user=user, patient_id=record.patient_id)
-            trail = AuditTrail(requester_for_user(user))
-            trail.add(
-                "update", "Patient", record.patient_id, record.patient_id, detail="account linked"
-            )
-            trail.flush()
-            return link
+            return links.link(user, record.patient_id, requester_for_user(user))
     # Raised outside the atomic block so the failed-attempt counters are committed.
     raise LinkError(raise_after)
-
-
-def usable_links(user):
-    """The account's links whose Patient still exists (not deleted), oldest first."""
-    from django.db.models import Exists, OuterRef
-
-    alive = Resource.objects.filter(
-        resource_type="Patient", resource_id=OuterRef("patient_id"), deleted=False
-    )
-    return PatientLink.objects.filter(Exists(alive), user=user).order_by("linked_at", "pk")
 
 
 def linked_patient_id(user):
@@ -166,7 +143,7 @@ def linked_patient_id(user):
     Links to a Patient that staff deleted (or that is missing) are skipped, so linking a
     new code after a deletion leads to the new record.
     """
-    return usable_links(user).values_list("patient_id", flat=True).first()
+    return links.usable_links(user).values_list("patient_id", flat=True).first()
 
 
 # -- reading the record ----------------------------------------------------------------------
@@ -224,33 +201,32 @@ class Record:
         self.user = user
         self.patient_id = patient_id
         self.requester = requester_for_user(user)
-        self.trail = AuditTrail(self.requester)
         # The largest limit a search hit (more entries exist than were read), or None.
         self.truncated_at = None
+
+    def collecting(self):
+        """A block whose reads the store audits in one INSERT at its end (a page's worth)."""
+        return self.requester.audit.collecting()
 
     def _search(self, resource_type, *params, count=None):
         count = count or section_limit()
         pairs = [("patient", self.patient_id), *params, ("_count", str(count))]
-        search = build_search(resource_type, pairs, self.requester)
-        # One row more than asked for tells whether the list was cut, in the same query.
-        rows = list(search.queryset[: search.count + 1])
-        if len(rows) > search.count:
-            rows = rows[: search.count]
-            self.truncated_at = max(self.truncated_at or 0, search.count)
-        if rows:
-            self.trail.add_many(
-                "read", resource_type, self.patient_id, len(rows), detail="record page"
-            )
-        return [json.loads(r.body) for r in rows]
-
-    def flush(self):
-        self.trail.flush()
+        page = search_page(
+            resource_type,
+            pairs,
+            self.requester,
+            count_total=False,
+            action="read",
+            detail="record page",
+        )
+        if page.more:
+            self.truncated_at = max(self.truncated_at or 0, count)
+        return [json.loads(r.body) for r in page.matches]
 
     def patient(self):
-        from health.fhir.store import read_resource
-
-        resource = read_resource("Patient", self.patient_id, requester=self.requester)
-        self.trail.add("read", "Patient", self.patient_id, self.patient_id, detail="record page")
+        resource = read_resource(
+            "Patient", self.patient_id, requester=self.requester, detail="record page"
+        )
         return json.loads(resource.body)
 
     def allergies(self):
@@ -526,31 +502,6 @@ def parse_birth_date(text):
 
 def everything_bundle(user, patient_id, base):
     """The resident's whole record as a FHIR collection Bundle (JSON text), audited."""
-    from health.fhir.operations import everything_pks
-    from health.fhir.responses import bundle_text, entry_text
-    from health.fhir.store import read_resource
+    from health.fhir.patient_operations import export_bundle
 
-    requester = requester_for_user(user)
-    patient = read_resource("Patient", patient_id, requester=requester)
-    pks = everything_pks(patient, requester)
-    trail = AuditTrail(requester)
-    entries = []
-    for start in range(0, len(pks), 2000):
-        rows = Resource.objects.in_bulk(pks[start : start + 2000])
-        for pk in pks[start : start + 2000]:
-            row = rows.get(pk)
-            if row is not None:
-                entries.append(
-                    entry_text(f"{base}/{row.resource_type}/{row.resource_id}", row.body)
-                )
-                if row.patient_id:
-                    trail.add_many("export", row.resource_type, row.patient_id, detail="download")
-    trail.flush()
-    from health.fhir.store import format_instant
-
-    head = {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "timestamp": format_instant(timezone.now()),
-    }
-    return bundle_text(head, entries)
+    return export_bundle(patient_id, requester_for_user(user), base)

@@ -1,8 +1,8 @@
 """Clinic staff writes: small forms' data turned into validated FHIR resources.
 
-Each function builds the FHIR JSON, stores it through health.fhir.store (R4B validation,
-new version, search index) with the staff member's Requester, and audits it in the same
-transaction.
+Each function builds the FHIR JSON and stores it through health.fhir.store (R4B validation,
+new version, search index) with the staff member's Requester; the store audits it in the
+same transaction.
 """
 
 import base64
@@ -14,8 +14,8 @@ from django.utils import timezone
 from health.fhir import store
 from health.fhir.access import requester_for_user
 from health.fhir.errors import NotFound, PreconditionFailed
-
-from .audit import AuditTrail
+from health.fhir.search import search_page
+from health.fhir.wire import format_instant
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -51,21 +51,16 @@ def _concept(system, code, display):
 
 
 def _instant(moment):
-    return store.format_instant(moment or timezone.now())
+    return format_instant(moment or timezone.now())
 
 
-def _save(staff_user, bodies, action="create"):
+def _save(staff_user, bodies):
     requester = requester_for_user(staff_user)
-    trail = AuditTrail(requester)
-    out = []
-    with transaction.atomic():
-        for body in bodies:
-            result = store.create_resource(body["resourceType"], body, requester=requester)
-            resource = result.resource
-            trail.add(action, resource.resource_type, resource.resource_id, resource.patient_id)
-            out.append(resource)
-        trail.flush()
-    return out
+    with transaction.atomic(), requester.audit.writing():
+        return [
+            store.create_resource(body["resourceType"], body, requester=requester).resource
+            for body in bodies
+        ]
 
 
 def vital_sign_bodies(patient_id, data, moment):
@@ -270,7 +265,7 @@ def mark_entered_in_error(staff_user, resource_type, resource_id, expected_versi
     if resource_type not in _ERROR_STATUS:
         raise ValueError(f"{resource_type} cannot be marked entered-in-error here")
     requester = requester_for_user(staff_user)
-    with transaction.atomic():
+    with transaction.atomic(), requester.audit.writing():
         current = store.read_resource(resource_type, resource_id, requester=requester)
         body = json.loads(current.body)
         element, value = _ERROR_STATUS[resource_type]
@@ -283,12 +278,8 @@ def mark_entered_in_error(staff_user, resource_type, resource_id, expected_versi
             body,
             requester=requester,
             if_match=f'W/"{expected_version}"',
+            detail="entered-in-error",
         )
-        trail = AuditTrail(requester)
-        trail.add(
-            "update", resource_type, resource_id, result.resource.patient_id, "entered-in-error"
-        )
-        trail.flush()
     return result.resource
 
 
@@ -393,22 +384,23 @@ def form_initial(kind, stored):
     }
 
 
-def _read_entry(requester, kind, patient_id, resource_id):
+def _read_entry(requester, kind, patient_id, resource_id, detail):
     """The stored rows of an editable entry of this patient (an Encounter and its note for
     "note"); NotFound otherwise."""
-    from health.fhir.search import build_search
-
     resource_type = EDITABLE[kind]
-    current = store.read_resource(resource_type, resource_id, requester=requester)
+    current = store.read_resource(resource_type, resource_id, requester=requester, detail=detail)
     body = json.loads(current.body)
     rows = [current]
     if kind == "note":
-        search = build_search(
+        page = search_page(
             "DocumentReference",
             [("patient", patient_id), ("encounter", f"Encounter/{resource_id}"), ("_count", "10")],
             requester,
+            count_total=False,
+            action="read",
+            detail=detail,
         )
-        rows += [r for r in search.queryset[:10] if _is_staff_note(json.loads(r.body))][:1]
+        rows += [r for r in page.matches if _is_staff_note(json.loads(r.body))][:1]
     if (
         current.patient_id != patient_id
         or (kind == "vitals" and vital_code(body) is None)
@@ -418,27 +410,22 @@ def _read_entry(requester, kind, patient_id, resource_id):
     return rows
 
 
-def note_encounter_ids(staff_user, patient_id, limit=100):
+def note_encounter_ids(requester, patient_id, limit=100):
     """Ids of this patient's Encounters that carry a staff note (so can be edited)."""
-    from health.fhir.search import build_search
-
-    requester = requester_for_user(staff_user)
-    search = build_search(
+    page = search_page(
         "DocumentReference",
         [("patient", patient_id), ("type", f"{LOINC}|{NOTE_TYPE}"), ("_count", str(limit))],
         requester,
+        count_total=False,
+        action="read",
+        detail="record page",
     )
     ids = set()
-    rows = list(search.queryset[:limit])
-    for row in rows:
+    for row in page.matches:
         document = json.loads(row.body)
         if _is_staff_note(document):
             for ref in (document.get("context") or {}).get("encounter") or []:
                 ids.add(ref.get("reference", "").removeprefix("Encounter/"))
-    if rows:
-        trail = AuditTrail(requester)
-        trail.add_many("read", "DocumentReference", patient_id, len(rows), "record page")
-        trail.flush()
     return ids
 
 
@@ -450,11 +437,8 @@ def version_token(rows):
 def load_entry(staff_user, kind, patient_id, resource_id):
     """(stored bodies, version token) of an editable entry of this patient; audited."""
     requester = requester_for_user(staff_user)
-    rows = _read_entry(requester, kind, patient_id, resource_id)
-    trail = AuditTrail(requester)
-    for row in rows:
-        trail.add("read", row.resource_type, row.resource_id, patient_id, "staff edit form")
-    trail.flush()
+    with requester.audit.collecting():
+        rows = _read_entry(requester, kind, patient_id, resource_id, "staff edit form")
     return [json.loads(row.body) for row in rows], version_token(rows)
 
 
@@ -463,12 +447,11 @@ def edit_entry(staff_user, kind, patient_id, resource_id, data, expected_version
     was loaded from (stale or missing -> PreconditionFailed, nothing changed)."""
     expected = str(expected_version or "").split(".")
     requester = requester_for_user(staff_user)
-    with transaction.atomic():
-        rows = _read_entry(requester, kind, patient_id, resource_id)
+    with transaction.atomic(), requester.audit.writing():
+        rows = _read_entry(requester, kind, patient_id, resource_id, "staff edit")
         if len(expected) != len(rows) or not all(v.isdigit() for v in expected):
             raise PreconditionFailed("Missing or invalid version")
         stored = [json.loads(row.body) for row in rows]
-        trail = AuditTrail(requester)
         saved = []
         for row, body, fresh, version in zip(
             rows, stored, entry_bodies(kind, patient_id, data, stored), expected, strict=True
@@ -485,8 +468,7 @@ def edit_entry(staff_user, kind, patient_id, resource_id, data, expected_version
                 body,
                 requester=requester,
                 if_match=f'W/"{version}"',
+                detail="staff edit",
             )
-            trail.add("update", row.resource_type, row.resource_id, patient_id, "staff edit")
             saved.append(result.resource)
-        trail.flush()
     return saved[0]

@@ -16,13 +16,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from health.fhir import links
 from health.fhir.errors import FhirError
-from health.fhir.operations import concept_text
+from health.fhir.models import AuditEvent
+from health.fhir.patient_operations import concept_text
 
 from . import labels, services
 from .charts import build_chart
 from .forms import LinkRecordForm
-from .models import AuditEvent, PatientLink
 
 SECTIONS = {
     "allergies": gettext_lazy("Allergies"),
@@ -54,7 +55,7 @@ RECORD_GONE = gettext_lazy(
 
 def _not_linked(request):
     """The linking invitation; says why when the account's only links are to deleted records."""
-    stale = PatientLink.objects.filter(user=request.user).exists()
+    stale = links.has_links(request.user)
     return render(
         request,
         "records/not_linked.html",
@@ -100,7 +101,6 @@ def _render_record(request, template, record, context):
             **context,
         },
     )
-    record.flush()
     return response
 
 
@@ -109,14 +109,15 @@ def index(request):
     record = _record_or_none(request)
     if record is None:
         return _not_linked(request)
-    context = {
-        "allergies": record.allergies(),
-        "conditions": record.conditions(active_only=True),
-        "medications": record.medications(active_only=True),
-        "vitals": record.latest_vitals(),
-        "next_immunization": record.next_immunization_due(),
-    }
-    return _render_record(request, "records/index.html", record, context)
+    with record.collecting():
+        context = {
+            "allergies": record.allergies(),
+            "conditions": record.conditions(active_only=True),
+            "medications": record.medications(active_only=True),
+            "vitals": record.latest_vitals(),
+            "next_immunization": record.next_immunization_due(),
+        }
+        return _render_record(request, "records/index.html", record, context)
 
 
 @login_required
@@ -159,14 +160,15 @@ def section(request, slug):
         "encounters": lambda: record.encounters(count=services.section_limit("encounters")),
         "documents": record.documents,
     }
-    items = loaders[slug]()
-    page = Paginator(items, 50).get_page(request.GET.get("page"))
-    return _render_record(
-        request,
-        "records/section.html",
-        record,
-        {"slug": slug, "title": SECTIONS[slug], "page": page, "limit": record.truncated_at},
-    )
+    with record.collecting():
+        items = loaders[slug]()
+        page = Paginator(items, 50).get_page(request.GET.get("page"))
+        return _render_record(
+            request,
+            "records/section.html",
+            record,
+            {"slug": slug, "title": SECTIONS[slug], "page": page, "limit": record.truncated_at},
+        )
 
 
 @login_required
@@ -174,6 +176,11 @@ def results(request):
     record = _record_or_none(request)
     if record is None:
         return redirect("records:index")
+    with record.collecting():
+        return _render_results(request, record)
+
+
+def _render_results(request, record):
     charts = []
     for slug, _title, chart_codes, components in services.CHARTS:
         observations = record.series(chart_codes[0])
@@ -213,21 +220,18 @@ def download(request):
 def summary(request):
     """The printable summary: the IPS document from $summary, laid out for paper."""
     from health.fhir.access import requester_for_user
-    from health.fhir.operations import summary_document
-
-    from .audit import AuditTrail
+    from health.fhir.patient_operations import summary_document
 
     patient_id = services.linked_patient_id(request.user)
     if patient_id is None:
         return redirect("records:index")
     requester = requester_for_user(request.user)
-    trail = AuditTrail(requester)
     base = request.build_absolute_uri(reverse("fhir:root")).rstrip("/")
     try:
-        document = summary_document(patient_id, requester, base, trail)
+        with requester.audit.collecting():
+            document = summary_document(patient_id, requester, base)
     except FhirError:
         return redirect("records:index")
-    trail.flush()
     resources = {e["fullUrl"]: e["resource"] for e in document["entry"]}
     composition = document["entry"][0]["resource"]
     patient = document["entry"][1]["resource"]
@@ -291,6 +295,11 @@ WHO_BY_ROLE = {
 
 
 def _who(event, me):
+    if event.app:
+        # A connected app acting for someone: named as the resident knows it.
+        if event.user_id is not None and event.user_id == me.pk:
+            return _("%(app)s, for you") % {"app": event.app}
+        return event.app
     if event.user_id is not None and event.user_id == me.pk:
         return _("You")
     if event.user is not None:

@@ -27,16 +27,15 @@ class HealthPanel(Panel):
         if patient_id is None:
             return {"linked": False}
         record = services.Record(request.user, patient_id)
-        context = {
-            "linked": True,
-            "allergies": record.allergies(),
-            "conditions": record.conditions(active_only=True),
-            "medications": record.medications(active_only=True),
-            "next_immunization": record.next_immunization_due(),
-            "vitals": record.latest_vitals(),
-        }
-        record.flush()
-        return context
+        with record.collecting():
+            return {
+                "linked": True,
+                "allergies": record.allergies(),
+                "conditions": record.conditions(active_only=True),
+                "medications": record.medications(active_only=True),
+                "next_immunization": record.next_immunization_due(),
+                "vitals": record.latest_vitals(),
+            }
 
 
 @hooks.register("register_mypage_panel")

@@ -1,8 +1,12 @@
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from allauth.account.adapter import DefaultAccountAdapter
+
+from .client_ip import client_ip
+from .roles import is_staff_member
 
 # Column sizes in the database; longer input must be a form error, never a database error.
 EMAIL_MAX_LENGTH = 254
@@ -26,6 +30,17 @@ class AccountAdapter(DefaultAccountAdapter):
                 % {"limit": PASSWORD_MAX_LENGTH}
             )
         return super().clean_password(password, user=user)
+
+    def get_client_ip(self, request):
+        """The address sign-in rate limits count by: the client's, not the proxy's."""
+        return client_ip(request)
+
+    def get_login_redirect_url(self, request):
+        """Staff land in the back office, residents on My page; a `next` parameter still wins
+        (allauth follows it before asking here)."""
+        if is_staff_member(request.user):
+            return reverse("wagtailadmin_home")
+        return super().get_login_redirect_url(request)
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=commit)

@@ -3,6 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 from allauth.account.forms import LoginForm as AllauthLoginForm
 
+from portal.validators import readable_name
+
 from .models import Profile, Street, phone_validator
 
 
@@ -88,6 +90,11 @@ class ProfileForm(forms.ModelForm):
         widgets = {
             "display_name": forms.TextInput(attrs={"autocomplete": "name"}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The name goes into letters, lists and e-mails: the one rule for readable names.
+        self.fields["display_name"].validators.append(readable_name)
 
     def clean(self):
         cleaned = super().clean()

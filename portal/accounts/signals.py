@@ -5,12 +5,23 @@ from django.dispatch import receiver
 from django.utils import translation
 
 from .models import Profile
+from .roles import is_staff_member
+
+# Session key: this signed-in user works for the district (the header links to the back office).
+STAFF_SESSION_KEY = "portal_staff"
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
 def create_profile(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
         Profile.objects.get_or_create(user=instance)
+
+
+@receiver(user_logged_in)
+def remember_staff_member(sender, request, user, **kwargs):
+    """Decided once at sign-in, so the header's back-office link costs no query per page."""
+    if request is not None and hasattr(request, "session"):
+        request.session[STAFF_SESSION_KEY] = is_staff_member(user)
 
 
 @receiver(user_logged_in)

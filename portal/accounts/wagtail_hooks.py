@@ -1,13 +1,21 @@
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.documents import get_permission_policy as document_policy
+from wagtail.images import get_permission_policy as image_policy
+from wagtail.models import Page
+from wagtail.permissions import policy_registry
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from allauth.account.models import EmailAddress
 
+from portal.choosers import SnippetChooserViewSet
 from portal.mypage.panels import Panel
 
+from .dashboard import TodayItem, TodayPanel
 from .middleware import has_mfa
 from .models import Community, Profile, Street
 
@@ -38,6 +46,7 @@ def register_profile_panel():
 
 class CommunityViewSet(SnippetViewSet):
     model = Community
+    chooser_viewset_class = SnippetChooserViewSet  # a tampered community id is a form error
     icon = "site"
     menu_label = _("Communities")
     list_display = ["code", "name_zh_hant", "name_en"]
@@ -46,6 +55,7 @@ class CommunityViewSet(SnippetViewSet):
 
 class StreetViewSet(SnippetViewSet):
     model = Street
+    chooser_viewset_class = SnippetChooserViewSet
     icon = "pick"
     menu_label = _("Streets")
     list_display = ["name_zh_hant", "name_en", "community"]
@@ -61,3 +71,69 @@ class DirectoryViewSetGroup(SnippetViewSetGroup):
 
 
 register_snippet(DirectoryViewSetGroup)
+
+
+# The back office -------------------------------------------------------------------------------
+
+
+@hooks.register("register_admin_menu_item")
+def register_my_page_menu_item():
+    """Staff are residents too: the way from the back office to their own My page."""
+    return MenuItem(_("My page"), reverse("mypage:index"), icon_name="home", order=100000)
+
+
+@hooks.register("construct_homepage_panels")
+def add_today_panel(request, panels):
+    panels.append(TodayPanel(request))
+
+
+@hooks.register("register_staff_today")
+def editor_today(request):
+    """What editors (and anyone with page, image, document or directory rights) can do."""
+    user = request.user
+    items = []
+    root = policy_registry.get_by_type(Page).explorable_root_instance(user)
+    if root is not None:
+        items.append(
+            TodayItem(
+                _("Write and publish pages"),
+                reverse("wagtailadmin_explore", args=[root.pk]),
+                _("Announcements, service guides and the site's other pages."),
+                order=10,
+            )
+        )
+    libraries = [
+        (image_policy(), _("Images"), "wagtailimages:index", _("Upload pictures for pages.")),
+        (
+            document_policy(),
+            _("Documents"),
+            "wagtaildocs:index",
+            _("Upload forms and leaflets that pages link to."),
+        ),
+    ]
+    for order, (policy, title, url_name, description) in enumerate(libraries, start=20):
+        if policy.user_has_any_permission(user, ["add", "change"]):
+            items.append(TodayItem(title, reverse(url_name), description, order=order))
+    if user.has_perm("accounts.change_street"):
+        items.append(
+            TodayItem(
+                _("District directory"),
+                reverse("wagtailsnippets_accounts_street:list"),
+                _("The communities and streets residents choose their home from."),
+                order=30,
+            )
+        )
+    return items
+
+
+@hooks.register("register_staff_today")
+def account_today(request):
+    """For every member of staff: their own account's security, and their My page."""
+    return [
+        TodayItem(
+            _("Your account"),
+            reverse("account_settings"),
+            _("Two-factor authentication, password and signed-in sessions."),
+            general=True,
+        ),
+    ]

@@ -6,3 +6,6 @@ class CasesConfig(AppConfig):
     name = "portal.cases"
     label = "cases"
     verbose_name = _("Service cases")
+
+    def ready(self):
+        from . import signals  # noqa: F401  (the calendar's change signal)

@@ -15,9 +15,10 @@ from django.utils.translation import pgettext
 
 import filetype
 
-from portal.accounts.models import phone_validator
-from portal.validators import readable_reason
+from portal.accounts.models import Community, Street, phone_validator
+from portal.validators import readable_name, readable_reason
 
+from .identity import validate_id_number
 from .models import FormField
 
 # Type name → (MIME type, extensions); checked on the file's content, not its name.
@@ -201,4 +202,88 @@ class MessageForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
         validators=[readable_text],
+    )
+
+
+class ExtensionForm(forms.Form):
+    days = forms.IntegerField(label=_("Working days"), min_value=1, max_value=250)
+    reason = forms.CharField(
+        label=_("Reason (the resident sees it)"), max_length=300, validators=[readable_reason]
+    )
+
+
+class DocumentUploadForm(forms.Form):
+    file = DocumentField(label=_("Document (PDF, JPEG or PNG)"))
+
+
+class WindowFindForm(forms.Form):
+    service = forms.ModelChoiceField(label=_("Service"), queryset=None)
+    query = forms.CharField(
+        label=_("The resident's ID number or mobile phone"),
+        max_length=40,
+        required=False,
+        validators=[readable_reason],
+        help_text=_("Leave empty to file for an applicant who has no account."),
+    )
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+
+
+class ApplicantForm(forms.Form):
+    """Who applies, when they have no account."""
+
+    name = forms.CharField(label=_("Applicant's name"), max_length=80, validators=[readable_name])
+    id_number = forms.CharField(
+        label=_("ID number"), max_length=20, validators=[validate_id_number]
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"), max_length=16, required=False, validators=[phone_validator]
+    )
+
+
+class HotlineForm(forms.Form):
+    service = forms.ModelChoiceField(label=_("Enquiry or complaint"), queryset=None)
+    category = forms.CharField(label=_("Category"), max_length=80, validators=[readable_reason])
+    street = forms.ModelChoiceField(
+        label=_("Street"), queryset=Street.objects.all(), required=False
+    )
+    community = forms.ModelChoiceField(
+        label=_("Community"), queryset=Community.objects.all(), required=False
+    )
+    description = forms.CharField(
+        label=_("What the caller said"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        validators=[readable_text],
+    )
+    caller_name = forms.CharField(
+        label=_("Caller's name"), max_length=80, required=False, validators=[readable_name]
+    )
+    phone = forms.CharField(
+        label=_("Caller's mobile phone"),
+        max_length=16,
+        required=False,
+        validators=[phone_validator],
+        help_text=_("Callers without an account get the reference by SMS."),
+    )
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("street") and not cleaned.get("community"):
+            raise forms.ValidationError(_("Give the street or the community the call is about."))
+        return cleaned
+
+
+class IdentityForm(forms.Form):
+    email = forms.EmailField(label=_("The resident's e-mail address (their sign-in)"))
+    id_number = forms.CharField(
+        label=_("ID number, as on the card you have seen"),
+        max_length=20,
+        validators=[validate_id_number],
     )

@@ -632,3 +632,91 @@ class CaseMessage(models.Model):
 
     def __str__(self):
         return self.body[:50]
+
+
+class ResidentIdentity(models.Model):
+    """A resident's identity card number, once an officer has seen the card. Kept here rather
+    than on the profile so the accounts app needs no change for it; cards read it too. A case
+    filed at the window for someone without an account links itself to the account whose
+    verified number matches (services.link_cases_for)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identity"
+    )
+    id_number = models.CharField(_("ID number"), max_length=20, unique=True)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("verified identity")
+        verbose_name_plural = _("verified identities")
+
+    def __str__(self):
+        return f"{self.user_id}: {self.id_number[:3]}…"
+
+    @property
+    def verified(self):
+        return self.verified_at is not None
+
+
+# Back-office API -------------------------------------------------------------------------------
+
+
+class ApiClient(models.Model):
+    """A department system that reads and updates one office's cases through the API. Only
+    the token's SHA-256 is kept; the token itself is shown once, when it is issued."""
+
+    name = models.CharField(_("name"), max_length=80)
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="api_clients", verbose_name=_("office")
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("case API client")
+        verbose_name_plural = _("case API clients")
+
+    def __str__(self):
+        return self.name
+
+
+class ApiIdempotencyKey(models.Model):
+    """The first answer to a POST with an Idempotency-Key, replayed for the same key."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "key"], name="cases_idempotency_unique")
+        ]
+
+    def __str__(self):
+        return self.key
+
+
+class CaseEvent(models.Model):
+    """The feed department systems follow with a cursor (the event id): what changed on which
+    case. Written in the same transaction as the change."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["office", "id"], name="cases_event_feed_idx")]
+
+    def __str__(self):
+        return f"{self.pk} {self.kind}"

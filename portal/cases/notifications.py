@@ -1,27 +1,57 @@
-"""What residents are told about their cases. Each function renders in the recipient's
-language and records the message in the caller's transaction (portal.notifications)."""
+"""What residents are told about their cases: kinds declared in notification_kinds.py, recorded
+in the caller's transaction and rendered in every language by portal.notifications."""
 
-from django.template.loader import render_to_string
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from portal.notifications.services import notify, recipient_language
+from portal.notifications.services import notify
+from portal.notifications.sms import get_sms_backend
+
+logger = logging.getLogger(__name__)
 
 
-def _send(case, kind, subject, template, context=None):
+def _send(case, kind, context=None):
     user = case.applicant
     if user is None:
         return None
-    with recipient_language(user):
-        body = render_to_string(template, {"case": case, **(context or {})})
-        subject_text = subject()
-    return notify(user, subject_text, body, kind=kind, url=case.get_absolute_url())
+    return notify(
+        kind, user, {"case": case, **(context or {})}, about=case, url=case.get_absolute_url()
+    )
 
 
 def case_submitted(case, due):
-    return _send(
-        case,
-        "cases.submitted",
-        lambda: _("Application %(reference)s received") % {"reference": case.reference},
-        "cases/notifications/submitted.txt",
-        {"due": due},
-    )
+    return _send(case, "cases.submitted", {"due": due})
+
+
+def case_linked(case):
+    return _send(case, "cases.linked")
+
+
+def office_message(case, message):
+    return _send(case, "cases.message", {"message": message})
+
+
+def office_document(case, document):
+    return _send(case, "cases.document", {"document": document})
+
+
+def hotline_sms(case):
+    """A caller without an account gets the reference by SMS, once the case is saved."""
+    phone = case.applicant_phone
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _(
+            "District hotline: we have recorded your call as %(reference)s. We will reply "
+            "by %(due)s."
+        ) % {"reference": case.reference, "due": case.due_date.isoformat() if case.due_date else ""}
+
+    def send():
+        try:
+            get_sms_backend().send(phone, text)
+        except Exception:
+            logger.exception("SMS with hotline reference %s failed", case.reference)
+
+    transaction.on_commit(send)

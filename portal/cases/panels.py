@@ -21,6 +21,9 @@ class CasesPanel(Panel):
     order = 25
     template_name = "cases/panels/cases.html"
 
+    class Media:
+        css = {"all": ["cases/panel.css"]}
+
     def get_context_data(self, request):
         # A fixed number of queries whatever the number of cases: the open ones and recent
         # results with their services and status wording, drafts counted, and the calendar.

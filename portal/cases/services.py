@@ -7,6 +7,7 @@ Access:     cases_of(user), case_for_applicant(user, pk), document_for(user, cas
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -26,9 +27,13 @@ from .models import (
     CaseState,
     FormField,
     ReferenceSequence,
+    ResidentIdentity,
+    Service,
 )
 
 logger = logging.getLogger(__name__)
+
+ONE_DAY = timedelta(days=1)
 
 
 class CaseError(Exception):
@@ -37,6 +42,17 @@ class CaseError(Exception):
 
 def at_risk_share():
     return float(getattr(settings, "CASES_AT_RISK_SHARE", 0.8))
+
+
+# The event feed -------------------------------------------------------------------------------
+
+
+def record_event(case, event, **data):
+    """Add `event` ("case.submitted", ...) to the feed department systems follow, in the
+    caller's transaction."""
+    from .models import CaseEvent
+
+    return CaseEvent.objects.create(case=case, office_id=case.office_id, kind=event, data=data)
 
 
 # Applying ---------------------------------------------------------------------------------------
@@ -96,6 +112,10 @@ def store_document(case, upload, *, kind, field_key="", by=None):
     except Exception:
         document.file.delete(save=False)
         raise
+    if case.state != CaseState.DRAFT:
+        record_event(case, "case.document", document=document.pk, kind=kind)
+        if kind in {CaseDocument.Kind.DECISION, CaseDocument.Kind.OFFICE}:
+            notifications.office_document(case, document)
     return document
 
 
@@ -149,13 +169,13 @@ def allocate_reference(office, year):
 
 
 @transaction.atomic
-def submit(case, *, by):
+def submit(case, *, by, check_answers=True):
     """Send a draft: check it is complete, give it its reference, start the clock and work out
     the due date. Returns the case. Raises CaseError when something required is missing."""
     case = Case.objects.select_for_update().select_related("office", "service").get(pk=case.pk)
     if case.state != CaseState.DRAFT:
         raise CaseError(_("This application has been sent already."))
-    missing = missing_answers(case)
+    missing = missing_answers(case) if check_answers else []
     if missing:
         raise CaseError(
             _("Some required answers are missing: %(fields)s")
@@ -169,8 +189,13 @@ def submit(case, *, by):
     case.state = CaseState.SUBMITTED
     due, _changed = refresh_due_date(case, save=False)
     case.save()
+    record_event(case, "case.submitted", state=case.state, due_date=_iso(case.due_date))
     notifications.case_submitted(case, due)
     return case
+
+
+def _iso(value):
+    return value.isoformat() if value else None
 
 
 # Due dates --------------------------------------------------------------------------------------
@@ -289,6 +314,11 @@ def recompute_open_cases(calendar=None, *, batch_size=2000, on_change=None):
             result.changed += len(moved)
 
 
+def record_due_date_change(case, old_due, new_due):
+    """Record a due date the calendar moved (called inside the recompute's transaction)."""
+    record_event(case, "case.due_date_moved", old=_iso(old_due), new=_iso(new_due.due))
+
+
 def case_progress(case, calendar=None):
     """(DueDate, Progress) for an open case, else (DueDate or None, None)."""
     calendar = calendar or business_calendar()
@@ -356,3 +386,364 @@ def document_for(user, case_pk, document_pk):
     if is_officer_of(user, document.case.office_id):
         return document
     return None
+
+
+# Officers ---------------------------------------------------------------------------------------
+
+
+def offices_of(user):
+    """The offices whose cases `user` works: a superuser's are all of them."""
+    from .models import Office
+
+    if not user.is_authenticated:
+        return Office.objects.none()
+    if user.is_superuser:
+        return Office.objects.all()
+    return Office.objects.filter(officers=user)
+
+
+def office_cases(user):
+    """Every case (drafts excepted) of the offices `user` works for."""
+    return Case.objects.filter(office__in=offices_of(user)).exclude(state=CaseState.DRAFT)
+
+
+QUEUE_FILTERS = ("status", "service", "risk", "assigned")
+
+
+def office_queue(user, *, office=None, state="", service=None, risk="", assigned="", today=None):
+    """The officer queue: `user`'s offices' cases (or one office's), filtered, sorted by
+    working days left (the due date; cases without one last). `risk` is "overdue", "at_risk"
+    or ""; `assigned` is "me", "none", an officer's id or ""."""
+    today = today or timezone.localdate()
+    cases = office_cases(user)
+    if office is not None:
+        cases = cases.filter(office=office)
+    if state == "open":
+        cases = cases.filter(state__in=OPEN_STATES)
+    elif state:
+        cases = cases.filter(state=state)
+    if service is not None:
+        cases = cases.filter(service=service)
+    if risk == "overdue":
+        cases = cases.filter(state__in=OPEN_STATES, due_date__lt=today)
+    elif risk == "at_risk":
+        cases = cases.filter(state__in=OPEN_STATES, at_risk_from__lte=today, due_date__gte=today)
+    if assigned == "me":
+        cases = cases.filter(assigned_to=user)
+    elif assigned == "none":
+        cases = cases.filter(assigned_to__isnull=True)
+    elif assigned:
+        cases = cases.filter(assigned_to_id=assigned)
+    return cases.order_by(F("due_date").asc(nulls_last=True), "pk")
+
+
+def working_days_left(cases, calendar=None, today=None):
+    """{case pk: (state, working days)} for the open cases among `cases` (one page of a queue):
+    ("on_track"|"at_risk", days left) or ("overdue", working days late)."""
+    calendar = calendar or business_calendar()
+    today = today or timezone.localdate()
+    result = {}
+    for case in cases:
+        if case.state in OPEN_STATES and case.due_date:
+            if today > case.due_date:
+                late = calendar.working_days_between(case.due_date + ONE_DAY, today + ONE_DAY)
+                result[case.pk] = ("overdue", max(1, late))
+            else:
+                left = calendar.working_days_between(today, case.due_date)
+                state = (
+                    "at_risk" if case.at_risk_from and today >= case.at_risk_from else "on_track"
+                )
+                result[case.pk] = (state, left)
+    return result
+
+
+@transaction.atomic
+def assign(case, officer, *, by):
+    """Give the case to `officer` (None: nobody), who must work for its office."""
+    if officer is not None and not offices_of(officer).filter(pk=case.office_id).exists():
+        raise CaseError(_("That officer does not work for this case's office."))
+    Case.objects.filter(pk=case.pk).update(assigned_to=officer, updated_at=timezone.now())
+    case.assigned_to = officer
+    return case
+
+
+@transaction.atomic
+def grant_extension(case, days, reason, *, by):
+    """Extend the case by `days` working days, within the service's rule (the total of all
+    extensions may not pass it), with a reason the resident sees."""
+    from .models import CaseExtension
+
+    case = Case.objects.select_for_update().select_related("service").get(pk=case.pk)
+    limit = case.service.extension_max_days or 0
+    if not limit:
+        raise CaseError(_("This service allows no extension."))
+    if case.state not in OPEN_STATES:
+        raise CaseError(_("Only a case still being worked on can be extended."))
+    granted = sum(e.days for e in case.extensions.all())
+    if days < 1 or granted + days > limit:
+        raise CaseError(
+            _("This service allows at most %(limit)s working days of extension; %(left)s are left.")
+            % {"limit": limit, "left": max(0, limit - granted)}
+        )
+    extension = CaseExtension.objects.create(case=case, days=days, reason=reason, granted_by=by)
+    refresh_due_date(case)
+    record_event(case, "case.extended", days=days, due_date=_iso(case.due_date))
+    return extension
+
+
+@transaction.atomic
+def post_message(case, body, *, by, from_office):
+    """A message on the case page between the resident and the office."""
+    from .models import CaseMessage
+
+    message = CaseMessage.objects.create(case=case, author=by, body=body, from_office=from_office)
+    record_event(case, "case.message", message=message.pk, from_office=from_office)
+    if from_office:
+        notifications.office_message(case, message)
+    return message
+
+
+# Reports ----------------------------------------------------------------------------------------
+
+
+def month_bounds(day):
+    from datetime import date
+
+    first = day.replace(day=1)
+    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return first, following
+
+
+def office_dashboard(offices, *, today=None, calendar=None):
+    """This month's cases per service of `offices`: received, decided on time, decided late,
+    still open and overdue, and the median working days from receipt to decision."""
+    from statistics import median
+
+    today = today or timezone.localdate()
+    calendar = calendar or business_calendar()
+    first, following = month_bounds(today)
+    rows = {}
+    received = Case.objects.filter(
+        office__in=offices, received_on__gte=first, received_on__lt=following
+    ).select_related("service")
+    decided = Case.objects.filter(
+        office__in=offices, decided_on__gte=first, decided_on__lt=following
+    ).select_related("service")
+    overdue = Case.objects.filter(
+        office__in=offices, state__in=OPEN_STATES, due_date__lt=today
+    ).select_related("service")
+
+    def row(service):
+        return rows.setdefault(
+            service.pk,
+            {"service": service, "received": 0, "on_time": 0, "late": 0, "overdue": 0, "days": []},
+        )
+
+    for case in received:
+        row(case.service)["received"] += 1
+    for case in decided:
+        entry = row(case.service)
+        on_time = case.due_date is not None and case.decided_on <= case.due_date
+        entry["on_time" if on_time else "late"] += 1
+        entry["days"].append(
+            calendar.working_days_between(
+                calendar.next_working_day(case.received_on),
+                case.decided_on + ONE_DAY,
+            )
+        )
+    for case in overdue:
+        row(case.service)["overdue"] += 1
+    result = []
+    for entry in sorted(rows.values(), key=lambda e: (e["service"].sort_order, e["service"].code)):
+        days = entry.pop("days")
+        entry["median_days"] = median(days) if days else None
+        result.append(entry)
+    return result
+
+
+def on_time_by_month(months=12, *, today=None):
+    """The public figure: per service and month, decided cases and the share decided by their
+    due date. [(service, [(month first day, decided, on_time, share or None), ...]), ...]"""
+    from django.db.models import Count, Q
+    from django.db.models.functions import TruncMonth
+
+    from .models import Service
+
+    today = today or timezone.localdate()
+    start = today.replace(day=1)
+    for _step in range(months - 1):
+        start = (start - ONE_DAY).replace(day=1)
+    rows = (
+        Case.objects.filter(decided_on__gte=start, due_date__isnull=False)
+        .annotate(month=TruncMonth("decided_on"))
+        .values("service", "month")
+        .annotate(
+            decided=Count("pk"),
+            on_time=Count("pk", filter=Q(decided_on__lte=F("due_date"))),
+        )
+    )
+    by_service = {}
+    for row in rows:
+        month = row["month"]
+        month = month.date() if hasattr(month, "date") else month
+        by_service.setdefault(row["service"], {})[month] = (row["decided"], row["on_time"])
+    month_list = []
+    cursor = start
+    while cursor <= today:
+        month_list.append(cursor)
+        cursor = month_bounds(cursor)[1]
+    services = Service.objects.filter(pk__in=by_service).select_related("office")
+    table = []
+    for service in sorted(services, key=lambda s: (s.sort_order, s.code)):
+        cells = []
+        for month in month_list:
+            decided_count, on_time = by_service[service.pk].get(month, (0, 0))
+            share = round(100 * on_time / decided_count) if decided_count else None
+            cells.append((month, decided_count, on_time, share))
+        table.append((service, cells))
+    return month_list, table
+
+
+# The window and the hotline ------------------------------------------------------------------
+
+
+def find_residents(query, limit=10):
+    """Residents by verified ID number or by mobile phone (what an officer at the window asks
+    for). An empty or unusable query finds nobody."""
+    from django.contrib.auth import get_user_model
+
+    from .identity import normalise
+
+    query = str(query or "").strip()
+    if not query or len(query) > 40:
+        return []
+    users = get_user_model().objects.select_related("profile", "identity")
+    number = normalise(query)
+    digits = "".join(ch for ch in query if ch.isdigit() or ch == "+")
+    found = list(
+        users.filter(identity__id_number=number, identity__verified_at__isnull=False)[:limit]
+    )
+    if not found and len(digits) >= 8:
+        found = list(users.filter(profile__phone=digits)[:limit])
+    return found
+
+
+def _check_officer(officer, service):
+    if not offices_of(officer).filter(pk=service.office_id).exists():
+        raise CaseError(_("You do not work for the office of this service."))
+
+
+@transaction.atomic
+def file_at_window(
+    service, *, officer, answers, uploads=None, applicant=None, name="", id_number="", phone=""
+):
+    """An officer files a case for a resident at the service window: for an account (found by
+    ID number or phone) or for an applicant without one (name, ID number, phone), who gets the
+    case on My page once an account with that verified ID number exists. The case is received
+    at once: reference, due date, and the resident is told."""
+    from .identity import normalise
+
+    _check_officer(officer, service)
+    if not service.is_active:
+        raise CaseError(_("This service cannot be applied for at the moment."))
+    number = normalise(id_number)
+    if applicant is None and number:
+        identity = ResidentIdentity.objects.filter(
+            id_number=number, verified_at__isnull=False
+        ).first()
+        applicant = identity.user if identity else None
+    if applicant is None and not (name and number):
+        raise CaseError(_("Give the applicant's name and ID number."))
+    case = Case.objects.create(
+        service=service,
+        office=service.office,
+        applicant=applicant,
+        channel=Case.Channel.WINDOW,
+        filed_by=officer,
+        applicant_name=name,
+        applicant_id_number=number,
+        applicant_phone=phone,
+        answers=answers,
+        state=CaseState.DRAFT,
+    )
+    for key, upload in (uploads or {}).items():
+        store_document(case, upload, kind=CaseDocument.Kind.APPLICATION, field_key=key, by=officer)
+    return submit(case, by=officer)
+
+
+@transaction.atomic
+def record_hotline_call(
+    service,
+    *,
+    operator,
+    category,
+    description,
+    street=None,
+    community=None,
+    caller_name="",
+    phone="",
+    applicant=None,
+):
+    """The hotline operator records an enquiry or complaint as a case. The caller follows it
+    online (an account found by phone) or gets an SMS with the reference."""
+    if service.kind not in {Service.Kind.ENQUIRY, Service.Kind.COMPLAINT}:
+        raise CaseError(_("Hotline calls are recorded under an enquiry or complaint service."))
+    _check_officer(operator, service)
+    if applicant is None and phone:
+        matches = find_residents(phone)
+        applicant = matches[0] if len(matches) == 1 else None
+    if street is not None and community is None:
+        community = street.community
+    case = Case.objects.create(
+        service=service,
+        office=service.office,
+        applicant=applicant,
+        channel=Case.Channel.HOTLINE,
+        filed_by=operator,
+        applicant_name=caller_name,
+        applicant_phone=phone,
+        category=category,
+        street=street,
+        community=community,
+        answers={"description": description},
+        state=CaseState.DRAFT,
+    )
+    case = submit(case, by=operator, check_answers=False)
+    if applicant is None and phone:
+        notifications.hotline_sms(case)
+    return case
+
+
+@transaction.atomic
+def verify_identity(user, id_number, *, by):
+    """Record that `by` saw `user`'s identity card with `id_number`, then link the cases filed
+    for that number while the resident had no account."""
+    from .identity import normalise, validate_id_number
+
+    number = normalise(id_number)
+    validate_id_number(number)
+    other = ResidentIdentity.objects.filter(id_number=number).exclude(user=user).first()
+    if other is not None:
+        raise CaseError(_("This ID number belongs to another account."))
+    identity, _created = ResidentIdentity.objects.update_or_create(
+        user=user,
+        defaults={"id_number": number, "verified_at": timezone.now(), "verified_by": by},
+    )
+    return identity, link_cases_for(identity)
+
+
+def link_cases_for(identity):
+    """Give the resident the cases filed for their verified ID number without an account."""
+    if not identity.verified:
+        return []
+    cases = list(
+        Case.objects.select_for_update()
+        .filter(applicant__isnull=True, applicant_id_number=identity.id_number)
+        .exclude(state=CaseState.DRAFT)
+        .select_related("service", "office")
+    )
+    for case in cases:
+        Case.objects.filter(pk=case.pk, applicant__isnull=True).update(applicant=identity.user)
+        case.applicant = identity.user
+        notifications.case_linked(case)
+    return cases

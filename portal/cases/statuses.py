@@ -41,13 +41,13 @@ DEFAULT_NEXT_STEP = {
 
 # Tag colours by meaning, not alone: the tag always carries its words.
 TAG_TONE = {
-    PublicStatus.DRAFT: "grey",
-    PublicStatus.RECEIVED: "blue",
-    PublicStatus.ACTION_NEEDED: "orange",
-    PublicStatus.IN_PROGRESS: "blue",
-    PublicStatus.APPROVED: "green",
-    PublicStatus.REJECTED: "red",
-    PublicStatus.READY: "green",
-    PublicStatus.DONE: "grey",
-    PublicStatus.WITHDRAWN: "grey",
+    PublicStatus.DRAFT: "neutral",
+    PublicStatus.RECEIVED: "info",
+    PublicStatus.ACTION_NEEDED: "warning",
+    PublicStatus.IN_PROGRESS: "info",
+    PublicStatus.APPROVED: "success",
+    PublicStatus.REJECTED: "error",
+    PublicStatus.READY: "success",
+    PublicStatus.DONE: "neutral",
+    PublicStatus.WITHDRAWN: "neutral",
 }

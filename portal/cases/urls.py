@@ -6,6 +6,7 @@ app_name = "cases"
 
 urlpatterns = [
     path("", views.catalogue, name="catalogue"),
+    path("on-time/", views.on_time, name="on_time"),
     path("cases/", views.my_cases, name="my_cases"),
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("cases/<int:pk>/form/", views.edit_draft, name="edit"),

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from . import services
 from .forms import ApplicationForm, MessageForm, answer_rows
-from .models import CaseMessage, CaseState, FormField, Office, Service
+from .models import CaseState, FormField, Office, Service
 
 
 def catalogue(request):
@@ -34,6 +34,12 @@ def catalogue(request):
         "cases/catalogue.html",
         {"offices": [office for office in offices if office.offered]},
     )
+
+
+def on_time(request):
+    """Public: per service and month, the share of cases decided by their due date."""
+    months, table = services.on_time_by_month()
+    return render(request, "cases/on_time.html", {"months": months, "table": table})
 
 
 def _offered_service(code):
@@ -256,7 +262,7 @@ def send_message(request, pk):
         raise Http404
     form = MessageForm(request.POST)
     if form.is_valid():
-        CaseMessage.objects.create(case=case, author=request.user, body=form.cleaned_data["body"])
+        services.post_message(case, form.cleaned_data["body"], by=request.user, from_office=False)
         messages.success(request, _("Your message is sent to the office."))
     else:
         for error in form.errors.get("body", []):

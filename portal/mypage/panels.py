@@ -21,11 +21,21 @@ Every app contributes panels from its `wagtail_hooks.py`:
 A panel gets the request and returns a rendered fragment. It must stay cheap: a bounded
 number of queries, whatever the size of the resident's data. A panel that raises is logged
 and shown as unavailable; the rest of the page still renders.
+
+A panel declares the CSS and JavaScript it needs the way Wagtail's components do, with an
+inner `Media` class (a `django.forms.Media`); My page includes the union of its visible
+panels' media once, in the page's head (CSS) and at the end of its body (JS):
+
+    class NextAppointmentsPanel(Panel):
+        class Media:
+            css = {"all": ["booking/panel.css"]}
+            js = ["booking/panel.js"]
 """
 
 import logging
 from dataclasses import dataclass
 
+from django.forms.widgets import Media, MediaDefiningClass
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
@@ -36,7 +46,7 @@ logger = logging.getLogger(__name__)
 HOOK_NAME = "register_mypage_panel"
 
 
-class Panel:
+class Panel(metaclass=MediaDefiningClass):
     slug = ""
     title = ""
     order = 100
@@ -83,7 +93,15 @@ def registered_panels():
 def render_panel(panel, request):
     """Render one panel; a failure is logged and becomes an 'unavailable' placeholder."""
     try:
+        # Its media too: a file missing from the static manifest must fail this panel alone,
+        # not the page's head.
+        panel.media.render()
         return RenderedPanel(panel, panel.render(request))
     except Exception:
         logger.exception("My page panel %r failed for user %s", panel.slug, request.user.pk)
         return RenderedPanel(panel, "", failed=True)
+
+
+def panels_media(rendered):
+    """The union of the media of the panels shown (each file once, in declared order)."""
+    return sum((item.panel.media for item in rendered if not item.failed), Media())

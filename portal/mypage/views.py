@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .models import PanelLayout
-from .panels import registered_panels, render_panel
+from .panels import panels_media, registered_panels, render_panel
 
 LAYOUT_ACTIONS = {"up", "down", "hide", "show"}
 
@@ -31,6 +31,7 @@ def index(request):
     visible = [render_panel(p, request) for p in arranged if p.slug not in hidden]
     context = {
         "panels": visible,
+        "media": panels_media(visible),
         "hidden_panels": [p for p in arranged if p.slug in hidden],
         "first_slug": visible[0].slug if visible else None,
         "last_slug": visible[-1].slug if visible else None,

@@ -1,8 +1,9 @@
 """External delivery channels. The in-portal inbox is not one of them: the Message row is it.
 
 Each channel decides whether a user wants it and has an address for it (at record time), and
-sends one message (at delivery time). `send` raises PermanentDeliveryError when retrying cannot
-help, and any other exception for a failure worth retrying.
+sends one message (at delivery time), in the language the recipient prefers at that time.
+`send` raises PermanentDeliveryError when retrying cannot help, and any other exception for a
+failure worth retrying.
 """
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from .models import Delivery
-from .recipients import recipient_profile
+from .recipients import recipient_language_code, recipient_profile
 from .sms import get_sms_backend
 
 
@@ -31,13 +32,16 @@ def absolute_url(path):
     return f"{settings.PORTAL_BASE_URL}{path}" if path else ""
 
 
-def _link_context(message):
+def _link_context(message, text, language):
     try:
-        preferences_path = reverse("profile_edit")
-    except NoReverseMatch:  # the accounts app renamed its page; the inbox still has a link
+        preferences_path = reverse("notifications:preferences")
+    except NoReverseMatch:  # the page was renamed; the inbox link is still there
         preferences_path = ""
     return {
         "message": message,
+        "subject": text["subject"],
+        "body": text["body"],
+        "language": language,
         "link": absolute_url(message.url),
         "inbox_link": absolute_url(reverse("notifications:detail", args=[message.pk])),
         "preferences_link": absolute_url(preferences_path),
@@ -59,12 +63,14 @@ class EmailChannel:
         address = self.address(message.user, None)
         if not address:
             raise PermanentDeliveryError("The user has no e-mail address any more.")
-        with translation.override(message.language):
-            context = _link_context(message)
+        language = recipient_language_code(message.user)
+        content = message.text(language, self.name)
+        with translation.override(language):
+            context = _link_context(message, content, language)
             text = render_to_string("notifications/email/message.txt", context)
             html = render_to_string("notifications/email/message.html", context)
         email = EmailMultiAlternatives(
-            subject=message.subject,
+            subject=content["subject"],
             body=text,
             to=[address],
             # Keeps auto-responders from answering every notification (RFC 3834).
@@ -88,11 +94,13 @@ class SMSChannel:
         return (profile.phone or "").strip() if profile is not None else ""
 
     def text(self, message):
-        with translation.override(message.language):
+        language = recipient_language_code(message.user)
+        content = message.text(language, self.name)
+        with translation.override(language):
             # Named first, because a text message shows only a number as its sender.
-            subject = f"[{settings.PORTAL_NAME}] {message.subject}"
+            subject = f"[{settings.PORTAL_NAME}] {content['subject']}"
         # SMS are paid per segment; the full text is always in the inbox.
-        body = Truncator(message.body).chars(_setting("NOTIFICATIONS_SMS_BODY_CHARS", 280), "…")
+        body = Truncator(content["body"]).chars(_setting("NOTIFICATIONS_SMS_BODY_CHARS", 280), "…")
         return "\n".join(part for part in (subject, body, absolute_url(message.url)) if part)
 
     def send(self, message):

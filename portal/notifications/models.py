@@ -1,6 +1,9 @@
 """The outbox: what the portal has told each resident, and how far each channel got.
 
 A Message is the in-portal copy (the inbox) and the source of truth for every other channel.
+It keeps its text in every portal language (`texts`), rendered from its kind's templates when
+it was recorded, so the inbox shows it in the language the reader uses now and e-mail and SMS
+go out in the recipient's preferred language at the time they are sent.
 Each external channel (e-mail, SMS) has one Delivery row per message; the unique constraint on
 (message, channel) is what makes "at most once per channel" a database fact rather than a hope.
 """
@@ -9,12 +12,19 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+
+from .kinds import INBOX, text_for
 
 
 class Message(models.Model):
-    """One notification for one user, stored as plain text in the recipient's language."""
+    """One notification for one user: its kind, and its text in every portal language.
+
+    `subject`, `body` and `language` are the inbox text in the recipient's preferred language
+    when it was recorded (what the admin lists and searches); `texts` has every language and
+    any channel-specific text, and is what pages and deliveries read.
+    """
 
     # The outbox points only at its recipient; Wagtail's "where is this used" index of it
     # would cost a task and three statements on every notification (every booking).
@@ -30,17 +40,30 @@ class Message(models.Model):
     subject = models.CharField(_("subject"), max_length=255)
     body = models.TextField(_("body"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
-    # The language the text was rendered in, so the e-mail around it matches.
+    # The recipient's language when it was recorded: the one `subject` and `body` are in.
     language = models.CharField(_("language"), max_length=10)
+    # {language: {"inbox": {"subject", "body"}, "email"/"sms": {...} where they differ}}
+    texts = models.JSONField(_("texts"), default=dict, blank=True)
+    # What the message is about ("booking.appointment:12"); a burst about one object within
+    # the kind's merge window is folded into one message.
+    about = models.CharField(_("about"), max_length=100, blank=True)
+    merged_count = models.PositiveIntegerField(_("notifications merged"), default=1)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # When the latest notification folded into it arrived; the inbox is ordered by it.
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-pk"]
+        ordering = ["-updated_at", "-pk"]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         indexes = [
-            models.Index(fields=["user", "-created_at"], name="notif_message_inbox_idx"),
+            models.Index(fields=["user", "-updated_at"], name="notif_message_inbox_idx"),
+            models.Index(
+                fields=["user", "kind", "about", "-created_at"],
+                condition=~Q(about=""),
+                name="notif_message_about_idx",
+            ),
             # Partial index: the header's unread count touches only unread rows.
             models.Index(
                 fields=["user"], condition=Q(read_at__isnull=True), name="notif_message_unread_idx"
@@ -56,6 +79,24 @@ class Message(models.Model):
     @property
     def is_read(self):
         return self.read_at is not None
+
+    def text(self, language=None, channel=INBOX):
+        """{"subject", "body"} in `language` (default: the active one) for `channel`.
+
+        Falls back to the text stored at sending time for a language the message was not
+        rendered in (messages recorded before texts were kept, a language added since).
+        """
+        found = text_for(self.texts, language or translation.get_language(), channel)
+        return found or {"subject": self.subject, "body": self.body}
+
+    @property
+    def display_subject(self):
+        """The subject in the reader's current language (templates use this)."""
+        return self.text()["subject"]
+
+    @property
+    def display_body(self):
+        return self.text()["body"]
 
 
 class MessageAttachment(models.Model):
@@ -137,3 +178,42 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()}: {self.message_id} ({self.get_status_display()})"
+
+
+class KindPreference(models.Model):
+    """A resident's choice of channels for one optional notification kind.
+
+    No row: the kind's default channels. All channels off: the kind is turned off, and
+    nothing is recorded or sent. E-mail and SMS are copies of the inbox entry, so choosing
+    either keeps the inbox on too.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+        verbose_name=_("resident"),
+    )
+    kind = models.CharField(_("kind"), max_length=64)
+    inbox = models.BooleanField(_("inbox"), default=True)
+    email = models.BooleanField(_("e-mail"), default=True)
+    sms = models.BooleanField(_("SMS"), default=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notif_preference_once_per_kind")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id}: {self.kind}"
+
+    @property
+    def channels(self):
+        """The chosen channels as names; empty when the kind is turned off."""
+        chosen = {name for name in ("email", "sms") if getattr(self, name)}
+        if chosen or self.inbox:
+            chosen.add(INBOX)
+        return chosen

@@ -1,19 +1,16 @@
-"""Notifications: record a message for a user, then deliver it on the channels they chose.
+"""Notifications: record a message of a registered kind, then deliver it on its channels.
 
-The one function other apps call is `notify`:
+The one function other apps call is `notify`; kinds are declared in each app's
+`notification_kinds.py` (see kinds.py and README.md in this folder):
 
-    from portal.notifications.services import Attachment, notify, recipient_language
+    from portal.notifications.services import Attachment, notify
 
     with transaction.atomic():
-        appointment.status = Appointment.Status.BOOKED
-        appointment.save()
-        with recipient_language(resident):
-            body = render_to_string("booking/notifications/booked.txt", {"a": appointment})
+        appointment = ...  # the change itself
         notify(
-            resident,
-            _("Your appointment is booked"),
-            body,
-            kind="booking.booked",
+            "booking.booked",
+            appointment.resident,
+            {"appointment": appointment, "slot": appointment.slot},
             url=appointment.get_absolute_url(),
             attachments=[Attachment("appointment.ics", ics_text, "text/calendar")],
         )
@@ -23,34 +20,47 @@ transaction commits. After the commit a Celery task delivers it, and the periodi
 delivers whatever the task could not (broker or worker down, a channel failing), so an outage
 delays messages but loses none. Each message is sent at most once per channel.
 
-Delivery, the sweep and the inbox rules are plain functions here; the Celery tasks and the
-views only call them.
+Recording, the resident's choices and the inbox rules are plain functions here; delivery is
+in delivery.py; the Celery tasks and the views only call them.
 """
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone, translation
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.text import Truncator
 
-from .channels import CHANNELS, PermanentDeliveryError, get_channel
-from .models import Delivery, Message, MessageAttachment
+from portal.celery import publish
+
+from . import tasks
+from .channels import CHANNELS, absolute_url
+from .delivery import (
+    SweepResult,
+    attempt_delivery,
+    deliver_message,
+    fail_stale_deliveries,
+    sweep_outbox,
+)
+from .kinds import INBOX, all_kinds, get_kind, render_texts
+from .models import Delivery, KindPreference, Message, MessageAttachment
 from .recipients import recipient_language, recipient_language_code, recipient_profile
 
 __all__ = [
     "Attachment",
     "notify",
     "recipient_language",
+    "chosen_channels",
+    "kind_choices",
+    "save_kind_choices",
     "queue_delivery",
     "attempt_delivery",
     "deliver_message",
     "fail_stale_deliveries",
     "sweep_outbox",
+    "SweepResult",
     "inbox_messages",
     "unread_count",
     "mark_read",
@@ -59,11 +69,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INBOX = "inbox"
-SUBJECT_MAX_LENGTH = Message._meta.get_field("subject").max_length
 URL_MAX_LENGTH = Message._meta.get_field("url").max_length
-KIND_MAX_LENGTH = Message._meta.get_field("kind").max_length
-ERROR_MAX_LENGTH = 2000
+ABOUT_MAX_LENGTH = Message._meta.get_field("about").max_length
 
 
 @dataclass(frozen=True)
@@ -75,33 +82,92 @@ class Attachment:
     mimetype: str = "application/octet-stream"
 
 
-@dataclass(frozen=True)
-class SweepResult:
-    attempted: int = 0
-    sent: int = 0
-    stale: int = 0
-
-
 def _setting(name, default):
     return getattr(settings, name, default)
 
 
-# Recording -------------------------------------------------------------------------------------
+# The resident's choices ---------------------------------------------------------------------
 
 
-def _channels_for(user, profile, channels):
-    if channels is None:
-        wanted = {name for name, channel in CHANNELS.items() if channel.wanted(profile)}
-    else:
-        if isinstance(channels, str):
-            raise TypeError("channels must be a set of channel names, such as {'email'}")
-        wanted = set(channels)
-        unknown = wanted - set(CHANNELS) - {INBOX}
-        if unknown:
-            raise ValueError(f"Unknown notification channels: {sorted(unknown)}")
-        wanted.discard(INBOX)
-    # A channel without an address is skipped, not failed: the inbox still has the message.
-    return sorted(name for name in wanted if CHANNELS[name].address(user, profile))
+def chosen_channels(kind, user, profile=None, *, preference=None):
+    """The channels a message of `kind` goes to for `user`: a set of names, empty when off.
+
+    - A mandatory kind goes to its channels; an optional one to the resident's choice for it
+      (`preference`, a KindPreference, read from the database when not given), else to the
+      kind's channels.
+    - E-mail and SMS go out only while switched on in the profile, unless the kind requires
+      them (required_channels).
+    - A channel without an address (no e-mail, no phone) is left out; the inbox still has the
+      message.
+    """
+    kind = get_kind(kind)
+    profile = profile if profile is not None else recipient_profile(user)
+    chosen = set(kind.channels)
+    if kind.optional:
+        if preference is None and user.pk is not None:
+            preference = KindPreference.objects.filter(user=user, kind=kind.name).first()
+        if preference is not None:
+            chosen = preference.channels & kind.channels
+    if not chosen:
+        return set()
+    channels = {INBOX}
+    for name in chosen - {INBOX}:
+        channel = CHANNELS[name]
+        if name not in kind.required_channels and not channel.wanted(profile):
+            continue
+        if channel.address(user, profile):
+            channels.add(name)
+    return channels
+
+
+def kind_choices(user):
+    """Every kind with the resident's current choice, for the settings page.
+
+    A list of (kind, chosen channel names) in registry order; one query.
+    """
+    preferences = {p.kind: p for p in KindPreference.objects.filter(user=user)}
+    choices = []
+    for kind in all_kinds():
+        preference = preferences.get(kind.name) if kind.optional else None
+        chosen = preference.channels & kind.channels if preference else set(kind.channels)
+        choices.append((kind, chosen))
+    return choices
+
+
+@transaction.atomic
+def save_kind_choices(user, choices):
+    """Store the resident's channels per optional kind: {kind name: set of channel names}.
+
+    Mandatory kinds and unknown names are ignored (a tampered form changes nothing it may
+    not); channels a kind does not use are dropped; e-mail or SMS keep the inbox on.
+    Returns how many kinds changed.
+    """
+    changed = 0
+    existing = {p.kind: p for p in KindPreference.objects.select_for_update().filter(user=user)}
+    for kind in all_kinds():
+        if not kind.optional or kind.name not in choices:
+            continue
+        wanted = set(choices[kind.name]) & kind.channels
+        values = {
+            "inbox": bool(wanted),
+            "email": "email" in wanted,
+            "sms": "sms" in wanted,
+        }
+        preference = existing.get(kind.name)
+        if preference is None:
+            if wanted == kind.channels:
+                continue  # the default: no row needed
+            KindPreference.objects.create(user=user, kind=kind.name, **values)
+            changed += 1
+        elif any(getattr(preference, field) != value for field, value in values.items()):
+            KindPreference.objects.filter(pk=preference.pk).update(
+                **values, updated_at=timezone.now()
+            )
+            changed += 1
+    return changed
+
+
+# Recording ----------------------------------------------------------------------------------
 
 
 def _clean_url(url):
@@ -116,6 +182,21 @@ def _clean_url(url):
     ):
         raise ValueError(f"url must be a path on the portal starting with '/', not {url!r}")
     return url
+
+
+def _about_key(about):
+    """'app_label.model:pk' for a model instance; a string is taken as it is."""
+    if about is None or about == "":
+        return ""
+    if hasattr(about, "_meta") and hasattr(about, "pk"):
+        if about.pk is None:
+            raise ValueError("about= needs a saved object.")
+        key = f"{about._meta.label_lower}:{about.pk}"
+    else:
+        key = str(about)
+    if len(key) > ABOUT_MAX_LENGTH or any(not ch.isprintable() for ch in key):
+        raise ValueError(f"about= is too long or not printable: {key!r}")
+    return key
 
 
 def _clean_attachment(attachment):
@@ -140,222 +221,163 @@ def _clean_attachment(attachment):
     )
 
 
-def notify(user, subject, body, *, kind="general", url="", attachments=(), channels=None):
-    """Record a notification for `user` and schedule its delivery when the transaction commits.
+def notify(kind, recipient, context=None, *, about=None, url="", attachments=()):
+    """Record a notification of a registered `kind` for `recipient` and deliver it on commit.
 
-    - `subject`, `body`: text or lazy translation strings (gettext_lazy, format_lazy); they are
-      evaluated in the recipient's preferred language and stored as plain text. Render
-      templates for the body inside `recipient_language(user)`.
-    - `kind`: a short dotted key for the kind of event ("cases.decided", "booking.reminder").
+    - `kind`: a registered kind's name ("booking.booked") or the NotificationKind itself.
+    - `recipient`: a saved user.
+    - `context`: what the kind's templates read (model instances, dates, strings, lazy
+      translations). They are rendered here, once per portal language, while the objects
+      exist; the inbox then shows the message in the language the reader uses, and e-mail and
+      SMS go out in the recipient's preferred language when they are sent.
+    - `about`: the object the message is about (a model instance or a string key); kinds with
+      a merge window fold a burst about one object into one message.
     - `url`: optional path on the portal ("/clinics/appointments/12/"), linked from the inbox
-      and appended to e-mail and SMS as an absolute URL.
+      and added to e-mail and SMS as an absolute link (templates get it as `link`).
     - `attachments`: `Attachment(filename, content, mimetype)` items, sent with the e-mail.
-    - `channels`: None sends on the channels the user chose in their profile; a set such as
-      {"email"} forces those channels for a transactional message. Either way a channel is
-      used only where the user has an address (e-mail) or phone (SMS), and the in-portal
-      inbox always gets the message.
 
-    Example:
-
-        with transaction.atomic():
-            case.decide(...)
-            notify(
-                case.applicant,
-                format_lazy(_("Decision on your application {ref}"), ref=case.reference),
-                _("Your application has been decided. Open it to read the decision."),
-                kind="cases.decided",
-                url=case.get_absolute_url(),
-            )
+    Channels follow the kind and the resident's choices (see chosen_channels). Returns the
+    Message (the inbox entry), or None when the resident has turned this kind off.
 
     The rows are written in the caller's transaction (no commit of its own); a rollback
-    leaves nothing and sends nothing. Returns the Message (the inbox entry).
+    leaves nothing and sends nothing. An unknown kind raises UnknownKind; a bad `url`,
+    `about` or attachment raises ValueError, before anything is written.
     """
+    kind = get_kind(kind)
+    user = recipient
     if user is None or user.pk is None:
         raise ValueError("notify() needs a saved user.")
     profile = recipient_profile(user)
-    language = recipient_language_code(user)
-    with translation.override(language):
-        subject_text = " ".join(str(subject).split())  # a newline in a subject breaks e-mail
-        body_text = str(body).strip()
-    if not subject_text:
-        raise ValueError("A notification needs a subject.")
-    kind = str(kind or "general")[:KIND_MAX_LENGTH]
+    channels = chosen_channels(kind, user, profile)
     url = _clean_url(url)
+    about_key = _about_key(about)
     attachment_rows = [_clean_attachment(attachment) for attachment in attachments or ()]
-    channel_names = _channels_for(user, profile, channels)
+    if not channels:
+        return None
+    external = sorted(channels - {INBOX})
 
+    now = timezone.now()
+    window = kind.merge_delta if about_key else None
     # savepoint=False: inside the caller's transaction this adds nothing; called in autocommit
     # mode it still writes message, attachments and deliveries all-or-nothing.
     with transaction.atomic(savepoint=False):
+        earlier = _open_burst(user, kind, about_key, now - window) if window else None
+        merged_count = earlier.merged_count + 1 if earlier else 1
+        language = recipient_language_code(user)
+        texts = render_texts(
+            kind,
+            {
+                **(context or {}),
+                "recipient": user,
+                "link": absolute_url(url),
+                "base_url": settings.PORTAL_BASE_URL,
+                "merged_count": merged_count,
+            },
+            external,
+        )
+        own = texts[language][INBOX]
+        if not own["subject"]:
+            raise ValueError(f"The {kind.name} notification rendered an empty subject.")
+        fields = {
+            "subject": own["subject"],
+            "body": own["body"],
+            "url": url,
+            "language": language,
+            "texts": texts,
+            "merged_count": merged_count,
+            "updated_at": now,
+        }
+        if earlier is not None:
+            return _fold_into(
+                earlier, fields, attachment_rows, external, earlier.created_at + window
+            )
         message = Message.objects.create(
-            user=user,
-            kind=kind,
-            subject=Truncator(subject_text).chars(SUBJECT_MAX_LENGTH, truncate="…"),
-            body=body_text,
-            url=url,
-            language=language,
+            user=user, kind=kind.name, about=about_key, created_at=now, **fields
         )
         for row in attachment_rows:
             row.message = message
         MessageAttachment.objects.bulk_create(attachment_rows)
+        # A kind that merges holds e-mail and SMS for its window, so later news about the same
+        # object can still be folded in; the sweep sends them when it closes.
+        send_at = now + window if window else now
         Delivery.objects.bulk_create(
-            Delivery(message=message, channel=name, next_attempt_at=message.created_at)
-            for name in channel_names
+            Delivery(message=message, channel=name, created_at=now, next_attempt_at=send_at)
+            for name in external
         )
-        if channel_names:
+        if external and not window:
             message_id = message.pk
             transaction.on_commit(lambda: queue_delivery(message_id))
     return message
 
 
-def queue_delivery(message_id):
-    """Ask a Celery worker to deliver a message now. Never raises.
+def _open_burst(user, kind, about_key, since):
+    """The message of this burst still open for folding in, locked; or None.
 
-    Publishing fails when the broker is down. The message is already safe in the outbox and
-    the sweep will deliver it, so the request that recorded it must not fail because of that.
+    Open: the same kind about the same object, begun within the window, and not yet sent on
+    any channel (every delivery still held). Locking it makes concurrent notifications about
+    one object fold in one after the other.
     """
-    from .tasks import deliver_message as deliver_message_task  # tasks imports this module
+    started = Delivery.objects.filter(message=OuterRef("pk")).exclude(
+        status=Delivery.Status.PENDING, attempts=0
+    )
+    return (
+        Message.objects.select_for_update()
+        .filter(user=user, kind=kind.name, about=about_key, created_at__gte=since)
+        .exclude(Exists(started))
+        .order_by("-created_at", "-pk")
+        .first()
+    )
 
-    try:
-        deliver_message_task.apply_async(args=[message_id], retry=False)
-    except Exception:
+
+def _fold_into(message, fields, attachment_rows, external, send_at):
+    """Update the burst's message to the latest news: text, link, attachments, unread again."""
+    Message.objects.filter(pk=message.pk).update(read_at=None, **fields)
+    for name, value in fields.items():
+        setattr(message, name, value)
+    message.read_at = None
+    if attachment_rows:
+        message.attachments.all().delete()
+        for row in attachment_rows:
+            row.message = message
+        MessageAttachment.objects.bulk_create(attachment_rows)
+    if external:
+        # A channel the resident switched on since the burst began joins it, held like the
+        # rest; the ones already there keep their row (one per channel).
+        Delivery.objects.bulk_create(
+            (
+                Delivery(
+                    message=message,
+                    channel=name,
+                    created_at=message.created_at,
+                    next_attempt_at=send_at,
+                )
+                for name in external
+            ),
+            ignore_conflicts=True,
+        )
+    return message
+
+
+def queue_delivery(message_id):
+    """Ask a Celery worker to deliver a message now. Never raises, never waits long.
+
+    Publishing fails when the broker is down or frozen (portal.celery.publish gives up after
+    REDIS_TIMEOUT_SECONDS). The message is already safe in the outbox and the sweep will
+    deliver it, so the request that recorded it must not fail or hang because of that.
+    """
+    if not publish(tasks.deliver_message, args=[message_id]):
         logger.warning(
             "Could not queue delivery of notification %s; the outbox sweep will send it.",
             message_id,
-            exc_info=True,
         )
 
 
-# Delivery --------------------------------------------------------------------------------------
-
-
-def max_attempts():
-    return max(1, int(_setting("NOTIFICATIONS_MAX_ATTEMPTS", 8)))
-
-
-def retry_delay(attempts):
-    """How long to wait after the `attempts`-th failed attempt: doubling, with a ceiling."""
-    base = _setting("NOTIFICATIONS_RETRY_BASE_SECONDS", 60)
-    ceiling = _setting("NOTIFICATIONS_RETRY_MAX_SECONDS", 6 * 60 * 60)
-    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), ceiling))
-
-
-def sending_timeout():
-    # Far longer than any one send may take (EMAIL_TIMEOUT, an SMS gateway's HTTP timeout).
-    return timedelta(seconds=_setting("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", 15 * 60))
-
-
-def _due(now):
-    # A delivery never tried is due at once, whatever the clocks say: the worker's clock may
-    # run a little behind the web server's that stamped next_attempt_at, and the task that
-    # follows the commit must not skip the message and leave it for the next sweep.
-    return Q(status=Delivery.Status.PENDING) & (Q(attempts=0) | Q(next_attempt_at__lte=now))
-
-
-def _error_text(exc):
-    return f"{type(exc).__name__}: {exc}"[:ERROR_MAX_LENGTH]
-
-
-def attempt_delivery(delivery_id, *, now=None):
-    """Try to send one delivery if it is pending and due. Returns True if this call sent it.
-
-    The claim is one conditional UPDATE (pending -> sending): of any number of workers, task
-    retries and sweeps racing for the same row exactly one gets rowcount 1, and only that one
-    sends. Call it outside a transaction, so the claim is committed (visible to the others)
-    before the slow network call.
-    """
-    claimed_at = now or timezone.now()
-    claimed = Delivery.objects.filter(_due(claimed_at), pk=delivery_id).update(
-        status=Delivery.Status.SENDING, claimed_at=claimed_at, attempts=F("attempts") + 1
-    )
-    if claimed != 1:
-        return False
-
-    delivery = Delivery.objects.select_related("message__user").get(pk=delivery_id)
-    try:
-        address = get_channel(delivery.channel).send(delivery.message)
-    except PermanentDeliveryError as exc:
-        logger.warning("Notification delivery %s cannot be sent: %s", delivery_id, exc)
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.SENDING).update(
-            status=Delivery.Status.FAILED, last_error=_error_text(exc)
-        )
-        return False
-    except Exception as exc:
-        give_up = delivery.attempts >= max_attempts()
-        logger.warning(
-            "Notification delivery %s failed (attempt %s%s)",
-            delivery_id,
-            delivery.attempts,
-            ", giving up" if give_up else "",
-            exc_info=True,
-        )
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.SENDING).update(
-            status=Delivery.Status.FAILED if give_up else Delivery.Status.PENDING,
-            next_attempt_at=claimed_at + retry_delay(delivery.attempts),
-            last_error=_error_text(exc),
-        )
-        return False
-
-    # Not conditional on "sending": if the stale check gave up on this row meanwhile, the
-    # message did go out after all, and the record must say so.
-    Delivery.objects.filter(pk=delivery_id).update(
-        status=Delivery.Status.SENT, sent_at=timezone.now(), address=address, last_error=""
-    )
-    return True
-
-
-def deliver_message(message_id, *, now=None):
-    """Send every pending, due delivery of one message. Returns how many this call sent."""
-    due = Delivery.objects.filter(_due(now or timezone.now()), message_id=message_id)
-    due = due.values_list("pk", flat=True)
-    return sum(attempt_delivery(pk, now=now) for pk in list(due))
-
-
-def fail_stale_deliveries(*, now=None):
-    """Mark deliveries stuck in "sending" past the timeout as failed. Returns how many.
-
-    A delivery stays in "sending" only when the worker died (or lost the database) between
-    claiming it and recording the result. The e-mail server or SMS gateway may well have
-    accepted the message before that, and there is no way to ask. Sending again could give
-    the resident the same text twice, which breaks the at-most-once promise, so it is marked
-    failed for staff to see instead. The resident still has the message in the inbox.
-    """
-    now = now or timezone.now()
-    return Delivery.objects.filter(
-        status=Delivery.Status.SENDING, claimed_at__lt=now - sending_timeout()
-    ).update(
-        status=Delivery.Status.FAILED,
-        last_error=(
-            "Stuck in 'sending' (the worker stopped before recording the result); not resent "
-            "because it may already have been delivered."
-        ),
-    )
-
-
-def sweep_outbox(*, now=None, batch_size=None):
-    """Deliver what is pending and due, oldest first; give up on stale "sending" rows.
-
-    Run periodically (Celery beat). It is what delivers messages whose task was never
-    published or never ran, and retries failed attempts once their backoff has passed.
-    """
-    stale = fail_stale_deliveries(now=now)
-    batch_size = batch_size or _setting("NOTIFICATIONS_SWEEP_BATCH_SIZE", 500)
-    due = (
-        Delivery.objects.filter(_due(now or timezone.now()))
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:batch_size]
-    )
-    due = list(due)
-    sent = sum(attempt_delivery(pk, now=now) for pk in due)
-    return SweepResult(attempted=len(due), sent=sent, stale=stale)
-
-
-# Inbox -----------------------------------------------------------------------------------------
+# Inbox --------------------------------------------------------------------------------------
 
 
 def inbox_messages(user):
-    """The user's messages, newest first."""
-    return Message.objects.filter(user=user).order_by("-created_at", "-pk")
+    """The user's messages, the latest news first."""
+    return Message.objects.filter(user=user).order_by("-updated_at", "-pk")
 
 
 def unread_count(user):

@@ -87,7 +87,7 @@ class MessageViewSet(ReadOnlyViewSetMixin, ModelViewSet):
     inspect_view_enabled = True
     copy_view_enabled = False
     form_fields = []  # never used: the policy allows no add or edit, but Wagtail asks
-    list_display = ["subject", "user", "kind", "created_at", "read_at"]
+    list_display = ["subject", "user", "kind", "updated_at", "read_at"]
     list_filter = ["kind"]
     search_fields = ["subject", "user__email", "kind"]
     inspect_view_fields = [
@@ -97,7 +97,10 @@ class MessageViewSet(ReadOnlyViewSetMixin, ModelViewSet):
         "body",
         "url",
         "language",
+        "about",
+        "merged_count",
         "created_at",
+        "updated_at",
         "read_at",
     ]
 

@@ -60,8 +60,12 @@ def outbox(db):
     """Notification messages recorded for a user, newest last."""
     from portal.notifications.models import Message
 
-    def messages_for(user, kind="booking"):
-        return list(Message.objects.filter(user=user, kind=kind).order_by("pk"))
+    def messages_for(user, kind=None):
+        """Every booking message (kinds "booking.*"), or those of one kind."""
+        messages = Message.objects.filter(user=user, kind__startswith="booking.")
+        if kind is not None:
+            messages = messages.filter(kind=kind)
+        return list(messages.order_by("pk"))
 
     return messages_for
 

@@ -34,7 +34,7 @@ def test_a_booking_request_stays_lean(
         response = post_booking(resident_client, slot)
     appointment = Appointment.objects.get(resident=resident)
     assert response["Location"] == reverse("booking:appointment", args=[appointment.pk])
-    message = Message.objects.get(user=resident, kind="booking")
+    message = Message.objects.get(user=resident, kind="booking.booked")
     assert message.attachments.count() == 2  # the .ics and the QR image
     assert Delivery.objects.filter(message=message, channel="email").exists()
 
@@ -93,7 +93,7 @@ def test_the_confirmation_reads_its_date_in_the_residents_language(clinic, servi
     resident.profile.save()
     slot = SlotFactory(clinic=clinic, service=service, start=tomorrow_at(9, 30))
     rules.book(resident, slot.pk)
-    message = Message.objects.get(user=resident, kind="booking")
+    message = Message.objects.get(user=resident, kind="booking.booked")
     day = timezone.localtime(slot.start)
     assert f"{day.year}年{day.month}月{day.day}日 09:30" in message.subject
     assert "（星期" in message.body and "月" in message.body

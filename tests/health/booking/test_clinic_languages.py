@@ -131,7 +131,7 @@ def test_confirmation_and_ics_location_in_the_recipients_language(harbour, servi
     # Booked while the (staff or test) request is in another language: the recipient's counts.
     with translation.override("en" if language != "en" else "zh-hant"):
         appointment = rules.book(resident, slot.pk)
-    deliver_message(Message.objects.get(user=resident, kind="booking").pk)
+    deliver_message(Message.objects.get(user=resident, kind="booking.booked").pk)
     [email] = [m for m in mail.outbox if resident.email in m.to]
     others = [text for code, text in ADDRESSES.items() if code != language]
 
@@ -162,7 +162,7 @@ def test_reminder_e_mail_uses_the_recipients_language(harbour, service, settings
     )
     settings.BOOKING_REMINDER_TIME = "00:00"
     assert notifications.send_reminders() == 1
-    reminder = Message.objects.get(user=resident, kind="booking")
+    reminder = Message.objects.get(user=resident, kind="booking.reminder")
     assert ADDRESSES["zh-hans"] in reminder.body
     assert ADDRESSES["en"] not in reminder.body
 

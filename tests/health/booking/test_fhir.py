@@ -152,9 +152,8 @@ def test_completed_visit_becomes_an_encounter_in_the_linked_record(slot, residen
     from fhir.resources.R4B.encounter import Encounter as FhirEncounter
 
     from health.fhir.access import system_requester
-    from health.fhir.models import Resource
+    from health.fhir.models import PatientLink, Resource
     from health.fhir.store import create_resource
-    from health.records.models import PatientLink
 
     patient = create_resource(
         "Patient",
@@ -201,14 +200,15 @@ def test_refused_booking_as_operation_outcome(clinic, service):
 
 IMPOSSIBLE_DATES = [
     "2026-02-30",  # no such day
-    "ge9999-12-31",  # the day after it cannot be computed
-    "le9999-12-31",
-    "9999-12-31T23:59:59",
-    "0001-01-01",  # local midnight is before year 1 in UTC
     "2026-05-01T25:00:00",  # no such hour
     "2026-05-01T10:00:00+99:00",  # no such offset
     "2026-05-01T10:00:00\x00",
+    "2026-5-1",  # not FHIR's format
+    "xx2026-05-01",  # no such prefix
 ]
+# Real dates at the ends of the calendar: FHIR's parser clamps their ranges to year 1 ..
+# 9999 (for stored and projected types alike) instead of refusing them.
+CALENDAR_EDGES = ["ge9999-12-31", "le9999-12-31", "9999-12-31T23:59:59", "0001-01-01"]
 
 
 @pytest.mark.parametrize("value", IMPOSSIBLE_DATES)
@@ -246,6 +246,13 @@ def test_impossible_search_dates_are_a_400_outcome_through_the_api(
 def test_nul_in_a_search_value_is_a_search_error(slot, resource_type, params):
     with pytest.raises(fhir.SearchError):
         fhir.search(resource_type, params)
+
+
+@pytest.mark.parametrize("value", CALENDAR_EDGES)
+@pytest.mark.parametrize("resource_type,param", [("Appointment", "date"), ("Slot", "start")])
+def test_dates_at_the_ends_of_the_calendar_are_answered(slot, resource_type, param, value):
+    expected = [f"booking-{slot.pk}"] if value == "le9999-12-31" and resource_type == "Slot" else []
+    assert [r["id"] for r in fhir.search(resource_type, {param: [value]})] == expected
 
 
 def test_dates_at_the_edge_of_the_calendar_still_search(slot):

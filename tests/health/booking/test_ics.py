@@ -76,7 +76,7 @@ def test_ics_folds_multibyte_text_without_breaking_characters():
 
 def test_confirmation_e_mail_carries_the_ics(slot, resident):
     appointment = rules.book(resident, slot.pk)
-    message = Message.objects.get(user=resident, kind="booking")
+    message = Message.objects.get(user=resident, kind="booking.booked")
     deliver_message(message.pk)
     [email] = [m for m in mail.outbox if resident.email in m.to]
     assert appointment.check_in_code in email.body

@@ -77,7 +77,7 @@ def make_resident_api(db):
     """A signed-in resident linked to the given Patient ids."""
     from django.test import Client
 
-    from health.records.models import PatientLink
+    from health.fhir.models import PatientLink
 
     def make(*patient_ids):
         user = UserFactory()

@@ -5,8 +5,7 @@ from django.test import Client
 import pytest
 
 from health.fhir.access import issue_token, parse_scopes
-from health.fhir.models import ApiToken, Resource
-from health.records.models import AuditEvent
+from health.fhir.models import ApiToken, AuditEvent, Resource
 from tests.factories import UserFactory
 
 from .conftest import FhirClient, observation_body, patient_body

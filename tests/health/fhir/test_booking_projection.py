@@ -9,7 +9,7 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from health.booking.models import AppointmentStatus
-from health.records.models import AuditEvent, PatientLink
+from health.fhir.models import AuditEvent, PatientLink
 from tests.factories import UserFactory
 from tests.health.booking.factories import (
     AppointmentFactory,

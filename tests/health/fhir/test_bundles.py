@@ -5,13 +5,13 @@ import pytest
 
 from bench.fhir_synthea import patient_bundle
 from health.fhir.models import (
+    AuditEvent,
     ConditionalCreateKey,
     ReferenceIndex,
     Resource,
     ResourceVersion,
     TokenIndex,
 )
-from health.records.models import AuditEvent
 
 from .conftest import patient_body
 

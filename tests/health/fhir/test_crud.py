@@ -3,13 +3,13 @@ import json
 import pytest
 
 from health.fhir.models import (
+    AuditEvent,
     DateIndex,
     Resource,
     ResourceVersion,
     StringIndex,
     TokenIndex,
 )
-from health.records.models import AuditEvent
 
 from .conftest import observation_body, patient_body
 

@@ -9,6 +9,7 @@ import pytest
 
 from bench.fhir_synthea import patient_bundle
 from health.fhir.models import (
+    AuditEvent,
     DateIndex,
     QuantityIndex,
     ReferenceIndex,
@@ -17,7 +18,6 @@ from health.fhir.models import (
     StringIndex,
     TokenIndex,
 )
-from health.records.models import AuditEvent
 
 from .conftest import observation_body, patient_body
 

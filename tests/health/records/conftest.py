@@ -3,9 +3,8 @@ import pytest
 from bench.fhir_synthea import patient_bundle
 from health.fhir.access import system_requester
 from health.fhir.bundles import process_bundle
+from health.fhir.models import PatientLink
 from health.fhir.store import delete_resource
-from health.records.audit import AuditTrail
-from health.records.models import PatientLink
 from tests.factories import UserFactory
 from tests.health.fhir.conftest import make_clinic_staff
 
@@ -16,9 +15,7 @@ def load_patient(seed, encounters=10):
 
     requester = system_requester("test")
     bundle = patient_bundle(seed=seed, encounters=encounters)
-    response = json.loads(
-        process_bundle(bundle, requester, "http://testserver/fhir", AuditTrail(requester))
-    )
+    response = json.loads(process_bundle(bundle, requester, "http://testserver/fhir"))
     return response["entry"][2]["response"]["location"].split("/")[1]
 
 

@@ -4,8 +4,8 @@ from django.urls import reverse
 
 import pytest
 
+from health.fhir.models import PatientLink
 from health.records import services
-from health.records.models import PatientLink
 
 from .conftest import delete_patient, english, load_patient
 from .test_pages import PAGES

@@ -42,16 +42,16 @@ def test_pages_show_labels_not_codes(linked_resident):
     with translation.override("zh-hant"):
         active = str(labels.status_label("active"))
     assert active != "Active"  # a catalogue already translates it ("有效")
-    assert f'<span class="tag">{active}</span>' in zh.content.decode()
-    assert '<span class="tag">active</span>' not in zh.content.decode()
+    assert f'<strong class="tag tag--neutral">{active}</strong>' in zh.content.decode()
+    assert '<strong class="tag tag--neutral">active</strong>' not in zh.content.decode()
     english(user)
     content = client.get(url).content.decode()
-    assert '<span class="tag">Active</span>' in content
+    assert '<strong class="tag tag--neutral">Active</strong>' in content
     assert '<span class="record-list__detail">Low risk</span>' in content
-    assert '<span class="tag">active</span>' not in content
+    assert '<strong class="tag tag--neutral">active</strong>' not in content
     visits = client.get(reverse("records:section", args=["encounters"])).content.decode()
-    assert '<span class="tag">Finished</span>' in visits
-    assert '<span class="tag">finished</span>' not in visits
+    assert '<strong class="tag tag--neutral">Finished</strong>' in visits
+    assert '<strong class="tag tag--neutral">finished</strong>' not in visits
     summary = client.get(reverse("records:summary"))
     titles = [s["title"] for s in summary.context["summary_sections"]]
     assert all(isinstance(t, Promise) for t in titles)

@@ -6,9 +6,9 @@ from django.utils import timezone
 
 import pytest
 
-from health.fhir.models import Resource
+from health.fhir.models import AuditEvent, PatientLink, Resource
 from health.records import services
-from health.records.models import ActivationCode, AuditEvent, PatientLink
+from health.records.models import ActivationCode
 
 from .conftest import load_patient
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 import pytest
 
-from health.records.models import AuditEvent
+from health.fhir.models import AuditEvent
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.urls import reverse
 import pytest
 
 from bench.fhir_synthea import patient_bundle
-from health.fhir.models import Resource, ResourceVersion
-from health.records.models import ActivationCode, AuditEvent
+from health.fhir.models import AuditEvent, Resource, ResourceVersion
+from health.records.models import ActivationCode
 
 from .conftest import load_patient
 

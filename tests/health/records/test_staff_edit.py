@@ -7,9 +7,8 @@ from django.urls import reverse
 
 import pytest
 
-from health.fhir.models import Resource, ResourceVersion
+from health.fhir.models import AuditEvent, Resource, ResourceVersion
 from health.records import staff as staff_writes
-from health.records.models import AuditEvent
 
 from .conftest import load_patient
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 import pytest
 
-from health.records.models import PatientLink
+from health.fhir.models import PatientLink
 from tests.factories import UserFactory
 from tests.health.fhir.conftest import make_clinic_staff
 

@@ -122,7 +122,7 @@ def test_staff_groups_exist_with_admin_access():
 def test_staff_without_mfa_are_sent_to_set_it_up(client, password):
     nurse = StaffFactory(clinic_staff=True)
     response = client.post(reverse("account_login"), {"login": nurse.email, "password": password})
-    assert response["Location"] == reverse("mypage:index")
+    assert response["Location"] == "/admin/"  # staff land in the back office...
     for path in ("/admin/", "/me/", "/admin/pages/"):
         response = client.get(path)
         assert response.status_code == 302
@@ -155,3 +155,64 @@ def test_admin_login_goes_through_allauth(client):
     assert response["Location"] == "/accounts/login/?next=/admin/"
     response = client.get("/admin/")
     assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize(
+    "data, headers, expected",
+    [
+        ({"next": "foo"}, {}, "/"),
+        ({}, {"HTTP_REFERER": "foo"}, "/"),
+        ({"next": "mypage:index"}, {}, "/"),
+        ({"next": "/me/\n"}, {}, "/"),
+        ({"next": "//evil.example/"}, {}, "/"),
+        ({}, {"HTTP_REFERER": "http://testserver/clinics/?service=2"}, "/clinics/?service=2"),
+        ({"next": "/me/"}, {"HTTP_REFERER": "foo"}, "/me/"),
+    ],
+)
+def test_language_switch_goes_back_to_a_path_on_this_site(client, data, headers, expected):
+    """`next=foo` or `Referer: foo` was a 500 (redirect() took it for a URL name), even
+    signed out; now only a path on this site is followed, else the home page."""
+    response = client.post(reverse("set_language"), {"language": "en", **data}, **headers)
+    assert response.status_code == 302
+    assert response["Location"] == expected
+    assert response.cookies["portal_language"].value == "en"
+
+
+@pytest.mark.parametrize("name", ["Mei\nLin", "Mei\x00", "Mei\x1b[31m", "Mei\ufffd", "Mei\rLin"])
+def test_display_name_refuses_characters_nobody_can_read(resident_client, resident, name):
+    resident_client.cookies["portal_language"] = "en"
+    response = resident_client.post(
+        reverse("profile_edit"),
+        {"display_name": name, "preferred_language": "zh-hant", "notify_email": "on"},
+    )
+    assert response.status_code == 200
+    assert "The name contains characters that cannot be read" in response.content.decode()
+    resident.profile.refresh_from_db()
+    assert resident.profile.display_name == ""
+
+
+def test_street_form_with_a_tampered_community_is_a_form_error(client):
+    """Wagtail's chooser widget redrew the form by looking up 'abc' as an id: a 500."""
+    from portal.accounts.models import Street
+    from tests.factories import CommunityFactory, with_totp
+
+    admin = with_totp(StaffFactory(is_superuser=True, is_staff=True))
+    client.force_login(admin)
+    client.cookies["portal_language"] = "en"
+    CommunityFactory()
+    url = reverse("wagtailsnippets_accounts_street:add")
+    for community in ("abc", "1.5", "-1", "99999999999999999999999", "\x00"):
+        response = client.post(
+            url,
+            {
+                "name_zh_hant": "新街",
+                "name_zh_hans": "新街",
+                "name_en": "New Street",
+                "community": community,
+            },
+        )
+        assert response.status_code == 200, community
+        html = response.content.decode()
+        assert "The street could not be created due to errors" in html
+        assert "Select a valid choice" in html or "Null characters are not allowed" in html
+    assert not Street.objects.filter(name_en="New Street").exists()

@@ -107,3 +107,28 @@ PNG = (
     b"\x00\x00\x00IEND\xaeB`\x82"
 )
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def officer_of(*offices):
+    """A case officer (with TOTP, as the admin requires) working for `offices`."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+
+    from portal.accounts import roles
+    from tests.factories import StaffFactory, with_totp
+
+    # A transactional test's flush empties the tables the data migrations filled.
+    for module in (
+        "portal.cases.migrations.0002_case_officer_permissions",
+        "portal.workcalendar.migrations.0002_case_officer_permissions",
+    ):
+        importlib.import_module(module).grant(apps, None)
+    Group.objects.get(name=roles.CASE_OFFICERS).permissions.add(
+        Permission.objects.get(codename="access_admin")
+    )
+    officer = with_totp(StaffFactory(groups=[roles.CASE_OFFICERS]))
+    for office in offices:
+        office.officers.add(officer)
+    return officer

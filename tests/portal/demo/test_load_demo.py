@@ -11,10 +11,9 @@ from django.core.management import CommandError, call_command
 import pytest
 from allauth.mfa.models import Authenticator
 
-from health.fhir.models import Resource, ResourceVersion
+from health.fhir.models import PatientLink, Resource, ResourceVersion
 from health.records import services as records
 from health.records.demo import CHAN, LI
-from health.records.models import PatientLink
 
 pytestmark = pytest.mark.django_db
 

@@ -172,3 +172,73 @@ def test_two_quick_clicks_never_fail(extra_panels):
     assert results == [302, 302]
     assert PanelLayout.objects.filter(user=user).count() == 1
     assert PanelLayout.objects.get(user=user).hidden == ["extra"]
+
+
+# Panel media ------------------------------------------------------------------------------------
+class StyledPanel(Panel):
+    slug = "styled"
+    title = "Styled panel"
+    order = 60
+
+    class Media:
+        css = {"all": ["booking/panel.css", "css/extra-panel.css"]}
+        js = ["js/extra-panel.js"]
+
+    def render(self, request):
+        return "<p>styled</p>"
+
+
+class MissingAsset:
+    """A script whose tag cannot be written, as a file missing from the static manifest."""
+
+    def __html__(self):
+        raise ValueError("Missing staticfiles manifest entry for 'gone.js'")
+
+
+class MissingMediaPanel(Panel):
+    slug = "missing-media"
+    title = "Panel with a missing file"
+    order = 70
+
+    class Media:
+        js = [MissingAsset()]
+
+    def render(self, request):
+        return "<p>never shown</p>"
+
+
+def test_my_page_includes_each_panels_media_once(resident_client):
+    with hooks.register_temporarily("register_mypage_panel", lambda: StyledPanel()):
+        html = resident_client.get("/me/").content.decode()
+    head, body = html.split("</head>")
+    # Booking's panel and this one both declare booking/panel.css: it is linked once, in the head.
+    assert head.count('href="/static/booking/panel.css"') == 1
+    assert 'href="/static/css/extra-panel.css"' in head
+    assert body.count('<script src="/static/js/extra-panel.js"></script>') == 1
+    assert "panel.css" not in body
+
+
+def test_a_hidden_panels_media_is_left_out(resident_client, resident):
+    PanelLayout.objects.create(user=resident, hidden=["styled"])
+    with hooks.register_temporarily("register_mypage_panel", lambda: StyledPanel()):
+        html = resident_client.get("/me/").content.decode()
+    assert "extra-panel" not in html
+
+
+def test_booking_panel_declares_its_stylesheet(resident_client):
+    from health.booking.panels import NextAppointmentsPanel
+
+    assert "booking/panel.css" in str(NextAppointmentsPanel().media)
+    html = resident_client.get("/me/").content.decode()
+    assert 'href="/static/booking/panel.css"' in html.split("</head>")[0]
+
+
+def test_a_panel_whose_media_cannot_be_found_fails_alone(resident_client, caplog):
+    resident_client.cookies["portal_language"] = "en"
+    with hooks.register_temporarily("register_mypage_panel", lambda: MissingMediaPanel()):
+        response = resident_client.get("/me/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="panel-missing-media"' in html and "never shown" not in html
+    assert "This information is unavailable right now" in html
+    assert "gone.js" in caplog.text

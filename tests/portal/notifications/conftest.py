@@ -1,6 +1,9 @@
 import pytest
 
-from portal.notifications import sms
+from portal.notifications import kinds, sms
+
+from .kinds import ALL as TEST_KINDS
+from .kinds import TEMPLATE_DIR
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +18,19 @@ def _notification_settings(settings):
     sms.outbox.clear()
     yield
     sms.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def test_kinds(settings):
+    """The kinds in tests/portal/notifications/kinds.py, registered for one test."""
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], TEMPLATE_DIR]}
+    ]
+    for kind in TEST_KINDS:
+        kinds.register(kind)
+    yield TEST_KINDS
+    for kind in TEST_KINDS:
+        kinds.unregister(kind.name)
 
 
 @pytest.fixture

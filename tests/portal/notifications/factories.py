@@ -16,6 +16,7 @@ class MessageFactory(factory.django.DjangoModelFactory):
     body = "Something happened that you should know about."
     language = "en"
     created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyAttribute(lambda message: message.created_at)
 
 
 class DeliveryFactory(factory.django.DjangoModelFactory):

@@ -11,13 +11,16 @@ from django.utils import timezone
 import pytest
 from kombu.exceptions import OperationalError
 
-from portal.notifications import services, tasks
+from portal.notifications import delivery as outbox
+from portal.notifications import tasks
+from portal.notifications.delivery import sweep_outbox
 from portal.notifications.models import Delivery
-from portal.notifications.services import Attachment, notify, sweep_outbox
+from portal.notifications.services import Attachment
 from tests.factories import UserFactory
 
 from .backends import FailOnceEmailBackend, GateEmailBackend
 from .factories import DeliveryFactory, MessageFactory, set_profile
+from .kinds import note
 
 BACKENDS = "tests.portal.notifications.backends"
 
@@ -32,11 +35,10 @@ def sms_user(**profile):
 def test_committed_notify_delivers_once_per_channel(sms_outbox):
     user = sms_user()
     with transaction.atomic():
-        message = notify(
+        message = note(
             user,
             "Your appointment is booked",
             "Monday 10:00 at the Central clinic.",
-            kind="booking.booked",
             url="/clinics/appointments/12/",
         )
         assert mail.outbox == []  # nothing leaves before the commit
@@ -76,13 +78,13 @@ def test_committed_notify_delivers_once_per_channel(sms_outbox):
 @pytest.mark.django_db
 def test_delivering_twice_sends_once():
     user = UserFactory()
-    message = notify(user, "s", "b")  # no commit yet: nothing sent
+    message = note(user, "s", "b")  # no commit yet: nothing sent
     delivery = message.deliveries.get()
 
-    assert services.deliver_message(message.pk) == 1
-    assert services.deliver_message(message.pk) == 0
+    assert outbox.deliver_message(message.pk) == 1
+    assert outbox.deliver_message(message.pk) == 0
     tasks.deliver_message.apply(args=[message.pk])  # a task redelivered after a worker crash
-    assert services.attempt_delivery(delivery.pk) is False
+    assert outbox.attempt_delivery(delivery.pk) is False
 
     assert len(mail.outbox) == 1
     delivery.refresh_from_db()
@@ -95,7 +97,7 @@ def test_email_is_written_in_the_recipients_language(django_capture_on_commit_ca
     user = UserFactory()
     set_profile(user, preferred_language="zh-hans")
     with django_capture_on_commit_callbacks(execute=True):
-        notify(user, "s", "b")
+        note(user, "s", "b")
     html, _mimetype = mail.outbox[0].alternatives[0]
     assert '<html lang="zh-hans">' in html
 
@@ -105,7 +107,7 @@ def test_attachment_arrives_on_the_email(django_capture_on_commit_callbacks):
     user = UserFactory()
     ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
     with django_capture_on_commit_callbacks(execute=True):
-        notify(
+        note(
             user,
             "Your appointment",
             "Add it to your calendar.",
@@ -132,7 +134,7 @@ def test_failing_delivery_backs_off_then_fails(settings, django_capture_on_commi
     settings.EMAIL_BACKEND = f"{BACKENDS}.BrokenEmailBackend"
     user = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        notify(user, "s", "b")
+        note(user, "s", "b")
 
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.PENDING
@@ -165,7 +167,7 @@ def test_delivery_recovers_after_a_failure(settings, django_capture_on_commit_ca
     FailOnceEmailBackend.reset(failures=1)
     user = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        notify(user, "Decision on your application", "Approved.")
+        note(user, "Decision on your application", "Approved.")
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.PENDING
 
@@ -180,7 +182,7 @@ def test_delivery_recovers_after_a_failure(settings, django_capture_on_commit_ca
 def test_backoff_doubles_up_to_a_ceiling(settings):
     settings.NOTIFICATIONS_RETRY_BASE_SECONDS = 30
     settings.NOTIFICATIONS_RETRY_MAX_SECONDS = 3600
-    delays = [services.retry_delay(n).total_seconds() for n in range(1, 10)]
+    delays = [outbox.retry_delay(n).total_seconds() for n in range(1, 10)]
     assert delays == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
 
 
@@ -191,7 +193,7 @@ def test_a_failing_channel_does_not_resend_the_others(
     settings.SMS_BACKEND = f"{BACKENDS}.BrokenSMSBackend"
     user = sms_user()
     with django_capture_on_commit_callbacks(execute=True):
-        message = notify(user, "s", "b")
+        message = note(user, "s", "b")
     sms = message.deliveries.get(channel="sms")
     assert sms.status == Delivery.Status.PENDING
     assert "SMS gateway unreachable" in sms.last_error
@@ -206,10 +208,10 @@ def test_a_failing_channel_does_not_resend_the_others(
 @pytest.mark.django_db
 def test_address_gone_fails_at_once_without_retry():
     user = UserFactory()
-    message = notify(user, "s", "b")
+    message = note(user, "s", "b")
     type(user).objects.filter(pk=user.pk).update(email="")
 
-    services.deliver_message(message.pk)
+    outbox.deliver_message(message.pk)
     delivery = message.deliveries.get()
     assert delivery.status == Delivery.Status.FAILED
     assert delivery.attempts == 1
@@ -266,8 +268,9 @@ def test_sweep_delivers_due_messages_oldest_first_in_batches():
 @pytest.mark.django_db
 def test_first_attempt_does_not_wait_for_the_workers_clock():
     # The web server stamped the delivery; the worker's clock runs two seconds behind.
-    delivery = DeliveryFactory(next_attempt_at=timezone.now() + timedelta(seconds=2))
-    assert services.deliver_message(delivery.message_id) == 1
+    stamped = timezone.now() + timedelta(seconds=2)
+    delivery = DeliveryFactory(next_attempt_at=stamped, created_at=stamped)
+    assert outbox.deliver_message(delivery.message_id) == 1
     assert len(mail.outbox) == 1
 
 
@@ -291,7 +294,7 @@ def test_broker_failure_is_logged_and_swallowed(
         caplog.at_level(logging.WARNING, logger="portal.notifications"),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        message = notify(user, "s", "b")
+        message = note(user, "s", "b")
 
     assert "Could not queue delivery" in caplog.text
     assert "Connection refused" in caplog.text
@@ -317,7 +320,7 @@ def test_racing_workers_send_once_on_postgresql(settings):
     def worker():
         try:
             start.wait(timeout=30)
-            results.append(services.attempt_delivery(delivery.pk))
+            results.append(outbox.attempt_delivery(delivery.pk))
         finally:
             connection.close()  # this thread's own connection
             finished.release()
@@ -348,10 +351,10 @@ def test_racing_workers_send_once_on_postgresql(settings):
 @pytest.mark.django_db
 def test_default_sms_backend_writes_the_text_to_the_log(settings, caplog):
     settings.SMS_BACKEND = "portal.notifications.sms.LogSMSBackend"
-    user = sms_user()
-    message = notify(user, "Check-in code", "Your code is 4711.", channels={"sms"})
+    user = sms_user(notify_email=False)
+    message = note(user, "Check-in code", "Your code is 4711.")
     with caplog.at_level(logging.INFO, logger="portal.notifications.sms"):
-        assert services.deliver_message(message.pk) == 1
+        assert outbox.deliver_message(message.pk) == 1
     assert "SMS to +85291234567" in caplog.text
     assert "Your code is 4711." in caplog.text
     assert message.deliveries.get().status == Delivery.Status.SENT

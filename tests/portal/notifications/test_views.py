@@ -81,7 +81,7 @@ def test_inbox_lists_own_messages_newest_first_with_unread_marked(inbox_client, 
     assert html.index("Fresh news") < html.index("Already read") < html.index("Old news")
     assert "Someone else&#x27;s letter" not in html and "Someone else's letter" not in html
     assert html.count('class="inbox-item unread"') == 2
-    assert html.count(">Unread</span>") == 2  # not colour alone
+    assert html.count(">Unread</strong>") == 2  # not colour alone
     assert "2 unread messages" in html
     assert "Mark all as read" in html
     assert f'href="{detail_url(new)}"' in html
