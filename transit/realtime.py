@@ -444,6 +444,11 @@ def poll_feed(feed, kind, url, now=None):
             result = f"{stored} trips, {unmatched} unmatched"
         else:
             result = f"{store_alerts(feed, message, stamp, now)} alerts"
+            from .notices import notify_new_alerts
+
+            told = notify_new_alerts(feed, now)
+            if told:
+                result += f", {told} residents told"
         _save_state(feed, kind, last_attempt_at=now, last_modified=modified)
         return result
     except RealtimeError as exc:
