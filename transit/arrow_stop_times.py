@@ -68,6 +68,7 @@ class ArrowStopTimes:
         self.stop_keys, self.stop_pks = _key_arrays(importer.stops)
         self.last = {}  # trip pk -> (highest sequence, its departure)
         self.count = 0
+        self.max_departure = None
         self.needs_interpolation = False
 
     def run(self, source, name, report, progress_stream):
@@ -99,6 +100,9 @@ class ArrowStopTimes:
                 if good.num_rows:
                     writer.write(good)
                     self.count += good.num_rows
+                    latest = pc.max(good.column("departure")).as_py()
+                    if latest is not None:
+                        self.max_departure = max(self.max_departure or 0, latest)
                 row_offset += batch.num_rows
         return self.count
 

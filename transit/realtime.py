@@ -288,7 +288,9 @@ def resolve_trip_update(version, read, trip, calls, now):
             updates.append([call[0], arr_delay, dep_delay, arr_time, dep_time, rel])
     updates.sort(key=lambda u: u[0])
     stamp = dt.datetime.fromtimestamp(read["timestamp"], dt.UTC) if read["timestamp"] else None
+    delays = [d for u in updates for d in (u[1], u[2]) if d is not None]
     return RealtimeTripUpdate(
+        max_delay=max(delays, default=0),
         trip_id=read["trip_id"],
         start_date=start_date,
         start_time=start_time if start_time is not None else -1,

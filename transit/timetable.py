@@ -127,10 +127,10 @@ class _DayWindow:
     services: frozenset = field(default_factory=frozenset)
 
 
-def _day_windows(version_id, start, end):
+def _day_windows(version_id, start, end, max_departure=None):
     """For each agency time zone and each service day that can reach [start, end]: the
-    window in seconds from that day's origin. Yesterday is always included, for trips that run
-    past 24:00 (GTFS times up to 47:59:59)."""
+    window in seconds from that day's origin. Yesterday counts while its trips can still run
+    (times past 24:00, up to the feed's `max_departure`)."""
     windows = []
     for tz_name in sorted(set(version_timezones(version_id).values())):
         tz = zone(tz_name)
@@ -141,8 +141,11 @@ def _day_windows(version_id, start, end):
             origin = service_day_origin(day, tz)
             low = int((start - origin).total_seconds())
             high = int((end - origin).total_seconds())
+            if high < 0 or (max_departure is not None and low > max_departure):
+                day += dt.timedelta(days=1)
+                continue  # the window is before this day begins, or after its last trip
             services = active_services(version_id, day)
-            if high >= 0 and services:
+            if services:
                 windows.append(_DayWindow(tz_name, day, origin, max(low, 0), high, services))
             day += dt.timedelta(days=1)
     return windows
@@ -172,7 +175,7 @@ def scheduled_calls(
     """
     if not stop_pks:
         return []
-    windows = _day_windows(version.pk, realtime_since or start, end)
+    windows = _day_windows(version.pk, realtime_since or start, end, version.max_departure)
     if not windows:
         return []
     st, trip, route, agency = (
@@ -218,12 +221,14 @@ def scheduled_calls(
         )
         params += [*regular_params, low, w.high] + ([limit] if limit else [])
         if realtime_since is not None and realtime_feed_id is not None and w.low < low:
+            # ... and only of trips late enough to be still coming.
             parts.append(
                 f"SELECT {index}, {columns}, {NO_FREQUENCY} {from_regular}"
                 f"AND st.departure BETWEEN %s AND %s AND EXISTS (SELECT 1 FROM {rt} rt "
-                f"WHERE rt.feed_id = %s AND rt.trip_id = t.trip_id AND rt.start_date = %s)"
+                f"WHERE rt.feed_id = %s AND rt.trip_id = t.trip_id AND rt.start_date = %s "
+                f"AND rt.max_delay >= %s - st.departure)"
             )
-            params += [*regular_params, w.low, low - 1, realtime_feed_id, w.day]
+            params += [*regular_params, w.low, low - 1, realtime_feed_id, w.day, low]
         if version.has_frequencies:
             # Template stop times are offsets from the trip's first departure; an instance
             # starting at s calls here at s + offset. Driven by the (small) frequency table.
