@@ -337,6 +337,7 @@ def store_trip_updates(feed, message, snapshot_time, now=None):
             "start_time",
             "cancelled",
             "timestamp",
+            "max_delay",
             "updates",
         ]
         with BulkLoader(RealtimeTripUpdate, fields) as load:
@@ -349,6 +350,7 @@ def store_trip_updates(feed, message, snapshot_time, now=None):
                         r.start_time,
                         r.cancelled,
                         r.timestamp,
+                        r.max_delay,
                         json.dumps(r.updates, separators=(",", ":")),
                     )
                 )
