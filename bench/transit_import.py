@@ -88,8 +88,11 @@ def bench_portal_sqlite(feed):
 def install_node_gtfs():
     """npm install in bench/node-gtfs; rebuild better-sqlite3 from source when its bundled
     binary does not load on this Node (it ships binaries for Node >= 22 only)."""
-    nodedir = "/usr/include/node" if Path("/usr/include/node").is_dir() else None
+    # Debian's headers (no download here): node-gyp's build files are in /usr/include/node,
+    # the headers themselves too (it would look in <nodedir>/include/node), hence CPATH.
+    nodedir = "/usr/include/node" if Path("/usr/include/node/node_api.h").exists() else None
     extra = [f"--nodedir={nodedir}"] if nodedir else []
+    env = {**os.environ, "CPATH": nodedir} if nodedir else None
     if not (NODE_DIR / "node_modules" / "gtfs").is_dir():
         subprocess.run(
             ["npm", "install", "--no-audit", "--no-fund", *extra], cwd=NODE_DIR, check=True
@@ -102,6 +105,7 @@ def install_node_gtfs():
             ["node", str(gyp), "rebuild", "--release", *extra],
             cwd=NODE_DIR / "node_modules" / "better-sqlite3",
             check=True,
+            env=env,
         )
         subprocess.run(probe, cwd=NODE_DIR, check=True)
 

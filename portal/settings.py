@@ -509,6 +509,8 @@ TRANSIT_FAVOURITE_STOPS_LIMIT = env_int("TRANSIT_FAVOURITE_STOPS_LIMIT", 8)
 TRANSIT_DEPARTURES_WINDOW_MINUTES = env_int("TRANSIT_DEPARTURES_WINDOW_MINUTES", 120)
 TRANSIT_IMPORT_MAX_BAD_FRACTION = float(os.environ.get("TRANSIT_IMPORT_MAX_BAD_FRACTION", "0.01"))
 TRANSIT_KEEP_OLD_VERSIONS = env_int("TRANSIT_KEEP_OLD_VERSIONS", 1)
+# stop_times.txt through pyarrow ("arrow") or the csv module ("csv"): see docs/benchmarks.md.
+TRANSIT_IMPORT_READER = os.environ.get("TRANSIT_IMPORT_READER", "arrow")
 # The demo's stand-in producer rewrites its local realtime files before each poll.
 TRANSIT_DEMO_PRODUCER = env_bool("TRANSIT_DEMO_PRODUCER", EMBEDDED and DEBUG)
 CELERY_BEAT_SCHEDULE["transit-poll-realtime"] = {

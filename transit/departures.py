@@ -133,8 +133,16 @@ def boards(
     trip_updates_url, alerts_url = realtime.realtime_urls(feed)
     fresh = realtime.freshness(feed, realtime.TRIP_UPDATES, now) if trip_updates_url else None
     live = bool(fresh and fresh.live)
-    start = at - LOOKBACK if live else at
-    calls = scheduled_calls(version, all_pks, start, at + window)
+    calls = scheduled_calls(
+        version,
+        all_pks,
+        at,
+        at + window,
+        limit=limit * 2 + 10,
+        realtime_since=at - LOOKBACK if live else None,
+        realtime_feed_id=feed.pk,
+        groups=[members[s.pk] for s in stops],
+    )
     updates = realtime.trip_updates_for(feed, realtime.snapshot_keys(calls)) if live else {}
 
     stop_rows = {s.pk: s for s in Stop.objects.filter(pk__in=all_pks)}

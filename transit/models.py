@@ -58,6 +58,9 @@ class FeedVersion(models.Model):
     summary = models.JSONField(default=dict, blank=True)
     default_language = models.CharField(max_length=20, blank=True)
     has_frequencies = models.BooleanField(default=False)
+    # The latest departure in the feed (seconds): yesterday's service day is only queried
+    # while its trips can still be running (times past 24:00).
+    max_departure = models.IntegerField(null=True, blank=True)
     feed_start_date = models.DateField(null=True, blank=True)
     feed_end_date = models.DateField(null=True, blank=True)
     publisher_version = models.CharField(max_length=100, blank=True)
@@ -351,6 +354,9 @@ class RealtimeTripUpdate(models.Model):
     start_time = models.IntegerField(default=-1)
     cancelled = models.BooleanField(default=False)
     timestamp = models.DateTimeField(null=True)
+    # The largest delay anywhere in the trip: a call scheduled before "now" is only looked at
+    # when its trip is at least that late.
+    max_delay = models.IntegerField(default=0)
     updates = models.JSONField(default=list)
 
     class Meta:

@@ -12,6 +12,7 @@ snapshot older than the stale limit is not used, and departures say "timetable".
 
 import datetime as dt
 import email.utils
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from django.utils import timezone
 from google.protobuf.message import DecodeError
 from google.transit import gtfs_realtime_pb2
 
+from .bulk import BulkLoader
 from .models import (
     Feed,
     RealtimeAlert,
@@ -144,23 +146,28 @@ def _parse_hms(value):
     return h * 3600 + m * 60 + s
 
 
-def _schedule_of(version, trip_ids):
-    """{trip_id: (trip pk, agency tz, [(seq, stop_id, arrival, departure)], frequency)}"""
-    schedule = {}
-    if not trip_ids:
-        return schedule
+def _trips_of(version, trip_ids):
+    """{trip_id: (trip pk, agency time zone, service pk, frequency-based)} for the trip ids
+    a message names, in chunks."""
     tz_by_agency = version_timezones(version.pk)
-    trips = {}
+    found = {}
     ids = list(trip_ids)
     for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
-        for pk, trip_id, agency, service, has_freq in Trip.objects.filter(
-            version=version, trip_id__in=chunk
-        ).values_list("pk", "trip_id", "route__agency_id", "service_id", "has_frequencies"):
-            trips[pk] = trip_id
-            schedule[trip_id] = (pk, tz_by_agency.get(agency, "UTC"), [], has_freq, service)
+        rows = Trip.objects.filter(version=version, trip_id__in=ids[start : start + 2000])
+        for pk, trip_id, agency, service, has_freq in rows.values_list(
+            "pk", "trip_id", "route__agency_id", "service_id", "has_frequencies"
+        ):
+            found[trip_id] = (pk, tz_by_agency.get(agency, "UTC"), service, has_freq)
+    return found
+
+
+def _calls_of(trip_pks):
+    """{trip pk: [(sequence, stop_id, arrival, departure)]} in sequence order."""
+    calls = {pk: [] for pk in trip_pks}
+    if not trip_pks:
+        return calls
     st, stop = StopTime._meta.db_table, Stop._meta.db_table
-    pks = list(trips)
+    pks = list(trip_pks)
     with connection.cursor() as cursor:
         for start in range(0, len(pks), 2000):
             chunk = pks[start : start + 2000]
@@ -172,25 +179,25 @@ def _schedule_of(version, trip_ids):
                 chunk,
             )
             for trip_pk, seq, stop_id, arrival, departure in cursor.fetchall():
-                schedule[trips[trip_pk]][2].append((seq, stop_id, arrival, departure))
-    return schedule
+                calls[trip_pk].append((seq, stop_id, arrival, departure))
+    return calls
 
 
-def _service_date_for(version, sched, now):
+def _service_date_for(version, trip, calls, now):
     """The service day of a trip update without start_date: the active day (yesterday, today
     or tomorrow) on which the trip runs closest to now."""
-    pk, tz_name, calls, has_freq, service = sched
+    _pk, tz_name, service, _freq = trip
     tz = zone(tz_name)
     today = now.astimezone(tz).date()
+    times = [c[3] for c in calls if c[3] is not None]
+    if not times:
+        return None
     best = None
     for offset in (-1, 0, 1):
         day = today + dt.timedelta(days=offset)
         if service not in active_services(version.pk, day):
             continue
         origin = service_day_origin(day, tz)
-        times = [c[3] for c in calls if c[3] is not None]
-        if not times:
-            continue
         begin = origin + dt.timedelta(seconds=min(times))
         end = origin + dt.timedelta(seconds=max(times))
         distance = (
@@ -201,65 +208,93 @@ def _service_date_for(version, sched, now):
     return best[1] if best else None
 
 
-def resolve_trip_update(version, entity_trip_update, sched, now):
-    """One TripUpdate as a RealtimeTripUpdate (unsaved), or None when it cannot be matched."""
-    tu = entity_trip_update
+def _read_trip_update(tu):
+    """The fields of a TripUpdate as plain values, and whether resolving it needs the
+    timetable (an update without stop_sequence, or with absolute times only)."""
     trip = tu.trip
-    pk, tz_name, calls, has_freq, _service = sched
-    start_date = _parse_date(trip.start_date) or _service_date_for(version, sched, now)
-    if start_date is None:
-        return None
-    start_time = _parse_hms(trip.start_time) if has_freq else None
-    if has_freq and start_time is None:
-        return None  # a frequency-based trip is only identified with its start time
-    origin = service_day_origin(start_date, zone(tz_name))
-    origin_ts = origin.timestamp()
-    # Frequency trips' stop times are offsets from the first departure.
-    shift = (start_time - calls[0][3]) if has_freq and calls and calls[0][3] is not None else 0
-    by_seq = {c[0]: c for c in calls}
-    updates = []
-    position = -1
-    relationship = trip.schedule_relationship
-    if relationship in _DELETED:
-        return None
-    cancelled = relationship in _CANCELLED
-    if tu.HasField("delay"):
-        updates.append([-1, tu.delay, tu.delay, None, None, SCHEDULED])
+    needs_schedule = False
+    stops = []
     for stu in tu.stop_time_update:
-        call = None
-        if stu.HasField("stop_sequence"):
-            call = by_seq.get(stu.stop_sequence)
-        elif stu.stop_id:
-            # Without a sequence, the first visit after the previous update (loop trips visit
-            # a stop twice; producers must then send stop_sequence).
-            call = next((c for c in calls if c[0] > position and c[1] == stu.stop_id), None)
-        if call is None:
-            continue
-        position = call[0]
-        scheduled_arr = origin_ts + shift + (call[2] if call[2] is not None else call[3] or 0)
-        scheduled_dep = origin_ts + shift + (call[3] if call[3] is not None else call[2] or 0)
+        seq = stu.stop_sequence if stu.HasField("stop_sequence") else None
         rel = _RELATIONSHIP.get(stu.schedule_relationship, SCHEDULED)
         arr_time = dep_time = arr_delay = dep_delay = None
         if stu.HasField("arrival"):
-            if stu.arrival.time:
-                arr_time = stu.arrival.time
-                arr_delay = int(arr_time - scheduled_arr)
-            elif stu.arrival.HasField("delay"):
-                arr_delay = stu.arrival.delay
+            event = stu.arrival
+            arr_time = event.time or None
+            if event.HasField("delay"):
+                arr_delay = event.delay
         if stu.HasField("departure"):
-            if stu.departure.time:
-                dep_time = stu.departure.time
+            event = stu.departure
+            dep_time = event.time or None
+            if event.HasField("delay"):
+                dep_delay = event.delay
+        if seq is None or arr_time or dep_time:
+            needs_schedule = True
+        stops.append([seq, arr_delay, dep_delay, arr_time, dep_time, rel, stu.stop_id])
+    return {
+        "trip_id": trip.trip_id,
+        "start_date": _parse_date(trip.start_date),
+        "start_time": trip.start_time,
+        "relationship": trip.schedule_relationship,
+        "delay": tu.delay if tu.HasField("delay") else None,
+        "timestamp": tu.timestamp or None,
+        "stops": stops,
+        "needs_schedule": needs_schedule or not trip.start_date,
+    }
+
+
+def resolve_trip_update(version, read, trip, calls, now):
+    """A read TripUpdate as a RealtimeTripUpdate (unsaved), or None when it cannot be
+    matched. `calls` is the trip's timetable, or None when the update does not need it."""
+    _pk, tz_name, _service, has_freq = trip
+    if read["relationship"] in _DELETED:
+        return None
+    start_date = read["start_date"] or (
+        _service_date_for(version, trip, calls, now) if calls else None
+    )
+    if start_date is None:
+        return None
+    start_time = _parse_hms(read["start_time"]) if has_freq else None
+    if has_freq and start_time is None:
+        return None  # a frequency-based trip is only identified with its start time
+    updates = []
+    if read["delay"] is not None:
+        updates.append([-1, read["delay"], read["delay"], None, None, SCHEDULED])
+    if calls is None:
+        # Every update names its stop_sequence and gives delays: no timetable needed.
+        updates += [u[:6] for u in read["stops"]]
+    else:
+        origin_ts = service_day_origin(start_date, zone(tz_name)).timestamp()
+        # Frequency trips' stop times are offsets from the first departure.
+        shift = (start_time - calls[0][3]) if has_freq and calls and calls[0][3] is not None else 0
+        by_seq = {c[0]: c for c in calls}
+        position = -1
+        for seq, arr_delay, dep_delay, arr_time, dep_time, rel, stop_id in read["stops"]:
+            if seq is not None:
+                call = by_seq.get(seq)
+            else:
+                # Without a sequence, the first visit after the previous update (loop trips
+                # visit a stop twice; producers must then send stop_sequence).
+                call = next((c for c in calls if c[0] > position and c[1] == stop_id), None)
+            if call is None:
+                continue
+            position = call[0]
+            scheduled_arr = origin_ts + shift + (call[2] if call[2] is not None else call[3] or 0)
+            scheduled_dep = origin_ts + shift + (call[3] if call[3] is not None else call[2] or 0)
+            if arr_time:
+                arr_delay = int(arr_time - scheduled_arr)
+            if dep_time:
                 dep_delay = int(dep_time - scheduled_dep)
-            elif stu.departure.HasField("delay"):
-                dep_delay = stu.departure.delay
-        updates.append([call[0], arr_delay, dep_delay, arr_time, dep_time, rel])
+            updates.append([call[0], arr_delay, dep_delay, arr_time, dep_time, rel])
     updates.sort(key=lambda u: u[0])
-    stamp = dt.datetime.fromtimestamp(tu.timestamp, dt.UTC) if tu.timestamp else None
+    stamp = dt.datetime.fromtimestamp(read["timestamp"], dt.UTC) if read["timestamp"] else None
+    delays = [d for u in updates for d in (u[1], u[2]) if d is not None]
     return RealtimeTripUpdate(
-        trip_id=trip.trip_id,
+        max_delay=max(delays, default=0),
+        trip_id=read["trip_id"],
         start_date=start_date,
         start_time=start_time if start_time is not None else -1,
-        cancelled=cancelled,
+        cancelled=read["relationship"] in _CANCELLED,
         timestamp=stamp if stamp and stamp <= now + FUTURE_TOLERANCE else None,
         updates=updates,
     )
@@ -267,17 +302,24 @@ def resolve_trip_update(version, entity_trip_update, sched, now):
 
 def store_trip_updates(feed, message, snapshot_time, now=None):
     """Resolve and store a parsed trip-updates message as the feed's snapshot (one
-    transaction). Returns (stored, unmatched)."""
+    transaction; COPY on PostgreSQL). Returns (stored, unmatched).
+
+    The timetable is read only for the trips whose updates need it (no stop_sequence,
+    absolute times, no start date, frequency-based), in one query per 2,000 trips."""
     now = now or timezone.now()
     version = feed.live_version
-    entities = [e.trip_update for e in message.entity if e.HasField("trip_update")]
-    trip_ids = {tu.trip.trip_id for tu in entities if tu.trip.trip_id}
-    schedule = _schedule_of(version, trip_ids) if version else {}
-    rows, unmatched = [], 0
-    seen = set()
-    for tu in entities:
-        sched = schedule.get(tu.trip.trip_id)
-        row = resolve_trip_update(version, tu, sched, now) if sched else None
+    reads = [_read_trip_update(e.trip_update) for e in message.entity if e.HasField("trip_update")]
+    trips = _trips_of(version, {r["trip_id"] for r in reads if r["trip_id"]}) if version else {}
+    need = {
+        trips[r["trip_id"]][0]
+        for r in reads
+        if r["trip_id"] in trips and (r["needs_schedule"] or trips[r["trip_id"]][3])
+    }
+    calls = _calls_of(need)
+    rows, unmatched, seen = [], 0, set()
+    for read in reads:
+        trip = trips.get(read["trip_id"])
+        row = resolve_trip_update(version, read, trip, calls.get(trip[0]), now) if trip else None
         if row is None:
             unmatched += 1
             continue
@@ -285,11 +327,33 @@ def store_trip_updates(feed, message, snapshot_time, now=None):
         if key in seen:
             continue
         seen.add(key)
-        row.feed_id = feed.pk
         rows.append(row)
     with transaction.atomic():
         RealtimeTripUpdate.objects.filter(feed=feed).delete()
-        RealtimeTripUpdate.objects.bulk_create(rows, batch_size=1000)
+        fields = [
+            "feed",
+            "trip_id",
+            "start_date",
+            "start_time",
+            "cancelled",
+            "timestamp",
+            "max_delay",
+            "updates",
+        ]
+        with BulkLoader(RealtimeTripUpdate, fields) as load:
+            for r in rows:
+                load.add(
+                    (
+                        feed.pk,
+                        r.trip_id,
+                        r.start_date,
+                        r.start_time,
+                        r.cancelled,
+                        r.timestamp,
+                        r.max_delay,
+                        json.dumps(r.updates, separators=(",", ":")),
+                    )
+                )
         _save_state(
             feed,
             TRIP_UPDATES,
@@ -384,6 +448,11 @@ def poll_feed(feed, kind, url, now=None):
             result = f"{stored} trips, {unmatched} unmatched"
         else:
             result = f"{store_alerts(feed, message, stamp, now)} alerts"
+            from .notices import notify_new_alerts
+
+            told = notify_new_alerts(feed, now)
+            if told:
+                result += f", {told} residents told"
         _save_state(feed, kind, last_attempt_at=now, last_modified=modified)
         return result
     except RealtimeError as exc:

@@ -15,9 +15,22 @@ from django.db import connection
 from django.db.models import F, Q
 from django.utils import translation
 
-from .models import Agency, Frequency, Route, Service, ServiceException, StopTime, Translation, Trip
+from .models import (
+    Agency,
+    Frequency,
+    RealtimeTripUpdate,
+    Route,
+    Service,
+    ServiceException,
+    StopTime,
+    Translation,
+    Trip,
+)
 
 UTC = dt.UTC
+# The frequency columns of a regular call, typed (PostgreSQL types a bare NULL as text in a
+# sub-select, which a UNION with integers refuses).
+NO_FREQUENCY = ", ".join(f"CAST(NULL AS INTEGER) AS f_{n}" for n in range(5))
 SERVICE_CACHE_SECONDS = 6 * 3600
 
 
@@ -114,10 +127,10 @@ class _DayWindow:
     services: frozenset = field(default_factory=frozenset)
 
 
-def _day_windows(version_id, start, end):
+def _day_windows(version_id, start, end, max_departure=None):
     """For each agency time zone and each service day that can reach [start, end]: the
-    window in seconds from that day's origin. Yesterday is always included, for trips that run
-    past 24:00 (GTFS times up to 47:59:59)."""
+    window in seconds from that day's origin. Yesterday counts while its trips can still run
+    (times past 24:00, up to the feed's `max_departure`)."""
     windows = []
     for tz_name in sorted(set(version_timezones(version_id).values())):
         tz = zone(tz_name)
@@ -128,20 +141,41 @@ def _day_windows(version_id, start, end):
             origin = service_day_origin(day, tz)
             low = int((start - origin).total_seconds())
             high = int((end - origin).total_seconds())
+            if high < 0 or (max_departure is not None and low > max_departure):
+                day += dt.timedelta(days=1)
+                continue  # the window is before this day begins, or after its last trip
             services = active_services(version_id, day)
-            if high >= 0 and services:
+            if services:
                 windows.append(_DayWindow(tz_name, day, origin, max(low, 0), high, services))
             day += dt.timedelta(days=1)
     return windows
 
 
-def scheduled_calls(version, stop_pks, start, end):
-    """Every scheduled departure at `stop_pks` between `start` and `end` (aware datetimes),
-    across all service days that reach the window, in one query; frequency-based trips are
-    expanded into their instances (exact_times 1 and 0 alike, the latter marked inexact)."""
+def scheduled_calls(
+    version,
+    stop_pks,
+    start,
+    end,
+    *,
+    limit=None,
+    realtime_since=None,
+    realtime_feed_id=None,
+    groups=None,
+):
+    """Scheduled departures at `stop_pks` from `start` to `end` (aware datetimes), across every
+    service day that reaches the window, in one query; frequency-based trips are expanded into
+    their instances (exact_times 1 and 0 alike, the latter marked inexact).
+
+    With `limit`, each service day gives at most that many calls per group of stops
+    (`groups`: lists of stop pks, e.g. a station and its platforms; default one group), so
+    a busy stop cannot crowd a quiet one out of a shared query.
+    With `realtime_since` and `realtime_feed_id`, calls between `realtime_since` and `start`
+    are added too, but only of trips in that feed's realtime snapshot: a delayed vehicle
+    scheduled a while ago may still be coming.
+    """
     if not stop_pks:
         return []
-    windows = _day_windows(version.pk, start, end)
+    windows = _day_windows(version.pk, realtime_since or start, end, version.max_departure)
     if not windows:
         return []
     st, trip, route, agency = (
@@ -151,15 +185,17 @@ def scheduled_calls(version, stop_pks, start, end):
         Agency._meta.db_table,
     )
     freq = Frequency._meta.db_table
+    rt = RealtimeTripUpdate._meta.db_table
     several_zones = len({w.tz_name for w in windows}) > 1
-    stops_sql = ", ".join(["%s"] * len(stop_pks))
+    groups = groups or [list(stop_pks)]
     parts, params = [], []
     columns = (
         "st.stop_id, st.trip_id, t.trip_id, t.route_id, st.stop_sequence, st.arrival, "
-        "st.departure, st.stop_headsign, t.headsign, t.wheelchair_accessible, st.drop_off_type, "
-        "st.pickup_type"
+        "st.departure, st.stop_headsign, t.headsign, t.wheelchair_accessible"
     )
-    for index, w in enumerate(windows):
+    for (index, w), group in ((iw, g) for iw in enumerate(windows) for g in groups):
+        stop_pks = group
+        stops_sql = ", ".join(["%s"] * len(stop_pks))
         services_sql = ", ".join(["%s"] * len(w.services))
         zone_join = zone_cond = ""
         zone_params = []
@@ -169,27 +205,44 @@ def scheduled_calls(version, stop_pks, start, end):
             )
             zone_cond = " AND a.timezone = %s"
             zone_params = [w.tz_name]
-        parts.append(
-            f"SELECT {index}, {columns}, NULL, NULL, NULL, NULL, NULL "
+        from_regular = (
             f"FROM {st} st JOIN {trip} t ON t.id = st.trip_id{zone_join} "
-            f"WHERE st.stop_id IN ({stops_sql}) AND st.departure BETWEEN %s AND %s "
-            f"AND t.service_id IN ({services_sql}) AND t.has_frequencies = %s{zone_cond}"
+            f"WHERE st.stop_id IN ({stops_sql}) AND st.pickup_type <> 1 "
+            f"AND t.service_id IN ({services_sql}) AND t.has_frequencies = %s{zone_cond} "
         )
-        params += [*stop_pks, w.low, w.high, *w.services, False, *zone_params]
+        regular_params = [*stop_pks, *w.services, False, *zone_params]
+        low = max(int((start - w.origin).total_seconds()), 0)
+        # Each part is wrapped in a sub-select: SQLite allows ORDER BY / LIMIT only there.
+        parts.append(
+            f"SELECT * FROM (SELECT {index}, {columns}, {NO_FREQUENCY} {from_regular}"
+            f"AND st.departure BETWEEN %s AND %s ORDER BY st.departure"
+            + (" LIMIT %s" if limit else "")
+            + f") q{len(parts)}"
+        )
+        params += [*regular_params, low, w.high] + ([limit] if limit else [])
+        if realtime_since is not None and realtime_feed_id is not None and w.low < low:
+            # ... and only of trips late enough to be still coming.
+            parts.append(
+                f"SELECT {index}, {columns}, {NO_FREQUENCY} {from_regular}"
+                f"AND st.departure BETWEEN %s AND %s AND EXISTS (SELECT 1 FROM {rt} rt "
+                f"WHERE rt.feed_id = %s AND rt.trip_id = t.trip_id AND rt.start_date = %s "
+                f"AND rt.max_delay >= %s - st.departure)"
+            )
+            params += [*regular_params, w.low, low - 1, realtime_feed_id, w.day, low]
         if version.has_frequencies:
             # Template stop times are offsets from the trip's first departure; an instance
-            # starting at s calls here at s + offset.
+            # starting at s calls here at s + offset. Driven by the (small) frequency table.
             parts.append(
                 f"SELECT {index}, {columns}, f.start_time, f.end_time, f.headway_secs, "
                 f"f.exact_times, t.first_departure "
-                f"FROM {st} st JOIN {trip} t ON t.id = st.trip_id "
-                f"JOIN {freq} f ON f.trip_id = t.id{zone_join} "
-                f"WHERE st.stop_id IN ({stops_sql}) AND t.service_id IN ({services_sql}) "
-                f"AND t.has_frequencies = %s "
+                f"FROM {freq} f JOIN {trip} t ON t.id = f.trip_id "
+                f"JOIN {st} st ON st.trip_id = t.id{zone_join} "
+                f"WHERE f.version_id = %s AND st.stop_id IN ({stops_sql}) "
+                f"AND st.pickup_type <> 1 AND t.service_id IN ({services_sql}) "
                 f"AND f.start_time + (st.departure - t.first_departure) <= %s "
                 f"AND f.end_time + (st.departure - t.first_departure) >= %s{zone_cond}"
             )
-            params += [*stop_pks, *w.services, True, w.high, w.low, *zone_params]
+            params += [version.pk, *stop_pks, *w.services, w.high, w.low, *zone_params]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()
@@ -207,16 +260,14 @@ def scheduled_calls(version, stop_pks, start, end):
             stop_headsign,
             headsign,
             wheelchair,
-            drop_off,
-            pickup,
             f_start,
             f_end,
             headway,
             exact,
             first,
         ) = row
-        if pickup == 1 or departure is None:
-            continue  # no boarding here (e.g. the last stop), or a trip without times
+        if departure is None:
+            continue  # a trip without times (no time at its first or last stop)
         w = windows[index]
         if f_start is None:
             calls.append(

@@ -16,6 +16,9 @@ class FavouriteStopsPanel(Panel):
     order = 60
     template_name = "transit/panels/favourite_stops.html"
 
+    class Media:
+        css = {"all": ["transit/transit.css"]}
+
     def get_context_data(self, request):
         return {"favourites": favourite_boards(request.user), "now": timezone.now()}
 

@@ -20,6 +20,7 @@ def test_import_zip_builds_a_live_version(district):
     assert platform.parent.stop_id == "STN"
     assert "riverside station" in Stop.objects.get(version=district, stop_id="STN").search_text
     assert Trip.objects.get(version=district, trip_id="F-TEMPLATE").first_departure == 0
+    assert district.max_departure == 25 * 3600 + 35 * 60  # the night trip's last stop
 
 
 def test_bad_rows_are_reported_with_file_and_line_and_good_rows_load(tmp_path, db):

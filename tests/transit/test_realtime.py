@@ -232,3 +232,26 @@ def test_stale_alerts_are_not_shown_as_current(feed):
     publish(feed, message, kind="alerts")
     result = deps(feed, "PIER", now=NOW + dt.timedelta(minutes=11))
     assert result.alerts is None
+
+
+def test_a_late_trip_scheduled_before_now_is_still_shown(feed):
+    message = realtime_message(hk(8, 5).timestamp())
+    add_trip_update(
+        message,
+        "1-0800",
+        start_date="20260302",
+        stops=[{"stop_sequence": 1, "departure_delay": 600}],
+    )
+    add_trip_update(
+        message,
+        "F-TEMPLATE",
+        start_date="20260302",
+        start_time="07:50:00",
+        stops=[{"stop_sequence": 1, "departure_delay": 60}],
+    )
+    publish(feed, message, now=hk(8, 5))
+    items = deps(feed, "PIER", now=hk(8, 5)).departures
+    late = find(items, "1-0800")
+    assert (late.status, late.local_time) == ("live", hk(8, 10))
+    # The 07:50 shuttle reached the pier at 08:03 (a minute late): gone, not listed.
+    assert all(d.scheduled >= hk(8, 5) or d.trip_id == "1-0800" for d in items)
