@@ -115,7 +115,7 @@ class BookingOnClosure:
                 reason="account closed",
                 now=now,
                 enforce_cutoff=False,
-                notify_resident=False,  # their inbox is being erased
+                step="account_closed",  # no notice: their inbox is being erased
             )
         for entry_id in WaitlistEntry.objects.filter(
             resident=user, status__in=WAITLIST_OPEN_STATUSES
