@@ -485,6 +485,10 @@ RECORDS_VISITS_LIMIT = env_int("RECORDS_VISITS_LIMIT", 500)
 # Hours a break-glass opening of a record its clinics do not know stays open (docs/architecture.md).
 RECORDS_EMERGENCY_ACCESS_HOURS = env_int("RECORDS_EMERGENCY_ACCESS_HOURS", 12)
 
+# My page keeps panel fragments per resident in the cache (portal/mypage/panels.py); off to
+# render every panel on every visit.
+MYPAGE_CACHE_PANELS = env_bool("MYPAGE_CACHE_PANELS", True)
+
 # Business calendar (portal.workcalendar): seeded from the `holidays` package for mainland
 # China (CN), Hong Kong (HK) or Taiwan (TW); weekly rest days as weekday numbers (Monday 0).
 WORKCALENDAR_REGION = os.environ.get("WORKCALENDAR_REGION", "HK")
