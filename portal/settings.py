@@ -201,13 +201,17 @@ if REDIS_URL:
                 "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
                 "socket_timeout": REDIS_TIMEOUT_SECONDS,
             },
-            # ... and the calls it does not answer go to PostgreSQL, so sign-in rate limits
-            # and used authenticator codes still count while Redis is away.
+            # ... and the calls it does not answer go to PostgreSQL. Sign-in rate limits and
+            # used authenticator codes are kept there always, so no Redis outage or restart
+            # forgets them.
             "FALLBACK": "database",
         },
         "database": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "portal_cache",
+            # It always holds the sign-in rate limits and used TOTP codes (portal/cache.py):
+            # culling at the default 300 entries would drop lock-outs under a wide attack.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         },
     }
     # Sessions stay in the database alone (Django's default), not cached_db: while Redis is
