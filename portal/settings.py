@@ -201,13 +201,17 @@ if REDIS_URL:
                 "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
                 "socket_timeout": REDIS_TIMEOUT_SECONDS,
             },
-            # ... and the calls it does not answer go to PostgreSQL, so sign-in rate limits
-            # and used authenticator codes still count while Redis is away.
+            # ... and the calls it does not answer go to PostgreSQL. Sign-in rate limits and
+            # used authenticator codes are kept there always, so no Redis outage or restart
+            # forgets them.
             "FALLBACK": "database",
         },
         "database": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "portal_cache",
+            # It always holds the sign-in rate limits and used TOTP codes (portal/cache.py):
+            # culling at the default 300 entries would drop lock-outs under a wide attack.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         },
     }
     # Sessions stay in the database alone (Django's default), not cached_db: while Redis is
@@ -383,6 +387,9 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.notifications.sms.LogSMSBackend")
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
+# A worker claiming a delivery holds it this long; if it dies while sending, the sweep sends
+# the delivery again once the lease has expired. Far longer than one send may take.
+NOTIFICATIONS_LEASE_SECONDS = env_int("NOTIFICATIONS_LEASE_SECONDS", 300)
 # Notifications of a merging kind about one object within this many seconds become one message.
 NOTIFICATIONS_MERGE_SECONDS = env_int("NOTIFICATIONS_MERGE_SECONDS", 300)
 
