@@ -489,6 +489,8 @@ RECORDS_LINK_ATTEMPTS_PER_HOUR = env_int("RECORDS_LINK_ATTEMPTS_PER_HOUR", 10)
 RECORDS_CHART_POINTS = env_int("RECORDS_CHART_POINTS", 120)
 RECORDS_SECTION_LIMIT = env_int("RECORDS_SECTION_LIMIT", 200)  # entries per record section page
 RECORDS_VISITS_LIMIT = env_int("RECORDS_VISITS_LIMIT", 500)
+# Hours a break-glass opening of a record its clinics do not know stays open (docs/architecture.md).
+RECORDS_EMERGENCY_ACCESS_HOURS = env_int("RECORDS_EMERGENCY_ACCESS_HOURS", 12)
 
 # Business calendar (portal.workcalendar): seeded from the `holidays` package for mainland
 # China (CN), Hong Kong (HK) or Taiwan (TW); weekly rest days as weekday numbers (Monday 0).
