@@ -196,13 +196,35 @@ def test_withdrawing_frees_the_way_for_a_new_application(resident_client, reside
 
 
 @pytest.mark.parametrize("language", ["zh-hant", "zh-hans"])
-def test_pages_render_in_chinese(client, language):
+def test_pages_are_in_chinese_of_one_script(client, language):
+    from tests.test_script_consistency import check
+
+    office = OfficeFactory()
+    officer = officer_of(office)
     resident = UserFactory()
     client.force_login(resident)
     client.cookies["portal_language"] = language
-    application = submitted(resident)
-    for url in (reverse("cards:index"), reverse("cards:apply"), application.get_absolute_url()):
-        assert client.get(url, follow=True).status_code == 200
+    application = submitted(resident, office)
+    from portal.cards import services
+
+    services.request_correction(application, "Photo", by=officer)
+    names = ("Chan Tai Man", office.name_zh_hant, office.name_zh_hans, "Photo")
+    problems = {}
+    for url in (
+        reverse("cards:index"),
+        application.get_absolute_url(),
+        reverse("cards:correct", args=[application.pk]),
+        reverse("mypage:index"),
+    ):
+        problems[url] = check(client.get(url), language, names)
+    response = client.post(
+        reverse("cards:correct", args=[application.pk]),
+        {**form_data(office, id_number="A1234567"), "photo": photo_upload(width=10, height=10)},
+    )
+    page = response.content.decode()
+    assert "A1234567" in page
+    problems["errors"] = check(response, language, (*names, "A1234567"))
+    assert {url: found for url, found in problems.items() if found} == {}
 
 
 def test_pages_need_sign_in(client):
