@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "portal.scoping",
     "portal.workflow",
     "portal.cases",
+    "portal.cards",
     "health.fhir",
     "health.records",
     "health.booking",
@@ -502,6 +503,16 @@ WORKCALENDAR_WEEKEND_DAYS = [int(d) for d in env_list("WORKCALENDAR_WEEKEND_DAYS
 CASES_FILES_ROOT = Path(os.environ.get("CASES_FILES_ROOT", VAR_DIR / "case-files"))
 CASES_UPLOAD_MAX_BYTES = env_int("CASES_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 CASES_AT_RISK_SHARE = float(os.environ.get("CASES_AT_RISK_SHARE", "0.8"))
+
+# Social security cards (portal.cards): photos live outside the web root, served by views that
+# check who asks; a photo's limits in bytes and pixels; days a ready card waits for collection.
+CARDS_FILES_ROOT = Path(os.environ.get("CARDS_FILES_ROOT", VAR_DIR / "card-files"))
+CARDS_PHOTO_MAX_BYTES = env_int("CARDS_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
+CARDS_PHOTO_MIN_WIDTH = env_int("CARDS_PHOTO_MIN_WIDTH", 400)
+CARDS_PHOTO_MIN_HEIGHT = env_int("CARDS_PHOTO_MIN_HEIGHT", 500)
+CARDS_PHOTO_MAX_WIDTH = env_int("CARDS_PHOTO_MAX_WIDTH", 4000)
+CARDS_PHOTO_MAX_HEIGHT = env_int("CARDS_PHOTO_MAX_HEIGHT", 5000)
+CARDS_COLLECT_DAYS = env_int("CARDS_COLLECT_DAYS", 60)
 
 # Transit (transit/) -----------------------------------------------------------------------------
 # Realtime feeds per static feed code, as JSON, e.g.
