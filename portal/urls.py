@@ -41,6 +41,7 @@ urlpatterns = [
     path("transit/", include("transit.urls")),
     path("services/", include("portal.cases.urls")),
     path("api/cases/", cases_api.urls),
+    path("", include("cms.urls")),
 ]
 
 if settings.DEBUG:
