@@ -18,8 +18,11 @@ X-Content-Type-Options, Referrer-Policy, X-Frame-Options and HSTS come from Djan
 SecurityMiddleware and XFrameOptionsMiddleware (settings "Security").
 """
 
+from urllib.parse import urlsplit, urlunsplit
+
 from django.conf import settings
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from csp.middleware import CSPMiddleware, PolicyParts
 
@@ -69,3 +72,19 @@ class PrivateCacheMiddleware:
         if "no-store" not in response.get("Cache-Control", "") and is_private(request, response):
             add_never_cache_headers(response)
         return response
+
+
+def local_path(request, candidate):
+    """`candidate` (a `next` or a Referer) as a path on this site ("/clinics/?service=2"), or
+    None. Only a path survives (an absolute URL of this host is cut to its path): "foo" or
+    "a:b" would otherwise be taken for a URL pattern name by redirect() and end in a 500."""
+    if not candidate or not candidate.isprintable():
+        return None
+    if not url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    parts = urlsplit(candidate)
+    if parts.path.startswith("/") and not parts.path.startswith("//"):
+        return urlunsplit(("", "", parts.path, parts.query, ""))
+    return None

@@ -140,6 +140,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.StaffMFAMiddleware",
+    "portal.admin_guards.AdminRequestGuardMiddleware",  # tampered admin requests: 400, not 500
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
