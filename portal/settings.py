@@ -14,6 +14,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 import dj_database_url
+from csp.constants import NONCE as CSP_NONCE
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
+from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -112,6 +116,7 @@ INSTALLED_APPS = [
     "modelcluster",
     "taggit",
     "django_filters",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -128,6 +133,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Headers every page and API answer gets (portal/security.py); static files are served above.
+    "portal.security.ContentSecurityPolicyMiddleware",
+    "portal.security.PrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -139,6 +147,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.StaffMFAMiddleware",
+    "portal.admin_guards.AdminRequestGuardMiddleware",  # tampered admin requests: 400, not 500
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -422,6 +431,51 @@ WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp, portal/security.py): only the portal's own origin; an
+# inline script or style must carry `nonce="{{ request.csp_nonce }}"`, attributes like
+# onclick= and style= are refused. QR codes (two-factor set-up) are data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF, CSP_NONCE],
+        "style-src": [CSP_SELF, CSP_NONCE],
+        "img-src": [CSP_SELF, "data:"],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    }
+}
+# The back office (/admin/): Wagtail 8 writes inline scripts and style attributes without a
+# nonce, so inline code is allowed there, and nothing from another origin; Wagtail's preview
+# frames the admin's own pages; image uploads preview as blob: images.
+PORTAL_ADMIN_CSP_DIRECTIVES = {
+    **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+    "script-src": [CSP_SELF, CSP_UNSAFE_INLINE],
+    "style-src": [CSP_SELF, CSP_UNSAFE_INLINE],
+    "img-src": [CSP_SELF, "data:", "blob:"],
+    "frame-ancestors": [CSP_SELF],
+}
+# Answers under these paths are never stored by any cache (nor is any answer to a signed-in
+# user or to a request with credentials): portal/security.py.
+PORTAL_PRIVATE_PATH_PREFIXES = (
+    "/admin/",
+    "/accounts/",
+    "/me/",
+    "/inbox/",
+    "/health/",
+    "/fhir",
+    "/api/",
+    "/services/cases/",
+    "/clinics/appointments/",
+    "/clinics/household/",
+    "/clinics/waitlist/",
+    "/clinics/slot/",
+    "/transit/favourites/",
+    "/documents/",
+)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
