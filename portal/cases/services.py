@@ -497,7 +497,7 @@ def office_dashboard(offices, *, today=None, calendar=None):
         entry["on_time" if on_time else "late"] += 1
         entry["days"].append(
             calendar.working_days_between(
-                calendar.next_working_day(case.received_on),
+                calendar.next_working_day(clock_start(case)),
                 case.decided_on + ONE_DAY,
             )
         )
