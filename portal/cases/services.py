@@ -30,11 +30,11 @@ from .clock import (  # noqa: F401  (the rules' due-date part, used through serv
     due_date_for,
     is_estimate,
     recompute_open_cases,
-    record_due_date_changes,
     refresh_due_date,
 )
 from .feed import record_event
 from .forms import DOCUMENT_TYPES, sniff_document
+from .lifecycle import record_due_date_changes  # noqa: F401  (the nightly task's recorder)
 from .models import (
     OPEN_STATES,
     Case,

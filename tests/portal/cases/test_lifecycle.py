@@ -325,3 +325,30 @@ def test_two_officers_deciding_at_once_leave_exactly_one_winner():
     decisions = StateChange.objects.filter(object_id=str(case.pk), step__in=["approve", "reject"])
     assert list(decisions.values_list("step", flat=True)) == [winner]
     assert CaseEvent.objects.filter(case=case, kind="case.status_changed").count() == 1
+
+
+def test_history_of_unchanged_states_in_bulk_is_checked_against_the_table(office, officer):
+    from portal.workflow import TransitionError, record_unchanged
+
+    accepted = CaseFactory(service=ServiceFactory(office=office), state=CaseState.ACCEPTED)
+    submitted = CaseFactory(service=ServiceFactory(office=office))
+    rows = record_unchanged(
+        [
+            (accepted, "due_moved_accepted", "2026-07-17 → 2026-07-20"),
+            (submitted, "due_moved_submitted", "2026-07-10 → 2026-07-13"),
+        ],
+        by=System("calendar"),
+    )
+    assert [(r.from_state, r.to_state, r.actor_kind) for r in rows] == [
+        ("accepted", "accepted", "system"),
+        ("submitted", "submitted", "system"),
+    ]
+    before = StateChange.objects.count()
+    # A step that does not keep the object's state, or one not declared: nothing written.
+    with pytest.raises(TransitionError):
+        record_unchanged([(accepted, "due_moved_submitted", "x")], by=System("calendar"))
+    with pytest.raises(TransitionError):
+        record_unchanged([(accepted, "accept", "x")], by=System("calendar"))
+    with pytest.raises(TypeError):
+        record_unchanged([(accepted, "due_moved_accepted", "x")], by=officer)
+    assert StateChange.objects.count() == before
