@@ -119,11 +119,10 @@ def store_document(case, upload, *, kind, field_key="", by=None):
 
 
 def documents_by_field(case):
-    return {
-        d.field_key: d
-        for d in case.documents.all()
-        if d.kind == CaseDocument.Kind.APPLICATION and d.field_key
-    }
+    """The document on file for each form field: a correction's upload replaces the one sent
+    with the application (documents come oldest first)."""
+    kinds = {CaseDocument.Kind.APPLICATION, CaseDocument.Kind.CORRECTION}
+    return {d.field_key: d for d in case.documents.all() if d.kind in kinds and d.field_key}
 
 
 @transaction.atomic
