@@ -61,7 +61,7 @@ def read_archive(response):
 
 def test_every_app_adds_its_part():
     slugs = [part.slug for part in export_parts()]
-    assert slugs == ["profile", "mypage", "inbox", "appointments", "cards", "health"]
+    assert slugs == ["profile", "mypage", "inbox", "appointments", "cases", "cards", "health"]
 
 
 def test_a_resident_downloads_everything_the_portal_holds(
@@ -116,6 +116,7 @@ def test_a_resident_downloads_everything_the_portal_holds(
         "mypage/layout.json",
         "inbox/messages.json",
         "appointments/appointments.json",
+        "cases/cases.json",
         "health/record.fhir.json",
         "health/summary.html",
         "health/access-log.csv",
