@@ -42,6 +42,7 @@ urlpatterns = [
     path("services/", include("portal.cases.urls")),
     path("card/", include("portal.cards.urls")),
     path("api/cases/", cases_api.urls),
+    path("", include("cms.urls")),
 ]
 
 if settings.DEBUG:
