@@ -599,6 +599,11 @@ TRANSIT_KEEP_OLD_VERSIONS = env_int("TRANSIT_KEEP_OLD_VERSIONS", 1)
 TRANSIT_IMPORT_READER = os.environ.get("TRANSIT_IMPORT_READER", "arrow")
 # The demo's stand-in producer rewrites its local realtime files before each poll.
 TRANSIT_DEMO_PRODUCER = env_bool("TRANSIT_DEMO_PRODUCER", EMBEDDED and DEBUG)
+# Public site (cms/): scheduled publishing and expiry, every minute.
+CELERY_BEAT_SCHEDULE["cms-publish-scheduled"] = {
+    "task": "cms.tasks.publish_scheduled",
+    "schedule": env_int("CMS_PUBLISH_SCHEDULED_SECONDS", 60),
+}
 CELERY_BEAT_SCHEDULE["transit-poll-realtime"] = {
     "task": "transit.tasks.poll_realtime",
     "schedule": TRANSIT_REALTIME_POLL_SECONDS,
