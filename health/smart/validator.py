@@ -2,7 +2,7 @@
 (OAUTH2_PROVIDER['OAUTH2_VALIDATOR_CLASS']).
 
 - A request may ask only for scopes the app is allowed (`scopes.covers`), and only read
-  scopes of one patient: nothing else is ever granted.
+  scopes of one patient: nothing else is ever granted. PKCE is required, with S256.
 - The token response names the Patient (`patient`), as SMART's standalone patient launch
   asks; the id_token carries `fhirUser` (the Patient's URL) when `openid fhirUser` was
   granted.
@@ -38,6 +38,14 @@ class SmartValidator(OAuth2Validator):
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope, "fhirUser": smart_scopes.FHIR_USER}
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        if (
+            getattr(request, "response_type", None) == "code"
+            and (getattr(request, "code_challenge_method", None) or "plain") != "S256"
+        ):
+            # SMART asks for S256; refused before the consent screen, not after it.
+            raise errors.InvalidRequestError(
+                description='Use PKCE with code_challenge_method "S256"', request=request
+            )
         smart = getattr(client, "smart", None)
         if smart is None or not scopes:
             return False
