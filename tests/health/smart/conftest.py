@@ -64,7 +64,7 @@ def authorize_params(application, scope, challenge, redirect_uri=REDIRECT, state
 
 
 def consent_form(response):
-    """The hidden fields of the consent page's form, as the browser would post them."""
+    """The hidden fields of the consent page's form, as the signed_in would post them."""
     soup = BeautifulSoup(response.content, "html.parser")
     form = soup.find("form", class_="smart-consent")
     assert form is not None, response.content[:2000]
@@ -75,16 +75,16 @@ def consent_form(response):
     }
 
 
-def approve(browser, application, scope=FULL_SCOPE, allow=True, **kwargs):
-    """Walk the resident's browser through consent; returns (response, verifier)."""
+def approve(signed_in, application, scope=FULL_SCOPE, allow=True, **kwargs):
+    """Walk the resident's signed_in through consent; returns (response, verifier)."""
     verifier, challenge = pkce()
     params = authorize_params(application, scope, challenge, **kwargs)
-    page = browser.get("/oauth/authorize/", params)
+    page = signed_in.get("/oauth/authorize/", params)
     assert page.status_code == 200, page.content[:2000]
     data = consent_form(page)
     if allow:
         data["allow"] = "1"
-    return browser.post("/oauth/authorize/", data), verifier
+    return signed_in.post("/oauth/authorize/", data), verifier
 
 
 def code_from(response, state="st4te"):
@@ -140,7 +140,7 @@ def resident(records):
 
 
 @pytest.fixture
-def browser(resident):
+def signed_in(resident):
     client = Client()
     client.force_login(resident)
     return client
@@ -152,12 +152,12 @@ def app(db):
 
 
 @pytest.fixture
-def connect(app, browser):
+def connect(app, signed_in):
     """Consent and token exchange: returns the token response's JSON."""
 
     def run(scope=FULL_SCOPE, application=None):
         application = application or app
-        response, verifier = approve(browser, application, scope)
+        response, verifier = approve(signed_in, application, scope)
         token = exchange(application, code_from(response), verifier)
         assert token.status_code == 200, token.content
         return token.json()

@@ -17,7 +17,7 @@ from .conftest import FULL_SCOPE, REDIRECT, api, approve, code_from, exchange
 pytestmark = pytest.mark.django_db
 
 
-def test_the_whole_flow(app, browser, resident, records):
+def test_the_whole_flow(app, signed_in, resident, records):
     anonymous = Client()
     # 1. Discovery, at the FHIR base and in the CapabilityStatement, naming the same endpoints.
     config = anonymous.get("/fhir/.well-known/smart-configuration").json()
@@ -40,7 +40,7 @@ def test_the_whole_flow(app, browser, resident, records):
     # 2. Authorise with PKCE: the resident signs in and sees what the app will see.
     signed_out = anonymous.get(path(config["authorization_endpoint"]), {"client_id": "x"})
     assert signed_out.status_code == 302 and "/accounts/login/" in signed_out["Location"]
-    response, verifier = approve(browser, app, FULL_SCOPE)
+    response, verifier = approve(signed_in, app, FULL_SCOPE)
     code = code_from(response)
 
     # 3. Token: the Patient comes with it; the id_token names it as fhirUser.
@@ -72,8 +72,8 @@ def test_the_whole_flow(app, browser, resident, records):
     events = AuditEvent.objects.filter(app="Step Counter", patient_id=records["a"])
     assert set(events.values_list("action", flat=True)) >= {"read", "search"}
     assert set(events.values_list("user", flat=True)) == {resident.pk}
-    browser.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    log = browser.get("/health/access/")
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    log = signed_in.get("/health/access/")
     rows = [
         [cell.get_text(strip=True) for cell in row.find_all("td")]
         for row in BeautifulSoup(log.content, "html.parser").select("tbody tr")
@@ -98,11 +98,11 @@ def test_the_whole_flow(app, browser, resident, records):
     assert client.get(f"/fhir/Patient/{records['a']}").status_code == 200
 
     # 6. The resident sees the app with its last use, and revokes it.
-    page = browser.get("/health/apps/")
+    page = signed_in.get("/health/apps/")
     assert "Step Counter" in page.content.decode()
     connection = Connection.objects.get(user=resident, application=app)
     assert connection.last_used_at is not None
-    gone = browser.post(f"/health/apps/{connection.pk}/disconnect/")
+    gone = signed_in.post(f"/health/apps/{connection.pk}/disconnect/")
     assert gone.status_code == 302
 
     # 7. At once: 401 for the access token, and the refresh token no longer works.

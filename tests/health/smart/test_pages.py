@@ -53,7 +53,7 @@ def test_only_superusers_register_apps(client):
     assert not SmartApp.objects.exists()
 
 
-def test_register_a_public_app_and_it_can_be_connected(admin, browser, resident, records):
+def test_register_a_public_app_and_it_can_be_connected(admin, signed_in, resident, records):
     response = register(admin)
     assert response.status_code == 302
     smart = SmartApp.objects.select_related("application").get()
@@ -64,12 +64,12 @@ def test_register_a_public_app_and_it_can_be_connected(admin, browser, resident,
     listing = admin.get(LIST).content.decode()
     assert "Blood Pressure Diary" in listing and application.client_id in listing
 
-    consent, verifier = approve(browser, application, "launch/patient patient/Observation.rs")
+    consent, verifier = approve(signed_in, application, "launch/patient patient/Observation.rs")
     grant = exchange(application, code_from(consent), verifier).json()
     assert api(grant["access_token"]).get("/fhir/Observation").status_code == 200
 
 
-def test_confidential_app_gets_a_secret_shown_once(admin, browser, records):
+def test_confidential_app_gets_a_secret_shown_once(admin, signed_in, records):
     response = register(admin, client_type="confidential")
     assert response.status_code == 200
     page = BeautifulSoup(response.content, "html.parser")
@@ -79,7 +79,7 @@ def test_confidential_app_gets_a_secret_shown_once(admin, browser, records):
     assert application.client_secret != secret  # only a hash is kept
     assert secret not in admin.get(LIST).content.decode()
 
-    consent, verifier = approve(browser, application, "patient/Observation.rs")
+    consent, verifier = approve(signed_in, application, "patient/Observation.rs")
     code = code_from(consent)
     body = {
         "grant_type": "authorization_code",
@@ -138,11 +138,11 @@ def test_change_and_remove_an_app(admin, app, connect, records):
 
 
 @pytest.mark.parametrize("language", ["zh-hant", "zh-hans", "en"])
-def test_consent_screen_in_the_residents_language(app, browser, language):
-    browser.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+def test_consent_screen_in_the_residents_language(app, signed_in, language):
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     _verifier, challenge = pkce()
     scope = "launch/patient patient/Observation.rs patient/Condition.rs offline_access"
-    page = browser.get("/oauth/authorize/", authorize_params(app, scope, challenge))
+    page = signed_in.get("/oauth/authorize/", authorize_params(app, scope, challenge))
     assert page.status_code == 200
     soup = BeautifulSoup(page.content, "html.parser")
     assert soup.html["lang"] == language
@@ -165,10 +165,10 @@ def test_consent_screen_in_the_residents_language(app, browser, language):
     assert [b.get("name") for b in buttons] == ["allow", None]
 
 
-def test_everything_is_said_as_such(app, browser):
-    browser.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+def test_everything_is_said_as_such(app, signed_in):
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     _verifier, challenge = pkce()
-    page = browser.get(
+    page = signed_in.get(
         "/oauth/authorize/", authorize_params(app, "patient/*.rs openid fhirUser", challenge)
     )
     items = [
@@ -181,15 +181,15 @@ def test_everything_is_said_as_such(app, browser):
     ]
 
 
-def test_my_page_and_the_apps_page_list_connected_apps(connect, browser, records):
-    browser.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    mypage = browser.get(reverse("mypage:index")).content.decode()
+def test_my_page_and_the_apps_page_list_connected_apps(connect, signed_in, records):
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    mypage = signed_in.get(reverse("mypage:index")).content.decode()
     assert "No apps are connected to your health record." in mypage
     grant = connect("launch/patient patient/Observation.rs")
-    mypage = browser.get(reverse("mypage:index")).content.decode()
+    mypage = signed_in.get(reverse("mypage:index")).content.decode()
     assert "Step Counter" in mypage and "not used yet" not in mypage  # the token was issued
     api(grant["access_token"]).get("/fhir/Observation")
-    apps = BeautifulSoup(browser.get(reverse("smart:apps")).content, "html.parser")
+    apps = BeautifulSoup(signed_in.get(reverse("smart:apps")).content, "html.parser")
     section = apps.select_one(".smart-app")
     assert section.h2.get_text() == "Step Counter"
     assert "Observations" in section.get_text()
@@ -197,11 +197,11 @@ def test_my_page_and_the_apps_page_list_connected_apps(connect, browser, records
     assert section.form.button.get_text(strip=True) == "Disconnect Step Counter"
 
 
-def test_disconnect_is_post_only_and_own_connections_only(connect, browser, records):
+def test_disconnect_is_post_only_and_own_connections_only(connect, signed_in, records):
     connect()
     connection = Connection.objects.get()
     url = reverse("smart:disconnect", args=[connection.pk])
-    assert browser.get(url).status_code == 405
+    assert signed_in.get(url).status_code == 405
     other = Client()
     other.force_login(UserFactory())
     assert other.post(url).status_code == 302

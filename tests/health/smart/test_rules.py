@@ -77,8 +77,8 @@ def test_another_patients_resources_are_invisible(connect, records):
     assert [e["resource"]["id"] for e in everyone["entry"]] == [records["a"]]
 
 
-def test_wrong_pkce_verifier_is_refused(app, browser):
-    response, verifier = approve(browser, app)
+def test_wrong_pkce_verifier_is_refused(app, signed_in):
+    response, verifier = approve(signed_in, app)
     code = code_from(response)
     wrong = exchange(app, code, verifier[:-1] + ("A" if verifier[-1] != "A" else "B"))
     assert wrong.status_code == 400
@@ -96,30 +96,32 @@ def test_wrong_pkce_verifier_is_refused(app, browser):
     assert not get_access_token_model().objects.exists()
 
 
-def test_pkce_is_required_and_s256_only(app, browser):
+def test_pkce_is_required_and_s256_only(app, signed_in):
     params = authorize_params(app, "patient/*.rs", "x" * 43)
     del params["code_challenge"], params["code_challenge_method"]
-    assert _error_of(browser.get("/oauth/authorize/", params)) == "invalid_request"
+    assert _error_of(signed_in.get("/oauth/authorize/", params)) == "invalid_request"
     params = authorize_params(app, "patient/*.rs", "x" * 43)
     params["code_challenge_method"] = "plain"
-    assert _error_of(browser.get("/oauth/authorize/", params)) == "invalid_request"
+    assert _error_of(signed_in.get("/oauth/authorize/", params)) == "invalid_request"
 
 
-def test_redirect_uri_mismatch_is_refused_without_redirecting(app, browser):
+def test_redirect_uri_mismatch_is_refused_without_redirecting(app, signed_in):
     _verifier, challenge = pkce()
     evil = "https://evil.example/callback"
-    page = browser.get("/oauth/authorize/", authorize_params(app, "patient/*.rs", challenge, evil))
+    page = signed_in.get(
+        "/oauth/authorize/", authorize_params(app, "patient/*.rs", challenge, evil)
+    )
     assert page.status_code == 400
     assert "evil.example" not in page.get("Location", "")
     assert "smart-consent" not in page.content.decode()  # no consent form for it
     # Nor may a code issued for the registered URI be redeemed under another one.
-    response, verifier = approve(browser, app)
+    response, verifier = approve(signed_in, app)
     token = exchange(app, code_from(response), verifier, redirect_uri=evil)
     assert token.status_code == 400
     assert not get_access_token_model().objects.exists()
 
 
-def test_unknown_client_is_refused_without_redirecting(browser):
+def test_unknown_client_is_refused_without_redirecting(signed_in):
     _verifier, challenge = pkce()
     params = {
         "response_type": "code",
@@ -129,12 +131,12 @@ def test_unknown_client_is_refused_without_redirecting(browser):
         "code_challenge": challenge,
         "code_challenge_method": "S256",
     }
-    page = browser.get("/oauth/authorize/", params)
+    page = signed_in.get("/oauth/authorize/", params)
     assert page.status_code in (400, 401)
     assert not page.has_header("Location")
 
 
-def test_scopes_beyond_what_the_app_is_allowed_are_refused(browser):
+def test_scopes_beyond_what_the_app_is_allowed_are_refused(signed_in):
     app = make_app(name="Scale", scopes="patient/Observation.rs launch/patient")
     _verifier, challenge = pkce()
     for scope in (
@@ -145,35 +147,35 @@ def test_scopes_beyond_what_the_app_is_allowed_are_refused(browser):
         "offline_access patient/Observation.rs",
         "patient/Nonsense.rs",
     ):
-        response = browser.get("/oauth/authorize/", authorize_params(app, scope, challenge))
+        response = signed_in.get("/oauth/authorize/", authorize_params(app, scope, challenge))
         assert _error_of(response) == "invalid_scope", scope
     # v1 spelling of what it is allowed is fine.
-    page = browser.get(
+    page = signed_in.get(
         "/oauth/authorize/", authorize_params(app, "patient/Observation.read", challenge)
     )
     assert page.status_code == 200
 
 
-def test_declining_shares_nothing(app, browser, resident):
-    response, _verifier = approve(browser, app, allow=False)
+def test_declining_shares_nothing(app, signed_in, resident):
+    response, _verifier = approve(signed_in, app, allow=False)
     assert _error_of(response) == "access_denied"
     assert not Connection.objects.filter(user=resident).exists()
 
 
 def test_without_a_linked_record_there_is_nothing_to_allow(app):
     user = UserFactory()
-    browser = Client()
-    browser.force_login(user)
+    signed_in = Client()
+    signed_in.force_login(user)
     _verifier, challenge = pkce()
     params = authorize_params(app, "launch/patient patient/*.rs", challenge)
-    page = browser.get("/oauth/authorize/", params)
+    page = signed_in.get("/oauth/authorize/", params)
     assert page.status_code == 200
     assert 'name="allow"' not in page.content.decode()
     assert "/health/link/" in page.content.decode()
     # Forcing "allow" anyway gives no code.
     data = consent_form(page)
     data["allow"] = "1"
-    forced = browser.post("/oauth/authorize/", data)
+    forced = signed_in.post("/oauth/authorize/", data)
     assert forced.status_code == 400
     assert not Connection.objects.filter(user=user).exists()
 
@@ -219,8 +221,8 @@ def test_consent_to_another_record_ends_the_old_tokens(app, connect, records, re
     assert api(new["access_token"]).get(f"/fhir/Patient/{records['b']}").status_code == 200
 
 
-def test_a_connection_revoked_before_the_token_request_gets_no_token(app, browser, resident):
-    response, verifier = approve(browser, app)
+def test_a_connection_revoked_before_the_token_request_gets_no_token(app, signed_in, resident):
+    response, verifier = approve(signed_in, app)
     code = code_from(response)
     services.disconnect_all(resident)
     token = exchange(app, code, verifier)
