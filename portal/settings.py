@@ -19,6 +19,8 @@ from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
 from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
 
+from health.smart import keys as _smart_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
 
@@ -95,6 +97,7 @@ INSTALLED_APPS = [
     "health.fhir",
     "health.records",
     "health.booking",
+    "health.smart",
     "transit",
     "cms",
     "wagtail.contrib.simple_translation",
@@ -117,6 +120,7 @@ INSTALLED_APPS = [
     "taggit",
     "django_filters",
     "csp",
+    "oauth2_provider",  # SMART App Launch (health.smart)
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -546,6 +550,41 @@ FHIR_BUNDLE_MAX_SECONDS = env_int("FHIR_BUNDLE_MAX_SECONDS", 30)
 FHIR_BUNDLE_ENTRY_COUNT = env_int("FHIR_BUNDLE_ENTRY_COUNT", 100)
 # Other base URLs this server answers under (absolute references to them are local).
 FHIR_LOCAL_BASE_URLS = [u for u in os.environ.get("FHIR_LOCAL_BASE_URLS", "").split() if u]
+# Residents' own health apps (health.smart): SMART App Launch on django-oauth-toolkit.
+# Authorisation code with PKCE (S256 only), consent asked every time, read-only patient/
+# scopes; refresh tokens only with offline_access. The OpenID Connect signing key (id_token
+# with fhirUser) comes from SMART_OIDC_PRIVATE_KEY, else a file kept beside the database.
+# Our models point at the toolkit's Application; naming it here lets migrations refer to it.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+SMART_ACCESS_TOKEN_SECONDS = env_int("SMART_ACCESS_TOKEN_SECONDS", 3600)
+SMART_REFRESH_TOKEN_DAYS = env_int("SMART_REFRESH_TOKEN_DAYS", 90)
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": SMART_ACCESS_TOKEN_SECONDS,
+    "ID_TOKEN_EXPIRE_SECONDS": SMART_ACCESS_TOKEN_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": SMART_REFRESH_TOKEN_DAYS * 86400,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
+    "SCOPES_BACKEND_CLASS": "health.smart.scopes.SmartScopes",
+    "OAUTH2_VALIDATOR_CLASS": "health.smart.validator.SmartValidator",
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _smart_keys.private_key(
+        os.environ.get("SMART_OIDC_PRIVATE_KEY", ""),
+        Path(os.environ.get("SMART_OIDC_KEY_FILE", VAR_DIR / "smart-oidc-key.pem")),
+    ),
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
+}
+
 RECORDS_ACTIVATION_CODE_DAYS = env_int("RECORDS_ACTIVATION_CODE_DAYS", 14)
 RECORDS_ACTIVATION_CODE_ATTEMPTS = env_int("RECORDS_ACTIVATION_CODE_ATTEMPTS", 5)
 RECORDS_LINK_ATTEMPTS_PER_HOUR = env_int("RECORDS_LINK_ATTEMPTS_PER_HOUR", 10)

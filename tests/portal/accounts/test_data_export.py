@@ -61,7 +61,17 @@ def read_archive(response):
 
 def test_every_app_adds_its_part():
     slugs = [part.slug for part in export_parts()]
-    assert slugs == ["profile", "mypage", "inbox", "appointments", "cases", "cards", "health", "cms"]
+    assert slugs == [
+        "profile",
+        "mypage",
+        "inbox",
+        "appointments",
+        "cases",
+        "cards",
+        "health",
+        "health-apps",
+        "cms",
+    ]
 
 
 def test_a_resident_downloads_everything_the_portal_holds(
@@ -121,6 +131,7 @@ def test_a_resident_downloads_everything_the_portal_holds(
         "health/summary.html",
         "health/access-log.csv",
         "announcements/read.json",
+        "health/connected-apps.json",
     } <= names
 
     profile_json = json.loads(archive.read("profile/profile.json"))
