@@ -98,6 +98,25 @@ def bookable_days(clinic, service, *, now=None):
     ]
 
 
+def open_days(clinic, service, *, now=None):
+    """The days of the booking window on which the clinic still has open times for the
+    service (free or full). The other days it is closed: no times planned (weekends, when the
+    schedule has none), a closure (holidays), or every time closed or already past."""
+    now = current_time(now)
+    return set(
+        Slot.objects.filter(
+            clinic=clinic,
+            service=service,
+            status=SlotStatus.OPEN,
+            start__gt=now,
+            start__lt=horizon_end(now),
+        )
+        .annotate(day=TruncDate("start", tzinfo=timezone.get_current_timezone()))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+
+
 def day_slots(clinic, service, day, *, now=None):
     """All future slots of one day at a clinic for a service, full and closed ones included
     (so the resident can join a waitlist)."""

@@ -102,13 +102,26 @@ def _my_appointments_in(user, slots):
     )
 
 
-def _calendar(days, selected):
+def _calendar(days, selected, open_days):
     """Two Monday-to-Sunday weeks from the selected day's week, for a compact phone calendar.
-    Days outside the booking window have `None` free places; earlier/later page by two weeks."""
+    Each day is `(day, free places, state)`: state "free", "full" (open times, none free),
+    "closed" (no open times: the clinic is closed then) or None outside the booking window,
+    where free is None too. Earlier/later page by two weeks."""
     free = dict(days)
+
+    def state(day):
+        if day not in free:
+            return None
+        if free[day]:
+            return "free"
+        return "full" if day in open_days else "closed"
+
     monday = selected - timedelta(days=selected.weekday())
     weeks = [
-        [(day, free.get(day)) for day in (monday + timedelta(days=7 * week + i) for i in range(7))]
+        [
+            (day, free.get(day), state(day))
+            for day in (monday + timedelta(days=7 * week + i) for i in range(7))
+        ]
         for week in range(2)
     ]
     first, last = days[0][0], days[-1][0]
@@ -117,14 +130,17 @@ def _calendar(days, selected):
     return {"weeks": weeks, "earlier_day": earlier, "later_day": later}
 
 
-def _parse_day(value, days):
+def _parse_day(value, days, default=None):
+    """The day asked for if it is in the window; else `default` if it is; else the first day
+    with a free place (or the first day)."""
     try:
         day = date.fromisoformat(value) if value else None
     except ValueError:
         day = None
     valid = {d for d, _count in days}
-    if day in valid:
-        return day
+    for candidate in (day, default):
+        if candidate in valid:
+            return candidate
     return next((d for d, count in days if count), days[0][0])
 
 
@@ -148,7 +164,7 @@ def clinic_days(request, clinic_id, service):
         {
             "clinic": clinic,
             "service": service,
-            **_calendar(days, day),
+            **_calendar(days, day, selectors.open_days(clinic, service)),
             "day": day,
             "slots": slots,
             "mine": _my_appointments_in(request.user, slots),
@@ -364,7 +380,9 @@ def reschedule(request, pk):
         )
         return redirect("booking:appointment", new.pk)
     days = selectors.bookable_days(slot.clinic, slot.service)
-    day = _parse_day(request.GET.get("day"), days)
+    # The picker opens on the day of the current appointment: most moves are within a day or
+    # two of it, and the resident sees their own time there.
+    day = _parse_day(request.GET.get("day"), days, default=timezone.localdate(appointment.start))
     slots = selectors.day_slots(slot.clinic, slot.service, day)
     return render(
         request,
@@ -372,7 +390,7 @@ def reschedule(request, pk):
         {
             "clinic": slot.clinic,
             "service": slot.service,
-            **_calendar(days, day),
+            **_calendar(days, day, selectors.open_days(slot.clinic, slot.service)),
             "day": day,
             "slots": slots,
             "mine": _my_appointments_in(request.user, slots),
