@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "portal.scoping",
     "portal.workflow",
     "portal.cases",
+    "health.terminology",
     "health.fhir",
     "health.records",
     "health.booking",
