@@ -164,6 +164,13 @@ def test_zh_hant_record_pages_show_the_demos_terms_in_chinese(demo_record):
         for word in words:
             assert word in page, (slug, word)
         assert wrong_script(main_text(page), "zh-hant") == [], slug
+    charts = client.get(reverse("records:results")).content.decode()
+    for words in ["血壓", "體重", "血糖", "總膽固醇"]:
+        assert words in charts, words
+    assert wrong_script(main_text(charts), "zh-hant") == []
+    assert not re.search(r"Blood pressure|Body weight|Cholesterol", main_text(charts))
+    panel = client.get(reverse("mypage:index")).content.decode()
+    assert "青黴素" in panel and "Penicillin" not in panel
     summary = client.get(reverse("records:summary")).content.decode()
     for words in ["青黴素", "高血壓", "總膽固醇", "糖化血紅蛋白"]:
         assert words in summary, words
@@ -233,6 +240,10 @@ def test_the_terms_of_a_page_cost_one_query_whatever_their_number(demo_record):
     term_queries = [q for q in many.captured_queries if "terminology_term" in q["sql"]]
     assert len(term_queries) == 1
     assert len(many) == len(few)
+    # The overview (allergies, conditions, medicines, vitals, next vaccine): one lookup too.
+    with CaptureQueriesContext(connection) as overview:
+        client.get(reverse("records:index"))
+    assert len([q for q in overview.captured_queries if "terminology_term" in q["sql"]]) == 1
 
 
 def test_the_ips_document_speaks_the_language_asked_for(demo_record, client):
