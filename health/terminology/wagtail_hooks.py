@@ -15,7 +15,9 @@ class TermViewSet(ModelViewSet):
     menu_order = 295
     add_to_admin_menu = True
     form_fields = ["system", "code", "display_en", "display_zh_hant", "display_zh_hans"]
-    list_display = ["code", "display_en", "display_zh_hant", "display_zh_hans", "system"]
+    # Code and the three names: the system's URI is a filter, not a column (it does not wrap,
+    # and the list must fit a phone).
+    list_display = ["code", "names"]
     list_filter = ["system"]
     search_fields = ["code", "display_en", "display_zh_hant", "display_zh_hans"]
     list_per_page = 50
