@@ -102,12 +102,14 @@ def _my_appointments_in(user, slots):
     )
 
 
-def _calendar(days, selected, open_days):
+def _calendar(calendar, selected):
     """Two Monday-to-Sunday weeks from the selected day's week, for a compact phone calendar.
     Each day is `(day, free places, state)`: state "free", "full" (open times, none free),
     "closed" (no open times: the clinic is closed then) or None outside the booking window,
     where free is None too. Earlier/later page by two weeks."""
+    days = [(day, free) for day, free, _open in calendar]
     free = dict(days)
+    open_days = {day for day, _free, is_open in calendar if is_open}
 
     def state(day):
         if day not in free:
@@ -149,7 +151,8 @@ def clinic_days(request, clinic_id, service):
     """Step 3: pick a day, then a time. Full times offer the waitlist."""
     service = _service_or_404(service)
     clinic = get_object_or_404(Clinic, pk=clinic_id, is_active=True, services=service)
-    days = selectors.bookable_days(clinic, service)
+    calendar = selectors.calendar_days(clinic, service)
+    days = [(d, free) for d, free, _open in calendar]
     day = _parse_day(request.GET.get("day"), days)
     if request.GET.get("day") and request.GET.get("day") != day.isoformat():
         messages.warning(
@@ -164,7 +167,7 @@ def clinic_days(request, clinic_id, service):
         {
             "clinic": clinic,
             "service": service,
-            **_calendar(days, day, selectors.open_days(clinic, service)),
+            **_calendar(calendar, day),
             "day": day,
             "slots": slots,
             "mine": _my_appointments_in(request.user, slots),
@@ -379,7 +382,8 @@ def reschedule(request, pk):
             request, _("Your appointment has been moved. We have sent you a new confirmation.")
         )
         return redirect("booking:appointment", new.pk)
-    days = selectors.bookable_days(slot.clinic, slot.service)
+    calendar = selectors.calendar_days(slot.clinic, slot.service)
+    days = [(d, free) for d, free, _open in calendar]
     # The picker opens on the day of the current appointment: most moves are within a day or
     # two of it, and the resident sees their own time there.
     day = _parse_day(request.GET.get("day"), days, default=timezone.localdate(appointment.start))
@@ -390,7 +394,7 @@ def reschedule(request, pk):
         {
             "clinic": slot.clinic,
             "service": slot.service,
-            **_calendar(days, day, selectors.open_days(slot.clinic, slot.service)),
+            **_calendar(calendar, day),
             "day": day,
             "slots": slots,
             "mine": _my_appointments_in(request.user, slots),

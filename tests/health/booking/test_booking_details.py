@@ -54,7 +54,7 @@ def test_closed_days_say_closed_and_full_days_say_full(resident_client, clinic, 
     assert "1 free" in page
 
 
-def test_day_states_cost_one_query_more_not_one_per_day(resident_client, clinic, service):
+def test_day_states_cost_no_query_per_day(resident_client, clinic, service):
     for n in range(1, 6):
         SlotFactory(clinic=clinic, service=service, start=tomorrow_at(9) + timedelta(days=n))
     url = reverse("booking:clinic_days", args=[clinic.pk, service.code])
