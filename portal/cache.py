@@ -19,12 +19,21 @@ dropped, and one warning per failed call is logged.
     }
 
 `manage.py createcachetable` creates the table (`make run` and the deployment steps run it).
+
+Some records must not be forgotten when Redis restarts (it keeps nothing on disk) or when the
+calls switch back from the fallback to Redis: allauth's record that a TOTP code was used, and
+its rate-limit history (a sign-in lock-out). Held in Redis, a code used during an outage would
+be accepted again once Redis answered, and a lock-out set during it lifted. Keys that start
+with one of `DURABLE_KEY_PREFIXES` (or the cache's own "DURABLE_KEY_PREFIXES" option) are
+therefore kept in the fallback cache alone, Redis up or not: one store, nothing to switch.
+They are few and short-lived (seconds to minutes), and read only on sign-in.
 """
 
 import functools
 import logging
 
 from django.core.cache import caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError, transaction
 
@@ -36,26 +45,39 @@ from .redis_breaker import breaker_for
 logger = logging.getLogger(__name__)
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
+DURABLE_KEY_PREFIXES = (
+    "allauth.mfa.totp.used",  # allauth.mfa.totp.internal.auth: a TOTP code already used
+    "allauth:rl:",  # allauth.core.internal.ratelimit: rate-limit history, and its locks
+)
+
+
+def _in_backup(cache, name, args, kwargs, fallback):
+    """Call `name` on the fallback cache; the degraded value if there is none or it fails."""
+    backup = cache.fallback_cache()
+    if backup is not None:
+        try:
+            # In a savepoint: a failing fallback must not break the caller's transaction.
+            with transaction.atomic():
+                return getattr(backup, name)(*args, **kwargs)
+        except DatabaseError as exc:
+            logger.warning("Fallback cache failed in %s: %s", name, exc)
+    return fallback(*args, **kwargs) if callable(fallback) else fallback
+
 
 def _degrade(fallback):
     def decorator(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
+            key = kwargs.get("key", args[0] if args else None)
+            if self.is_durable(key) and self._fallback_alias:
+                return _in_backup(self, method.__name__, args, kwargs, fallback)
             if not self.breaker.is_open():
                 try:
                     return method(self, *args, **kwargs)
                 except UNAVAILABLE as exc:
                     logger.warning("Cache unavailable in %s: %s", method.__name__, exc)
                     self.breaker.trip(exc)
-            backup = self.fallback_cache()
-            if backup is not None:
-                try:
-                    # In a savepoint: a failing fallback must not break the caller's transaction.
-                    with transaction.atomic():
-                        return getattr(backup, method.__name__)(*args, **kwargs)
-                except DatabaseError as exc:
-                    logger.warning("Fallback cache failed in %s: %s", method.__name__, exc)
-            return fallback(*args, **kwargs) if callable(fallback) else fallback
+            return _in_backup(self, method.__name__, args, kwargs, fallback)
 
         return wrapper
 
@@ -70,10 +92,21 @@ class ResilientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._fallback_alias = params.get("FALLBACK")
+        self._durable_prefixes = tuple(params.get("DURABLE_KEY_PREFIXES", DURABLE_KEY_PREFIXES))
         self.breaker = breaker_for(self._servers[0])
 
     def fallback_cache(self):
         return caches[self._fallback_alias] if self._fallback_alias else None
+
+    def is_durable(self, key):
+        """Whether `key` is kept in the fallback cache only (see the module's docstring)."""
+        return isinstance(key, str) and key.startswith(self._durable_prefixes)
+
+    def _split(self, keys):
+        if not self._fallback_alias:
+            return [], list(keys)
+        keys = list(keys)
+        return [k for k in keys if self.is_durable(k)], [k for k in keys if not self.is_durable(k)]
 
     # add() doubles as a lock (allauth's rate limiter takes one); with no server there is no
     # one to contend with, so report success rather than lock every user out.
@@ -82,11 +115,40 @@ class ResilientRedisCache(RedisCache):
     set = _degrade(None)(RedisCache.set)
     touch = _degrade(False)(RedisCache.touch)
     delete = _degrade(False)(RedisCache.delete)
-    get_many = _degrade({})(RedisCache.get_many)
     has_key = _degrade(False)(RedisCache.has_key)
-    set_many = _degrade(lambda data, *a, **k: list(data))(RedisCache.set_many)
-    delete_many = _degrade(None)(RedisCache.delete_many)
     clear = _degrade(False)(RedisCache.clear)
+    _get_many = _degrade({})(RedisCache.get_many)
+    _set_many = _degrade(lambda data, *a, **k: list(data))(RedisCache.set_many)
+    _delete_many = _degrade(None)(RedisCache.delete_many)
+
+    def get_many(self, keys, version=None):
+        durable, volatile = self._split(keys)
+        found = self._get_many(volatile, version=version) if volatile else {}
+        if durable:
+            found.update(_in_backup(self, "get_many", (durable,), {"version": version}, {}))
+        return found
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        durable, volatile = self._split(data)
+        failed = []
+        if volatile:
+            failed += self._set_many({k: data[k] for k in volatile}, timeout, version=version)
+        if durable:
+            failed += _in_backup(
+                self,
+                "set_many",
+                ({k: data[k] for k in durable}, timeout),
+                {"version": version},
+                lambda part, *a, **k: list(part),
+            )
+        return failed
+
+    def delete_many(self, keys, version=None):
+        durable, volatile = self._split(keys)
+        if volatile:
+            self._delete_many(volatile, version=version)
+        if durable:
+            _in_backup(self, "delete_many", (durable,), {"version": version}, None)
 
     @_degrade(None)
     def incr(self, key, delta=1, version=None):

@@ -87,12 +87,17 @@ INSTALLED_APPS = [
     "portal.scoping",
     "portal.workflow",
     "portal.cases",
+    "portal.cards",
     "health.terminology",
     "health.fhir",
     "health.records",
     "health.booking",
     "transit",
     "cms",
+    "wagtail.contrib.simple_translation",
+    "wagtail.contrib.sitemaps",
+    "wagtail.contrib.table_block",
+    "wagtail.locales",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -117,6 +122,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "django.contrib.staticfiles",
 ]
 
@@ -129,6 +135,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.accounts.middleware.PreferredLanguageMiddleware",
+    "cms.middleware.LanguageParameterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -202,13 +209,17 @@ if REDIS_URL:
                 "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
                 "socket_timeout": REDIS_TIMEOUT_SECONDS,
             },
-            # ... and the calls it does not answer go to PostgreSQL, so sign-in rate limits
-            # and used authenticator codes still count while Redis is away.
+            # ... and the calls it does not answer go to PostgreSQL. Sign-in rate limits and
+            # used authenticator codes are kept there always, so no Redis outage or restart
+            # forgets them.
             "FALLBACK": "database",
         },
         "database": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "portal_cache",
+            # It always holds the sign-in rate limits and used TOTP codes (portal/cache.py):
+            # culling at the default 300 entries would drop lock-outs under a wide attack.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         },
     }
     # Sessions stay in the database alone (Django's default), not cached_db: while Redis is
@@ -340,7 +351,9 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Hong_Kong")
 USE_I18N = True
 USE_TZ = True
-WAGTAIL_I18N_ENABLED = False
+# Public pages are translated with Wagtail localisation (one tree per language; see cms/).
+WAGTAIL_I18N_ENABLED = True
+WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
 WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 
 # Static and media ----------------------------------------------------------------------------
@@ -384,6 +397,9 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.notifications.sms.LogSMSBackend")
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
+# A worker claiming a delivery holds it this long; if it dies while sending, the sweep sends
+# the delivery again once the lease has expired. Far longer than one send may take.
+NOTIFICATIONS_LEASE_SECONDS = env_int("NOTIFICATIONS_LEASE_SECONDS", 300)
 # Notifications of a merging kind about one object within this many seconds become one message.
 NOTIFICATIONS_MERGE_SECONDS = env_int("NOTIFICATIONS_MERGE_SECONDS", 300)
 
@@ -483,6 +499,8 @@ RECORDS_LINK_ATTEMPTS_PER_HOUR = env_int("RECORDS_LINK_ATTEMPTS_PER_HOUR", 10)
 RECORDS_CHART_POINTS = env_int("RECORDS_CHART_POINTS", 120)
 RECORDS_SECTION_LIMIT = env_int("RECORDS_SECTION_LIMIT", 200)  # entries per record section page
 RECORDS_VISITS_LIMIT = env_int("RECORDS_VISITS_LIMIT", 500)
+# Hours a break-glass opening of a record its clinics do not know stays open (docs/architecture.md).
+RECORDS_EMERGENCY_ACCESS_HOURS = env_int("RECORDS_EMERGENCY_ACCESS_HOURS", 12)
 
 # Business calendar (portal.workcalendar): seeded from the `holidays` package for mainland
 # China (CN), Hong Kong (HK) or Taiwan (TW); weekly rest days as weekday numbers (Monday 0).
@@ -494,6 +512,16 @@ WORKCALENDAR_WEEKEND_DAYS = [int(d) for d in env_list("WORKCALENDAR_WEEKEND_DAYS
 CASES_FILES_ROOT = Path(os.environ.get("CASES_FILES_ROOT", VAR_DIR / "case-files"))
 CASES_UPLOAD_MAX_BYTES = env_int("CASES_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 CASES_AT_RISK_SHARE = float(os.environ.get("CASES_AT_RISK_SHARE", "0.8"))
+
+# Social security cards (portal.cards): photos live outside the web root, served by views that
+# check who asks; a photo's limits in bytes and pixels; days a ready card waits for collection.
+CARDS_FILES_ROOT = Path(os.environ.get("CARDS_FILES_ROOT", VAR_DIR / "card-files"))
+CARDS_PHOTO_MAX_BYTES = env_int("CARDS_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
+CARDS_PHOTO_MIN_WIDTH = env_int("CARDS_PHOTO_MIN_WIDTH", 400)
+CARDS_PHOTO_MIN_HEIGHT = env_int("CARDS_PHOTO_MIN_HEIGHT", 500)
+CARDS_PHOTO_MAX_WIDTH = env_int("CARDS_PHOTO_MAX_WIDTH", 4000)
+CARDS_PHOTO_MAX_HEIGHT = env_int("CARDS_PHOTO_MAX_HEIGHT", 5000)
+CARDS_COLLECT_DAYS = env_int("CARDS_COLLECT_DAYS", 60)
 
 # Transit (transit/) -----------------------------------------------------------------------------
 # Realtime feeds per static feed code, as JSON, e.g.

@@ -40,7 +40,9 @@ urlpatterns = [
     path("clinics/", include("health.booking.urls")),
     path("transit/", include("transit.urls")),
     path("services/", include("portal.cases.urls")),
+    path("card/", include("portal.cards.urls")),
     path("api/cases/", cases_api.urls),
+    path("", include("cms.urls")),
 ]
 
 if settings.DEBUG:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .errors import GTFSImportError
 from .models import StopTime
 
 BLOCK_BYTES = 8 << 20
@@ -79,8 +80,6 @@ class ArrowStopTimes:
         names = [n.strip() for n in raw_names]
         missing = [n for n in ("trip_id", "stop_id", "stop_sequence") if n not in names]
         if missing:
-            from .importer import GTFSImportError
-
             raise GTFSImportError(f"{name}: required column(s) missing: {', '.join(missing)}")
         # Every column as text, whatever pyarrow would infer; a byte-order mark may stay on
         # the first name, so both spellings are given.

@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .bulk import BulkLoader, delete_in_chunks
+from .errors import GTFSImportError
 from .gtfs_source import SourceError, open_source
 from .models import (
     Agency,
@@ -53,14 +54,6 @@ MAX_PROBLEMS_KEPT = 200
 WEEKDAY_COLUMNS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 csv.field_size_limit(1 << 24)
-
-
-class GTFSImportError(Exception):
-    """The feed was refused or the import failed; the live version is unchanged."""
-
-    def __init__(self, message, report=None):
-        super().__init__(message)
-        self.report = report
 
 
 @dataclass

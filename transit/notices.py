@@ -4,6 +4,7 @@ and resident (the notification kind "transit.alert", which a resident may turn o
 import logging
 
 from django.db import IntegrityError, transaction
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import lazy
@@ -11,6 +12,7 @@ from django.utils.functional import lazy
 from portal.notifications.services import notify
 
 from . import alerts as alert_rules
+from . import realtime
 from .departures import routes_at, stop_members
 from .models import AlertNotice, FavouriteStop, Route, Stop
 from .timetable import Translator
@@ -30,6 +32,11 @@ def _stop_name(version, stop):
         return tr.get("stops", "stop_name", stop.stop_id, stop.name)
 
     return lazy(name, str)()
+
+
+@receiver(realtime.alerts_stored, dispatch_uid="transit.notices.notify_new_alerts")
+def _alerts_stored(sender, feed, now, **kwargs):
+    return notify_new_alerts(feed, now)
 
 
 def notify_new_alerts(feed, now=None):

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from google.protobuf.message import DecodeError
@@ -428,6 +429,11 @@ def _save_state(feed, kind, **values):
     RealtimeFeedState.objects.update_or_create(feed=feed, kind=kind, defaults=values)
 
 
+# Sent after a feed's alerts are stored (feed=, now=). transit.notices tells the residents who
+# follow an affected stop and returns how many it told; a signal keeps this module below it.
+alerts_stored = Signal()
+
+
 # Polling ----------------------------------------------------------------------------------------
 def poll_feed(feed, kind, url, now=None):
     """Fetch, parse and store one realtime feed. Failures are recorded on the feed's state and
@@ -448,9 +454,9 @@ def poll_feed(feed, kind, url, now=None):
             result = f"{stored} trips, {unmatched} unmatched"
         else:
             result = f"{store_alerts(feed, message, stamp, now)} alerts"
-            from .notices import notify_new_alerts
-
-            told = notify_new_alerts(feed, now)
+            told = sum(
+                told or 0 for _receiver, told in alerts_stored.send(Feed, feed=feed, now=now)
+            )
             if told:
                 result += f", {told} residents told"
         _save_state(feed, kind, last_attempt_at=now, last_modified=modified)

@@ -317,6 +317,33 @@ class Closure(models.Model):
         return f"{self.clinic} · {self.date:%Y-%m-%d} · {self.reason}"
 
 
+class ClinicPatient(models.Model):
+    """A Patient of the FHIR store registered with a clinic: the clinic's staff may open the
+    record (portal.scoping, PATIENTS; see docs/architecture.md). Written when a staff member
+    of the clinic creates the Patient; residents who book here are known without a row."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="patients", verbose_name=_("clinic")
+    )
+    patient_id = models.CharField(_("patient id"), max_length=64)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("registered patient")
+        verbose_name_plural = _("registered patients")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "patient_id"], name="booking_clinicpatient_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.clinic} · Patient/{self.patient_id}"
+
+
 class SlotStatus(models.TextChoices):
     OPEN = "open", _("Open")
     CLOSED = "closed", _("Closed")

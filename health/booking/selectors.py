@@ -7,6 +7,8 @@ from django.db.models import Count, F, Min, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from portal import scoping
+
 from .conf import current_time, horizon_days, horizon_end, local_midnight
 from .models import (
     ACTIVE_STATUSES,
@@ -227,6 +229,6 @@ def clinics_managed_by(user):
     """The clinics a staff member runs: all for superusers, else those they are staff of."""
     if not user.is_authenticated:
         return Clinic.objects.none()
-    if user.is_superuser:
-        return Clinic.objects.all()
-    return Clinic.objects.filter(staff=user)
+    # The clinics whose appointments the staff scope gives them (portal.scoping).
+    units = scoping.units(user, Appointment)
+    return Clinic.objects.all() if units is None else units

@@ -13,8 +13,10 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.utils import timezone
 
+from portal import scoping
 from portal.accounts.roles import CLINIC_STAFF, has_role
 
 from .audit import AuditTrail
@@ -73,6 +75,10 @@ class Requester:
     patient_ids: frozenset = frozenset()
     app: str = ""
     audit: AuditTrail = field(default=None, repr=False)
+    # For staff with user/ scopes: the Patient compartments they may open (portal.scoping's
+    # PATIENTS subjects), always with "" (the resources in no compartment: Practitioner,
+    # Organization, Location); None when unlimited (superusers, systems).
+    patient_scope: frozenset | None = None
 
     def __post_init__(self):
         if self.audit is None:
@@ -96,8 +102,10 @@ class Requester:
         granting = self._granting(resource_type, permission)
         if not granting:
             raise Forbidden(f"No scope grants '{permission}' on {resource_type}")
-        if any(s.context in ("user", "system") for s in granting):
+        if any(s.context == "system" for s in granting):
             return None
+        if any(s.context == "user" for s in granting):
+            return self.patient_scope
         return self.patient_ids
 
     def may_see(self, resource_type, patient_id, permission="r"):
@@ -105,7 +113,22 @@ class Requester:
         if not self.allows(resource_type, permission):
             return False
         limit = self.compartment(resource_type, permission)
-        return limit is None or (patient_id and patient_id in limit)
+        return limit is None or (patient_id or "") in limit
+
+    def may_admit(self):
+        """Whether this requester may open compartments of Patients it creates (staff limited
+        by patient_scope): see store.check_write."""
+        return self.patient_scope is not None
+
+    def admit(self, patient_ids):
+        """Open the compartments of Patients this requester is creating: at once, and, when
+        called inside the creating write's transaction (so a failed write leaves nothing),
+        in later requests through portal.scoping's claimers (the creator's clinics)."""
+        if self.patient_scope is None:
+            return
+        self.patient_scope = self.patient_scope | frozenset(patient_ids)
+        if self.user is not None and transaction.get_connection().in_atomic_block:
+            scoping.claim(self.user, scoping.PATIENTS, sorted(set(patient_ids) - {""}))
 
     @property
     def patient_limit(self):
@@ -227,13 +250,16 @@ def requester_for(request):
 
 
 def requester_for_user(user):
-    """The Requester for a signed-in person: clinic staff see all, residents their own."""
+    """The Requester for a signed-in person: clinic staff the patients their clinics know
+    (portal.scoping, PATIENTS; superusers all), residents their own linked records."""
     if has_role(user, CLINIC_STAFF):
+        patients = scoping.subjects(user, scoping.PATIENTS)
         return Requester(
             kind=STAFF,
             label=user.get_username(),
             scopes=[Scope("user", "*", PERMISSIONS)],
             user=user,
+            patient_scope=None if patients is None else patients | {""},
         )
     return Requester(
         kind=RESIDENT,

@@ -176,8 +176,20 @@ def check_write(requester, resource_type, permission, *patient_ids):
     if requester is None:
         return
     limit = requester.compartment(resource_type, permission)
-    if limit is not None and any(pid not in limit for pid in patient_ids):
-        raise Forbidden("The resource is outside the patient compartment this client may write")
+    if limit is None:
+        return
+    outside = {pid for pid in patient_ids if pid not in limit}
+    if not outside:
+        return
+    # Staff limited to their clinics' patients may write into the compartment of a Patient
+    # they are creating (no Patient of that id exists yet, deleted or not); it opens to them.
+    if (
+        requester.may_admit()
+        and not Resource.objects.filter(resource_type="Patient", resource_id__in=outside).exists()
+    ):
+        requester.admit(outside)
+        return
+    raise Forbidden("The resource is outside the patient compartment this client may write")
 
 
 def _insert(resource_type, resource_id, body, method="POST"):
@@ -263,6 +275,8 @@ def create_resource(
             result = _conditional_create(resource_type, resource_id, body, if_none_exist, requester)
         resource = result.resource
         if result.created:
+            if resource_type == "Patient":
+                requester.admit([resource.resource_id])
             audit.add(
                 "create", resource_type, resource.resource_id, resource.patient_id, detail=detail
             )

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.validators import readable_name, readable_reason
+
 
 class PatientSearchForm(forms.Form):
     name = forms.CharField(label=_("Name"), required=False)
@@ -57,3 +59,20 @@ class EncounterNoteForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("FHIR Bundle or NDJSON file"))
+
+
+class EmergencyAccessForm(forms.Form):
+    patient = forms.CharField(
+        label=_("Patient id or identifier"),
+        max_length=64,
+        help_text=_("The patient id, or an identifier such as the ID card number."),
+        validators=[readable_name],
+    )
+    reason = forms.CharField(
+        label=_("Why you need this record now"),
+        min_length=10,
+        max_length=300,
+        help_text=_("Recorded with your name and shown to the patient in their access log."),
+        validators=[readable_reason],
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -7,6 +7,7 @@ app_name = "records_admin"
 urlpatterns = [
     path("", admin_views.patient_search, name="search"),
     path("import/", admin_views.import_bundle, name="import"),
+    path("emergency/", admin_views.emergency_access, name="emergency"),
     path("<str:patient_id>/", admin_views.patient_detail, name="patient"),
     path(
         "<str:patient_id>/documents/<str:resource_id>/",

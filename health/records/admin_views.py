@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -19,9 +21,10 @@ from health.fhir.errors import FhirError, PreconditionFailed
 from health.fhir.search import search_page
 from portal.accounts.roles import CLINIC_STAFF, has_role
 
-from . import services, staff
+from . import emergency, services, staff
 from .admin_forms import (
     CodedEntryForm,
+    EmergencyAccessForm,
     EncounterNoteForm,
     ImportForm,
     PatientSearchForm,
@@ -72,7 +75,39 @@ def patient_search(request):
                     ),
                 }
             )
-    return render(request, "records/admin/search.html", {"form": form, "patients": patients})
+    context = {
+        "form": form,
+        "patients": patients,
+        "can_open_others": not request.user.is_superuser,
+    }
+    return render(request, "records/admin/search.html", context)
+
+
+@clinic_staff_required
+def emergency_access(request):
+    """Break-glass (health/records/emergency.py): open a record the staff member's clinics
+    do not know, with a reason that is recorded."""
+    form = EmergencyAccessForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            access = emergency.grant(
+                request.user, form.cleaned_data["patient"], form.cleaned_data["reason"]
+            )
+        except emergency.EmergencyAccessError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.warning(
+                request,
+                _("This record is open to you until %(until)s. Your reason has been recorded.")
+                % {"until": formats.date_format(localtime(access.expires_at), "DATETIME_FORMAT")},
+            )
+            return redirect("records_admin:patient", patient_id=access.patient_id)
+    context = {
+        "form": form,
+        "title": _("Open a record in an emergency"),
+        "hours": emergency.hours(),
+    }
+    return render(request, "records/admin/emergency.html", context)
 
 
 def _name(body):

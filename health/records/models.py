@@ -48,3 +48,29 @@ class LinkAttempt(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.attempted_at:%Y-%m-%d %H:%M}"
+
+
+class EmergencyAccess(models.Model):
+    """Break-glass: a clinic staff member opened the record of a patient their clinics do not
+    know, giving a reason. Open for `RECORDS_EMERGENCY_ACCESS_HOURS`; every read under it is
+    audited by the store as usual, and the grant itself (who, whose record, why, until when)
+    stays as the record of the decision for review."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    patient_id = models.CharField(_("patient id"), max_length=64)
+    reason = models.CharField(_("reason"), max_length=300)
+    granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("until"))
+
+    class Meta:
+        verbose_name = _("emergency access")
+        verbose_name_plural = _("emergency accesses")
+        indexes = [models.Index(fields=["user", "expires_at"], name="records_emergency_user")]
+
+    def __str__(self):
+        return f"{self.user} · Patient/{self.patient_id} · {self.granted_at:%Y-%m-%d %H:%M}"

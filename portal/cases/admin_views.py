@@ -13,15 +13,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.workflow import TransitionError
+
 from . import services
 from .forms import (
     ApplicantForm,
     ApplicationForm,
+    CorrectionForm,
     DocumentUploadForm,
     ExtensionForm,
     HotlineForm,
     IdentityForm,
     MessageForm,
+    StepForm,
     WindowFindForm,
     answer_rows,
 )
@@ -109,11 +113,22 @@ def case_detail(request, pk):
     extension_form = ExtensionForm(prefix="extension")
     message_form = MessageForm(prefix="message")
     document_form = DocumentUploadForm(prefix="document")
+    correction_form = CorrectionForm(prefix="correction")
     if request.method == "POST":
         if not request.user.has_perm("cases.change_case"):
             raise PermissionDenied
         action = request.POST.get("action")
         try:
+            if action == "step":
+                return _take_step(request, case)
+            if action == "correction":
+                correction_form = CorrectionForm(request.POST, prefix="correction")
+                if correction_form.is_valid():
+                    services.request_correction(
+                        case, correction_form.cleaned_data["message"], by=request.user
+                    )
+                    messages.success(request, _("The resident is asked for the correction."))
+                    return redirect("cases_admin_case", pk=case.pk)
             if action == "assign_me":
                 services.assign(case, request.user, by=request.user)
                 messages.success(request, _("The case is assigned to you."))
@@ -156,10 +171,11 @@ def case_detail(request, pk):
                     return redirect("cases_admin_case", pk=case.pk)
             else:
                 messages.error(request, _("Unknown action."))
-        except services.CaseError as error:
+        except (services.CaseError, TransitionError) as error:
             messages.error(request, str(error))
             return redirect("cases_admin_case", pk=case.pk)
     due, progress = services.case_progress(case)
+    steps = services.allowed_steps(case, request.user)
     return TemplateResponse(
         request,
         "cases/staff/case.html",
@@ -179,8 +195,41 @@ def case_detail(request, pk):
             "document_form": document_form,
             "status": services.status_wording(case),
             "open": case.state in OPEN_STATES,
+            "estimate": services.is_estimate(case),
+            "steps": [s for s in steps if s.name != "request_correction"],
+            "can_request_correction": any(s.name == "request_correction" for s in steps),
+            "correction_form": correction_form,
+            "history": services.history(case, staff=True),
         },
     )
+
+
+def _take_step(request, case):
+    """POST action=step: one of the steps the table allows from the case's state. A step the
+    table does not allow (a stale page, a forged form) is refused with its message."""
+    form = StepForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("cases_admin_case", pk=case.pk)
+    name = form.cleaned_data["step"]
+    if name not in {step.name for step in services.allowed_steps(case, request.user)}:
+        from .lifecycle import CaseTransitionRefused
+
+        raise CaseTransitionRefused(state=case.get_state_display())
+    change = services.move(
+        case,
+        name,
+        by=request.user,
+        reason=form.cleaned_data["reason"],
+        note=form.cleaned_data["note"],
+    )
+    messages.success(
+        request,
+        _("Done: the case is now “%(state)s”.") % {"state": change.obj.get_state_display()},
+    )
+    return redirect("cases_admin_case", pk=case.pk)
 
 
 def dashboard(request):

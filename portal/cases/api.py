@@ -1,9 +1,13 @@
 """The back-office API for department systems: /api/cases/ (OpenAPI at /api/cases/openapi.json).
 
 A system holds a Bearer token issued for one office (`manage.py create_cases_api_token`) and
-sees that office's cases only. Every POST takes an `Idempotency-Key` header: the same key
-again changes nothing and returns the first answer (a different body under the same key is a
-409). Errors are JSON `{"code": "...", "message": "..."}`; no request ends in a 500.
+sees that office's cases only. It moves a case on with `POST /cases/{reference}/status`
+(`{"step": "accept"}`), through the same lifecycle table as officers in the admin: a step
+the table does not allow from the case's state is a 409 `invalid` (`lost` when another change
+won a moment before), a step without its required reason a 400. Every POST takes an
+`Idempotency-Key` header: the same key again changes nothing and returns the first answer (a
+different body under the same key is a 409). Errors are JSON
+`{"code": "...", "message": "..."}`; no request ends in a 500.
 """
 
 import hashlib
@@ -13,7 +17,7 @@ from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from ninja import File, Form, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -21,9 +25,11 @@ from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
 from portal.validators import unreadable
+from portal.workflow import SYSTEM, System, TransitionError
 
 from . import services
 from .forms import validate_document
+from .lifecycle import CASE, OFFICE_STEPS
 from .models import ApiClient, ApiIdempotencyKey, Case, CaseDocument, CaseEvent, CaseState
 
 logger = logging.getLogger(__name__)
@@ -133,6 +139,26 @@ class CaseOut(Schema):
             "answers": case.answers,
             "updated_at": case.updated_at,
         }
+
+
+# The steps a department system may take (lifecycle.OFFICE_STEPS open to SYSTEM).
+API_STEPS = tuple(name for name in OFFICE_STEPS if SYSTEM in CASE.step(name).by)
+
+
+class StatusChangeIn(Schema):
+    step: str
+    reason: str = ""
+    note: str = ""
+
+
+class StatusChangeOut(Schema):
+    reference: str
+    step: str
+    from_state: str
+    to_state: str
+    reason: str
+    at: datetime
+    case: CaseOut
 
 
 class CasePage(Schema):
@@ -249,6 +275,58 @@ def list_cases(request, cursor: int = 0, state: str = ""):
 @api.get("/cases/{reference}", response={200: CaseOut, 401: Error, 404: Error}, tags=["cases"])
 def read_case(request, reference: str):
     return CaseOut.from_case(_case(request, reference))
+
+
+@api.post(
+    "/cases/{reference}/status",
+    response={
+        200: StatusChangeOut,
+        400: Error,
+        401: Error,
+        403: Error,
+        404: Error,
+        409: Error,
+        422: Error,
+    },
+    tags=["cases"],
+)
+def change_status(request, reference: str, payload: StatusChangeIn):
+    """Move the case on by one lifecycle step (the same table as officers in the admin):
+    `accept`, `start`, `approve`, `request_correction` (reason: what the resident must send),
+    `reject` (reason required), `result_ready` (reason: how the resident gets the result),
+    `collect`, `close`. A step not open from the case's state is a 409 and changes nothing.
+    With the same Idempotency-Key again, nothing changes and the first answer is returned."""
+    step = payload.step.strip()
+    if step not in API_STEPS:
+        raise ApiError(422, "invalid_step", f"step: one of {', '.join(API_STEPS)}.")
+    reason = payload.reason.strip()
+    note = payload.note.strip()
+    for name, value, limit in (("reason", reason, 500), ("note", note, 2000)):
+        if len(value) > limit or unreadable(value.replace("\n", "").replace("\r", "")):
+            raise ApiError(422, f"invalid_{name}", f"{name}: at most {limit} readable characters.")
+    case = _case(request, reference)
+
+    def handler():
+        try:
+            change = services.move(
+                case, step, by=System(f"api: {request.auth.name}"[:150]), reason=reason, note=note
+            )
+        except TransitionError as error:
+            # Stored under the key like a success: the same request again answers the same.
+            with translation.override("en"):
+                return error.http_status, {"code": error.code, "message": str(error)}
+        case.refresh_from_db()
+        return 200, {
+            "reference": case.reference,
+            "step": step,
+            "from_state": change.from_state or "",
+            "to_state": change.step.target,
+            "reason": change.reason,
+            "at": change.at.isoformat(),
+            "case": CaseOut.from_case(case),
+        }
+
+    return _idempotent(request, {"step": step, "reason": reason, "note": note}, handler)
 
 
 @api.post(

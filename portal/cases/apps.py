@@ -8,4 +8,10 @@ class CasesConfig(AppConfig):
     verbose_name = _("Service cases")
 
     def ready(self):
-        from . import signals  # noqa: F401  (the calendar's change signal)
+        from . import (
+            lifecycle,  # noqa: F401  (registers the case's transition table)
+            scopes,
+            signals,  # noqa: F401  (the calendar's change signal)
+        )
+
+        scopes.register()

@@ -287,3 +287,46 @@ class IdentityForm(forms.Form):
         max_length=20,
         validators=[validate_id_number],
     )
+
+
+class StepForm(forms.Form):
+    """An officer moves a case on: the step (one the table allows from the case's state), a
+    reason (required where the step says so: the resident reads it) and a note for staff."""
+
+    step = forms.CharField(max_length=40, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Reason or message (the resident reads it)"),
+        max_length=500,
+        required=False,
+        validators=[readable_reason],
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    note = forms.CharField(
+        label=_("Note for staff (the resident does not see it)"),
+        max_length=2000,
+        required=False,
+        validators=[readable_text],
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class CorrectionForm(forms.Form):
+    """What the office needs from the resident. Read in the message, on the case page and in
+    the due date's explanation ("paused 3 working days while we waited for …")."""
+
+    message = forms.CharField(
+        label=_("What the resident must send or correct"),
+        help_text=_(
+            "Written so it reads after “while we waited for”, e.g. “a clearer photo of your "
+            "ID card”."
+        ),
+        max_length=200,
+        validators=[readable_reason],
+    )
+
+
+class WithdrawForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("Yes, withdraw this application. The office will stop working on it."),
+        required=True,
+    )

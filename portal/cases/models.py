@@ -487,6 +487,8 @@ class Case(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     received_on = models.DateField(_("received on"), null=True, blank=True)
+    # The office's clock starts here (set once, by the "accept" step; see lifecycle.py).
+    accepted_on = models.DateField(_("accepted on"), null=True, blank=True)
     decided_on = models.DateField(_("decided on"), null=True, blank=True)
     # Derived from the calendar, never typed: see services.refresh_due_date().
     due_date = models.DateField(_("due date"), null=True, blank=True)

@@ -60,3 +60,33 @@ register(
         merge_window=True,
     )
 )
+
+register(
+    NotificationKind(
+        "cases.status_changed",
+        label=_("Your application moved on (accepted, decided, result ready, ...)"),
+        group=GROUP,
+        templates={
+            "subject": "cases/notifications/status_subject.txt",
+            "body": "cases/notifications/status.txt",
+        },
+        channels={INBOX, EMAIL},
+        optional=False,
+        # Accepted and started, or approved and ready, minutes apart: one message.
+        merge_window=True,
+    )
+)
+
+register(
+    NotificationKind(
+        "cases.correction_requested",
+        label=_("The office needs a correction to your application"),
+        group=GROUP,
+        templates={
+            "subject": "cases/notifications/correction_subject.txt",
+            "body": "cases/notifications/correction.txt",
+        },
+        channels={INBOX, EMAIL, SMS},
+        optional=False,
+    )
+)

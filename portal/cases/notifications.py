@@ -6,10 +6,14 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.utils import translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
 from portal.notifications.services import notify
 from portal.notifications.sms import get_sms_backend
+
+from .clock import due_date_for
+from .wording import status_wording
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +41,33 @@ def office_message(case, message):
 
 def office_document(case, document):
     return _send(case, "cases.document", {"document": document})
+
+
+def _status_label(case):
+    """The status the resident reads, in the language the message is being rendered in."""
+    return status_wording(case).label
+
+
+def _next_step(case):
+    return status_wording(case).next_step
+
+
+def for_transition(change):
+    """A lifecycle step's notification (the kind its row names in lifecycle.py), written in
+    the transition's transaction after the step's other effects, so it reads the new due
+    date. Status changes about one case within the merge window become one message."""
+    case = change.obj
+    kind = change.step.notify
+    if kind == "cases.submitted":
+        return case_submitted(case, due_date_for(case))
+    context = {
+        "what": change.step.resident_text,
+        "reason": change.reason,
+        "status": lazy(_status_label, str)(case),
+        "next_step": lazy(_next_step, str)(case),
+        "due": due_date_for(case) if case.is_open else None,
+    }
+    return _send(case, kind, context)
 
 
 def hotline_sms(case):

@@ -1,24 +1,39 @@
 """The rules of service cases, called by the resident's views, the admin, the API and tasks.
 
 Applying:   start_draft → save_draft → submit (reference and due date)
+Lifecycle:  move(case, step, by=...) through portal.workflow (lifecycle.py declares the table),
+            allowed_steps(case, user), request_correction, resubmit, withdraw, grant_extension
 Due dates:  due_date_for(case) (explained), refresh_due_date(case), recompute_open_cases()
 Access:     cases_of(user), case_for_applicant(user, pk), document_for(user, case_pk, doc_pk)
 """
 
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.workcalendar.periods import Extension, Pause, compute_due_date, progress
+from portal import scoping
 from portal.workcalendar.services import business_calendar
+from portal.workflow import transition
 
 from . import notifications
+from .clock import (  # noqa: F401  (the rules' due-date part, used through services)
+    ONE_DAY,
+    RecomputeResult,
+    _iso,
+    at_risk_share,
+    case_progress,
+    clock_start,
+    counted_pauses,
+    due_date_for,
+    is_estimate,
+    recompute_open_cases,
+    record_due_date_changes,
+    refresh_due_date,
+)
+from .feed import record_event
 from .forms import DOCUMENT_TYPES, sniff_document
 from .models import (
     OPEN_STATES,
@@ -30,29 +45,13 @@ from .models import (
     ResidentIdentity,
     Service,
 )
+from .wording import StatusWording, status_wording  # noqa: F401
 
 logger = logging.getLogger(__name__)
-
-ONE_DAY = timedelta(days=1)
 
 
 class CaseError(Exception):
     """A rule refused the request; the message is for the person who asked, translated."""
-
-
-def at_risk_share():
-    return float(getattr(settings, "CASES_AT_RISK_SHARE", 0.8))
-
-
-# The event feed -------------------------------------------------------------------------------
-
-
-def record_event(case, event, **data):
-    """Add `event` ("case.submitted", ...) to the feed department systems follow, in the
-    caller's transaction."""
-    from .models import CaseEvent
-
-    return CaseEvent.objects.create(case=case, office_id=case.office_id, kind=event, data=data)
 
 
 # Applying ---------------------------------------------------------------------------------------
@@ -183,213 +182,20 @@ def submit(case, *, by, check_answers=True):
         )
     now = timezone.now()
     today = timezone.localdate(now)
-    case.reference = allocate_reference(case.office, today.year)
-    case.submitted_at = now
-    case.received_on = today
-    case.state = CaseState.SUBMITTED
-    due, _changed = refresh_due_date(case, save=False)
-    case.save()
-    record_event(case, "case.submitted", state=case.state, due_date=_iso(case.due_date))
-    notifications.case_submitted(case, due)
+    transition(
+        case,
+        CaseState.SUBMITTED,
+        by=by,
+        step="submit",
+        values={
+            "reference": allocate_reference(case.office, today.year),
+            "submitted_at": now,
+            "received_on": today,
+            "updated_at": now,
+        },
+        at=now,
+    )
     return case
-
-
-def _iso(value):
-    return value.isoformat() if value else None
-
-
-# Due dates --------------------------------------------------------------------------------------
-
-
-def due_date_for(case, calendar=None, *, pauses=None, extensions=None):
-    """The case's DueDate (see portal.workcalendar.periods), or None before it is received.
-    `pauses` and `extensions` may be passed in when they were read in bulk."""
-    if case.received_on is None:
-        return None
-    calendar = calendar or business_calendar()
-    if pauses is None:
-        pauses = list(case.pauses.all())
-    if extensions is None:
-        extensions = list(case.extensions.all())
-    return compute_due_date(
-        calendar,
-        case.received_on,
-        case.service.promised_days,
-        [Pause(p.started_on, p.ended_on, p.reason) for p in pauses],
-        [Extension(e.days, e.reason) for e in extensions],
-        at_risk_share=at_risk_share(),
-    )
-
-
-def _apply(case, due):
-    changed = (
-        case.due_date != due.due
-        or case.at_risk_from != due.at_risk_from
-        or case.due_provisional != due.provisional
-    )
-    case.due_date, case.at_risk_from, case.due_provisional = (
-        due.due,
-        due.at_risk_from,
-        due.provisional,
-    )
-    return changed
-
-
-def refresh_due_date(case, calendar=None, *, save=True):
-    """Work the due date out again and store it. Returns (DueDate, changed)."""
-    due = due_date_for(case, calendar)
-    if due is None:
-        return None, False
-    changed = _apply(case, due)
-    if changed and save:
-        Case.objects.filter(pk=case.pk).update(
-            due_date=case.due_date,
-            at_risk_from=case.at_risk_from,
-            due_provisional=case.due_provisional,
-        )
-    return due, changed
-
-
-@dataclass
-class RecomputeResult:
-    checked: int = 0
-    changed: int = 0
-
-
-def recompute_open_cases(calendar=None, *, batch_size=2000, on_change=None):
-    """Work out the due date of every open case again (after a calendar change) and store the
-    ones that moved, in batches. `on_change(moved)` gets each batch's [(case, old due date,
-    DueDate)] inside the batch's transaction (the feed records them). Idempotent: a second run finds
-    nothing to change.
-
-    Cases received on the same day for the same service, with no pause or extension, share
-    one computation (100,000 cases have a few hundred distinct inputs), and on PostgreSQL a
-    batch is stored with one UPDATE … FROM (VALUES …)."""
-    from .models import CaseExtension, CasePause
-
-    calendar = calendar or business_calendar()
-    result = RecomputeResult()
-    memo = {}
-    last_pk = 0
-    while True:
-        cases = list(
-            Case.objects.filter(state__in=OPEN_STATES, received_on__isnull=False, pk__gt=last_pk)
-            .select_related("service")
-            .only(
-                "pk",
-                "office_id",
-                "received_on",
-                "due_date",
-                "at_risk_from",
-                "due_provisional",
-                "service__promised_days",
-            )
-            .order_by("pk")[:batch_size]
-        )
-        if not cases:
-            return result
-        last_pk = cases[-1].pk
-        ids = [case.pk for case in cases]
-        pauses, extensions = {}, {}
-        for pause in CasePause.objects.filter(case_id__in=ids):
-            pauses.setdefault(pause.case_id, []).append(pause)
-        for extension in CaseExtension.objects.filter(case_id__in=ids):
-            extensions.setdefault(extension.case_id, []).append(extension)
-        moved = []
-        for case in cases:
-            own_pauses = pauses.get(case.pk, [])
-            own_extensions = extensions.get(case.pk, [])
-            key = (
-                case.received_on,
-                case.service.promised_days,
-                tuple((p.started_on, p.ended_on, p.reason) for p in own_pauses),
-                tuple((e.days, e.reason) for e in own_extensions),
-            )
-            due = memo.get(key)
-            if due is None:
-                due = memo[key] = due_date_for(
-                    case, calendar, pauses=own_pauses, extensions=own_extensions
-                )
-            old = case.due_date
-            if _apply(case, due):
-                moved.append((case, old, due))
-        result.checked += len(cases)
-        if moved:
-            with transaction.atomic():
-                _store_due_dates([case for case, _old, _due in moved])
-                if on_change is not None:
-                    on_change(moved)
-            result.changed += len(moved)
-
-
-def _store_due_dates(cases):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        Case.objects.bulk_update(cases, ["due_date", "at_risk_from", "due_provisional"])
-        return
-    rows = ", ".join(["(%s, %s::date, %s::date, %s)"] * len(cases))
-    params = []
-    for case in cases:
-        params += [case.pk, case.due_date, case.at_risk_from, case.due_provisional]
-    table = Case._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS c SET due_date = v.due, at_risk_from = v.risk, "
-            "due_provisional = v.provisional "
-            f"FROM (VALUES {rows}) AS v(id, due, risk, provisional) WHERE c.id = v.id",
-            params,
-        )
-
-
-def record_due_date_changes(moved):
-    """The same for a whole batch, in one INSERT."""
-    from .models import CaseEvent
-
-    CaseEvent.objects.bulk_create(
-        CaseEvent(
-            case_id=case.pk,
-            office_id=case.office_id,
-            kind="case.due_date_moved",
-            data={"old": _iso(old), "new": _iso(due.due)},
-        )
-        for case, old, due in moved
-    )
-
-
-def case_progress(case, calendar=None):
-    """(DueDate, Progress) for an open case, else (DueDate or None, None)."""
-    calendar = calendar or business_calendar()
-    due = due_date_for(case, calendar)
-    if due is None or case.state not in OPEN_STATES:
-        return due, None
-    return due, progress(calendar, due, timezone.localdate())
-
-
-# Status wording ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StatusWording:
-    status: str  # PublicStatus value
-    label: str
-    next_step: str
-    tone: str
-
-
-def status_wording(case, texts=None):
-    """What the resident reads for the case's status: the service's own wording where it has
-    one, else the default. `texts` may be the service's StatusText rows, read in bulk."""
-    from .models import localized
-    from .statuses import DEFAULT_NEXT_STEP, TAG_TONE, PublicStatus
-
-    status = PublicStatus(case.public_status)
-    if texts is None:
-        texts = [t for t in case.service.status_texts.all() if t.status == status]
-    own = next((t for t in texts if t.status == status), None)
-    label = (own and localized(own, "label")) or status.label
-    next_step = (own and localized(own, "next_step")) or DEFAULT_NEXT_STEP[status]
-    return StatusWording(status.value, str(label), str(next_step), TAG_TONE[status])
 
 
 # Access -----------------------------------------------------------------------------------------
@@ -405,12 +211,6 @@ def case_for_applicant(user, pk):
     return cases_of(user).select_related("service", "office").filter(pk=pk).first()
 
 
-def is_officer_of(user, office_id):
-    return user.is_authenticated and (
-        user.is_superuser or user.case_offices.filter(pk=office_id).exists()
-    )
-
-
 def document_for(user, case_pk, document_pk):
     """A document of case `case_pk` that `user` may open: the applicant's own, or any of a
     case of an office the user works for. None otherwise."""
@@ -421,7 +221,7 @@ def document_for(user, case_pk, document_pk):
         return None
     if document.case.applicant_id == user.pk:
         return document
-    if is_officer_of(user, document.case.office_id):
+    if scoping.allows(user, document.case, scoping.VIEW):
         return document
     return None
 
@@ -432,17 +232,18 @@ def document_for(user, case_pk, document_pk):
 def offices_of(user):
     """The offices whose cases `user` works: a superuser's are all of them."""
     from .models import Office
+    from .scopes import offices_of as officer_offices
 
     if not user.is_authenticated:
         return Office.objects.none()
     if user.is_superuser:
         return Office.objects.all()
-    return Office.objects.filter(officers=user)
+    return officer_offices(user)
 
 
-def office_cases(user):
-    """Every case (drafts excepted) of the offices `user` works for."""
-    return Case.objects.filter(office__in=offices_of(user)).exclude(state=CaseState.DRAFT)
+def office_cases(user, action=scoping.VIEW):
+    """Every case (drafts excepted) of the offices `user` works for (portal.scoping)."""
+    return scoping.visible(user, Case, action).exclude(state=CaseState.DRAFT)
 
 
 QUEUE_FILTERS = ("status", "service", "risk", "assigned")
@@ -515,6 +316,7 @@ def assign(case, officer, *, by):
 def grant_extension(case, days, reason, *, by):
     """Extend the case by `days` working days, within the service's rule (the total of all
     extensions may not pass it), with a reason the resident sees."""
+    from .lifecycle import extend_step
     from .models import CaseExtension
 
     case = Case.objects.select_for_update().select_related("service").get(pk=case.pk)
@@ -529,10 +331,31 @@ def grant_extension(case, days, reason, *, by):
             _("This service allows at most %(limit)s working days of extension; %(left)s are left.")
             % {"limit": limit, "left": max(0, limit - granted)}
         )
-    extension = CaseExtension.objects.create(case=case, days=days, reason=reason, granted_by=by)
-    refresh_due_date(case)
+    reason = " ".join(str(reason or "").split())
+    if not reason:
+        raise CaseError(_("Give the reason for the extension: the resident reads it."))
+    extension = CaseExtension.objects.create(
+        case=case, days=days, reason=reason[:300], granted_by=_user(by)
+    )
+    # The history row, the new due date and the resident's message, through the lifecycle
+    # (the state stays as it is).
+    transition(
+        case,
+        case.state,
+        by=by,
+        step=extend_step(case.state),
+        reason=reason,
+        note=str(_("%(days)s working days") % {"days": days}),
+    )
     record_event(case, "case.extended", days=days, due_date=_iso(case.due_date))
     return extension
+
+
+def _user(by):
+    from portal.workflow import System
+
+    user = by.user if isinstance(by, System) else by
+    return user if user is not None and getattr(user, "pk", None) else None
 
 
 @transaction.atomic
@@ -545,6 +368,89 @@ def post_message(case, body, *, by, from_office):
     if from_office:
         notifications.office_message(case, message)
     return message
+
+
+# The lifecycle ----------------------------------------------------------------------------------
+
+
+def move(case, step, *, by, reason="", note=""):
+    """Take lifecycle step `step` (a name from lifecycle.py) on `case`, as `by` (the applicant,
+    an officer of the case's office, or a System). The table decides whether the step is
+    open from the case's state and to whom; a refusal raises TransitionError (a clear message
+    in the active language; APIs answer it with a 409) and changes nothing."""
+    from .lifecycle import CASE
+
+    target = CASE.step(step).target
+    with transaction.atomic():
+        change = transition(case, target, by=by, step=step, reason=reason, note=note)
+    return change
+
+
+def allowed_steps(case, user):
+    """The office steps (lifecycle.OFFICE_STEPS) open from the case's state, for buttons. The
+    caller has checked the user may act on the case (scoping)."""
+    from .lifecycle import CASE, OFFICE_STEPS, STAFF
+
+    return [
+        CASE.step(name)
+        for name in OFFICE_STEPS
+        if CASE.allows(case, name) and STAFF in CASE.step(name).by
+    ]
+
+
+def can_withdraw(case):
+    from .lifecycle import CASE
+
+    return CASE.allows(case, "withdraw")
+
+
+def request_correction(case, message, *, by):
+    """Ask the resident for a correction: the clock stops until they send it. `message` (what
+    is needed) is the reason the resident reads, and the pause's "while we waited for"."""
+    return move(case, "request_correction", by=by, reason=message)
+
+
+@transaction.atomic
+def resubmit(case, answers, uploads, *, by):
+    """The resident's correction: changed answers and new documents, then the clock runs
+    again. Raises TransitionError unless a correction was asked for."""
+    from .lifecycle import CASE
+
+    # Lock the row, then read it into the caller's object (which the transition updates).
+    Case.objects.select_for_update().filter(pk=case.pk).exists()
+    case.refresh_from_db(fields=["state", "answers"])
+    CASE.check(case, "resubmit")
+    if answers:
+        case.answers = {**case.answers, **answers}
+        Case.objects.filter(pk=case.pk).update(answers=case.answers)
+    for key, upload in uploads.items():
+        store_document(case, upload, kind=CaseDocument.Kind.CORRECTION, field_key=key, by=by)
+    transition(case, CaseState.RESUBMITTED, by=by, step="resubmit")
+    return case
+
+
+def withdraw(case, *, by, reason=""):
+    """The resident withdraws before the decision (officers: `withdraw_for_resident`)."""
+    return move(case, "withdraw", by=by, reason=reason)
+
+
+def history(case, *, staff=False):
+    """The case's history as timeline entries (one history: the workflow's)."""
+    from portal.workflow import history as workflow_history
+
+    audience = workflow_history.STAFF_AUDIENCE if staff else workflow_history.RESIDENT_AUDIENCE
+    return workflow_history.timeline(case, audience=audience)
+
+
+def open_correction(case):
+    """What the office asked for, while a correction is awaited (the open pause), or None."""
+    if case.state != CaseState.CORRECTION_REQUESTED:
+        return None
+    return case.pauses.filter(ended_on__isnull=True).first()
+
+
+def decision_documents(documents):
+    return [d for d in documents if d.kind == CaseDocument.Kind.DECISION]
 
 
 # Reports ----------------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from portal.workflow import TransitionError
+
 from . import services
-from .forms import ApplicationForm, MessageForm, answer_rows
+from .forms import ApplicationForm, MessageForm, WithdrawForm, answer_rows
 from .models import CaseState, FormField, Office, Service
 
 
@@ -245,11 +247,81 @@ def case_detail(request, pk):
             "service": case.service,
             "due": due,
             "progress": progress,
+            "estimate": services.is_estimate(case),
             "rows": answer_rows(specs, case.answers, services.documents_by_field(case)),
             "documents": documents,
+            "decision_documents": services.decision_documents(documents),
             "case_messages": list(case.messages.select_related("author")),
             "message_form": MessageForm(),
+            "withdraw_form": WithdrawForm(),
+            "can_withdraw": services.can_withdraw(case),
+            "correction_requested": case.state == CaseState.CORRECTION_REQUESTED,
+            "correction": services.open_correction(case),
             "status": services.status_wording(case),
+            "history": services.history(case),
+        },
+    )
+
+
+@login_required
+@require_POST
+def withdraw(request, pk):
+    """The resident withdraws the case before the decision (after confirming)."""
+    case = services.case_for_applicant(request.user, pk)
+    if case is None or case.state == CaseState.DRAFT:
+        raise Http404
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick the box to confirm that you want to withdraw."))
+        return redirect(f"{case.get_absolute_url()}#withdraw")
+    try:
+        services.withdraw(case, by=request.user)
+    except TransitionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Your application is withdrawn."))
+    return redirect(case.get_absolute_url())
+
+
+@login_required
+@never_cache
+def correct(request, pk):
+    """The office asked for a correction: change answers, add documents, send it back."""
+    case = services.case_for_applicant(request.user, pk)
+    if case is None or case.state == CaseState.DRAFT:
+        raise Http404
+    if case.state != CaseState.CORRECTION_REQUESTED:
+        messages.info(request, _("The office has not asked for a correction to this case."))
+        return redirect(case.get_absolute_url())
+    specs = list(case.service.form_fields.all())
+    documents = services.documents_by_field(case)
+    if request.method == "POST":
+        form = ApplicationForm(
+            request.POST, request.FILES, specs=specs, documents_on_file=documents.keys()
+        )
+        if form.is_valid():
+            try:
+                services.resubmit(case, form.answers(), form.uploads(), by=request.user)
+            except (services.CaseError, TransitionError) as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request, _("Your correction is sent. The office's clock runs again.")
+                )
+                return redirect(case.get_absolute_url())
+    else:
+        form = ApplicationForm(
+            initial=dict(case.answers), specs=specs, documents_on_file=documents.keys()
+        )
+    return render(
+        request,
+        "cases/correct.html",
+        {
+            "case": case,
+            "service": case.service,
+            "form": form,
+            "documents": documents,
+            "correction": services.open_correction(case),
         },
     )
 

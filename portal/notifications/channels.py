@@ -6,6 +6,8 @@ sends one message (at delivery time), in the language the recipient prefers at t
 failure worth retrying.
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -48,6 +50,17 @@ def _link_context(message, text, language):
     }
 
 
+def message_id(message, channel):
+    """The same Message-ID every time this message goes out on this channel.
+
+    Normally it goes out once. If a worker dies after the mail server took the message but
+    before the outbox recorded it, the sweep sends it again (delivery.py); with the same
+    Message-ID, mail systems that drop duplicates can recognise the second copy.
+    """
+    domain = urlsplit(settings.PORTAL_BASE_URL).hostname or "portal.invalid"
+    return f"<notification-{message.pk}.{channel}@{domain}>"
+
+
 class EmailChannel:
     name = Delivery.Channel.EMAIL
     label = _("E-mail")
@@ -73,8 +86,11 @@ class EmailChannel:
             subject=content["subject"],
             body=text,
             to=[address],
-            # Keeps auto-responders from answering every notification (RFC 3834).
-            headers={"Auto-Submitted": "auto-generated"},
+            headers={
+                # Keeps auto-responders from answering every notification (RFC 3834).
+                "Auto-Submitted": "auto-generated",
+                "Message-ID": message_id(message, self.name),
+            },
         )
         email.attach_alternative(html, "text/html")
         for attachment in message.attachments.all():

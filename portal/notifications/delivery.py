@@ -1,7 +1,10 @@
 """Delivering the outbox: claim a delivery, send it on its channel, record the result.
 
 Plain functions; the Celery tasks (tasks.py) and the sweep call them. A message is sent at
-most once per channel: every attempt first claims its row with one conditional UPDATE.
+most once per channel at a time: every attempt first claims its row with one conditional
+UPDATE, which also gives the claimer a lease (`lease_expires_at`). A worker that dies while
+sending (kill -9, out of memory, the machine restarted) never records a result; once its
+lease has expired the sweep claims the row again and sends it, so no message is lost.
 """
 
 import logging
@@ -19,7 +22,8 @@ __all__ = [
     "SweepResult",
     "attempt_delivery",
     "deliver_message",
-    "fail_stale_deliveries",
+    "fail_abandoned_deliveries",
+    "lease_duration",
     "sweep_outbox",
     "max_attempts",
     "retry_delay",
@@ -34,7 +38,8 @@ ERROR_MAX_LENGTH = 2000
 class SweepResult:
     attempted: int = 0
     sent: int = 0
-    stale: int = 0
+    reclaimed: int = 0  # of `attempted`: claimed again after their worker's lease expired
+    abandoned: int = 0  # marked failed: their workers died on every attempt
 
 
 def _setting(name, default):
@@ -52,9 +57,11 @@ def retry_delay(attempts):
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), ceiling))
 
 
-def sending_timeout():
-    # Far longer than any one send may take (EMAIL_TIMEOUT, an SMS gateway's HTTP timeout).
-    return timedelta(seconds=_setting("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", 15 * 60))
+def lease_duration():
+    """How long a claim holds a delivery. Far longer than any one send may take (EMAIL_TIMEOUT
+    per SMTP step, an SMS gateway's HTTP timeout): a lease that ran out while its worker was
+    still sending would let a second worker send the same message."""
+    return timedelta(seconds=_setting("NOTIFICATIONS_LEASE_SECONDS", 5 * 60))
 
 
 def _due(now):
@@ -70,24 +77,40 @@ def _due(now):
     )
 
 
+def _abandoned(now):
+    """Claimed by a worker whose lease has expired without a result: it died while sending."""
+    return Q(status=Delivery.Status.SENDING, lease_expires_at__lte=now)
+
+
+def _claimable(now):
+    """Rows a worker may claim now: pending and due, or abandoned with attempts left."""
+    return _due(now) | (_abandoned(now) & Q(attempts__lt=max_attempts()))
+
+
 def _error_text(exc):
     return f"{type(exc).__name__}: {exc}"[:ERROR_MAX_LENGTH]
 
 
 def attempt_delivery(delivery_id, *, now=None):
-    """Try to send one delivery if it is pending and due. Returns True if this call sent it.
+    """Try to send one delivery if it is pending and due, or abandoned by a dead worker.
+    Returns True if this call sent it.
 
-    The claim is one conditional UPDATE (pending -> sending): of any number of workers, task
-    retries and sweeps racing for the same row exactly one gets rowcount 1, and only that one
-    sends. Call it outside a transaction, so the claim is committed (visible to the others)
-    before the slow network call.
+    The claim is one conditional UPDATE (-> sending, with a lease): of any number of workers,
+    task retries and sweeps racing for the same row exactly one gets rowcount 1, and only that
+    one sends. Call it outside a transaction, so the claim is committed (visible to the
+    others) before the slow network call. The claim's time is its token: a worker whose lease
+    was taken over records a failure only if the row is still its own.
     """
     claimed_at = now or timezone.now()
-    claimed = Delivery.objects.filter(_due(claimed_at), pk=delivery_id).update(
-        status=Delivery.Status.SENDING, claimed_at=claimed_at, attempts=F("attempts") + 1
+    claimed = Delivery.objects.filter(_claimable(claimed_at), pk=delivery_id).update(
+        status=Delivery.Status.SENDING,
+        claimed_at=claimed_at,
+        lease_expires_at=claimed_at + lease_duration(),
+        attempts=F("attempts") + 1,
     )
     if claimed != 1:
         return False
+    still_mine = Q(pk=delivery_id, status=Delivery.Status.SENDING, claimed_at=claimed_at)
 
     # The profile too: it says which language the recipient reads now.
     delivery = Delivery.objects.select_related("message__user__profile").get(pk=delivery_id)
@@ -95,8 +118,8 @@ def attempt_delivery(delivery_id, *, now=None):
         address = get_channel(delivery.channel).send(delivery.message)
     except PermanentDeliveryError as exc:
         logger.warning("Notification delivery %s cannot be sent: %s", delivery_id, exc)
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.SENDING).update(
-            status=Delivery.Status.FAILED, last_error=_error_text(exc)
+        Delivery.objects.filter(still_mine).update(
+            status=Delivery.Status.FAILED, lease_expires_at=None, last_error=_error_text(exc)
         )
         return False
     except Exception as exc:
@@ -108,17 +131,22 @@ def attempt_delivery(delivery_id, *, now=None):
             ", giving up" if give_up else "",
             exc_info=True,
         )
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.SENDING).update(
+        Delivery.objects.filter(still_mine).update(
             status=Delivery.Status.FAILED if give_up else Delivery.Status.PENDING,
+            lease_expires_at=None,
             next_attempt_at=claimed_at + retry_delay(delivery.attempts),
             last_error=_error_text(exc),
         )
         return False
 
-    # Not conditional on "sending": if the stale check gave up on this row meanwhile, the
-    # message did go out after all, and the record must say so.
+    # Not conditional on the lease: whoever holds the row now, the message did go out, and
+    # the record must say so.
     Delivery.objects.filter(pk=delivery_id).update(
-        status=Delivery.Status.SENT, sent_at=timezone.now(), address=address, last_error=""
+        status=Delivery.Status.SENT,
+        sent_at=timezone.now(),
+        lease_expires_at=None,
+        address=address,
+        last_error="",
     )
     return True
 
@@ -130,40 +158,52 @@ def deliver_message(message_id, *, now=None):
     return sum(attempt_delivery(pk, now=now) for pk in list(due))
 
 
-def fail_stale_deliveries(*, now=None):
-    """Mark deliveries stuck in "sending" past the timeout as failed. Returns how many.
+def fail_abandoned_deliveries(*, now=None):
+    """Give up on deliveries whose worker died on every one of the allowed attempts.
 
-    A delivery stays in "sending" only when the worker died (or lost the database) between
-    claiming it and recording the result. The e-mail server or SMS gateway may well have
-    accepted the message before that, and there is no way to ask. Sending again could give
-    the resident the same text twice, which breaks the at-most-once promise, so it is marked
-    failed for staff to see instead. The resident still has the message in the inbox.
+    A message that kills its worker each time (one that exhausts memory, say) would otherwise
+    be claimed again forever. Returns how many were marked failed.
     """
     now = now or timezone.now()
-    return Delivery.objects.filter(
-        status=Delivery.Status.SENDING, claimed_at__lt=now - sending_timeout()
-    ).update(
+    return Delivery.objects.filter(_abandoned(now), attempts__gte=max_attempts()).update(
         status=Delivery.Status.FAILED,
+        lease_expires_at=None,
         last_error=(
-            "Stuck in 'sending' (the worker stopped before recording the result); not resent "
-            "because it may already have been delivered."
+            "The worker stopped while sending, on every attempt (its lease expired without a "
+            "result); given up."
         ),
     )
 
 
 def sweep_outbox(*, now=None, batch_size=None):
-    """Deliver what is pending and due, oldest first; give up on stale "sending" rows.
+    """Deliver what is pending and due, and what dead workers left in "sending", oldest first.
 
     Run periodically (Celery beat). It is what delivers messages whose task was never
-    published or never ran, and retries failed attempts once their backoff has passed.
+    published or never ran, retries failed attempts once their backoff has passed, and
+    sends again the deliveries whose worker died before recording a result (lease expired).
+
+    That last case is the one place a message can go out twice: the worker may have died
+    after the mail server accepted the message and before the row said so, and there is no
+    way to ask. Losing the message would be worse; the e-mail carries the same Message-ID
+    both times (channels.py), so mail systems that notice duplicates can drop the second.
     """
-    stale = fail_stale_deliveries(now=now)
+    now = now or timezone.now()
+    abandoned = fail_abandoned_deliveries(now=now)
     batch_size = batch_size or _setting("NOTIFICATIONS_SWEEP_BATCH_SIZE", 500)
-    due = (
-        Delivery.objects.filter(_due(now or timezone.now()))
+    due = list(
+        Delivery.objects.filter(_claimable(now))
         .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:batch_size]
+        .values_list("pk", "status", "claimed_at")[:batch_size]
     )
-    due = list(due)
-    sent = sum(attempt_delivery(pk, now=now) for pk in due)
-    return SweepResult(attempted=len(due), sent=sent, stale=stale)
+    reclaimed = 0
+    for pk, status, claimed_at in due:
+        if status == Delivery.Status.SENDING:
+            reclaimed += 1
+            logger.warning(
+                "Notification delivery %s: the worker that claimed it at %s stopped before "
+                "recording a result; sending it again.",
+                pk,
+                claimed_at,
+            )
+    sent = sum(attempt_delivery(pk, now=now) for pk, _status, _claimed in due)
+    return SweepResult(attempted=len(due), sent=sent, reclaimed=reclaimed, abandoned=abandoned)

@@ -150,6 +150,9 @@ class Delivery(models.Model):
     address = models.CharField(_("sent to"), max_length=254, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    # While "sending": the worker that claimed the row holds it until then. A worker that died
+    # never records a result; once its lease has expired the sweep claims the row again.
+    lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
@@ -163,16 +166,16 @@ class Delivery(models.Model):
         ]
         indexes = [
             # Partial indexes: nearly every row ends up "sent", and the sweep only ever asks
-            # for "pending and due" and "sending since before X", so these stay small.
+            # for "pending and due" and "sending with an expired lease", so these stay small.
             models.Index(
                 fields=["next_attempt_at"],
                 condition=Q(status="pending"),
                 name="notif_delivery_due_idx",
             ),
             models.Index(
-                fields=["claimed_at"],
+                fields=["lease_expires_at"],
                 condition=Q(status="sending"),
-                name="notif_delivery_sending_idx",
+                name="notif_delivery_lease_idx",
             ),
         ]
 

@@ -41,7 +41,7 @@ from .delivery import (
     SweepResult,
     attempt_delivery,
     deliver_message,
-    fail_stale_deliveries,
+    fail_abandoned_deliveries,
     sweep_outbox,
 )
 from .kinds import INBOX, all_kinds, get_kind, render_texts
@@ -58,7 +58,7 @@ __all__ = [
     "queue_delivery",
     "attempt_delivery",
     "deliver_message",
-    "fail_stale_deliveries",
+    "fail_abandoned_deliveries",
     "sweep_outbox",
     "SweepResult",
     "inbox_messages",

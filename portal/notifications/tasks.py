@@ -23,10 +23,11 @@ def deliver_message(message_id):
 @shared_task(name="portal.notifications.tasks.sweep_outbox", ignore_result=True)
 def sweep_outbox():
     result = delivery.sweep_outbox()
-    if result.attempted or result.stale:
+    if result.attempted or result.abandoned:
         logger.info(
-            "Notification sweep: %s attempted, %s sent, %s stale marked failed",
+            "Notification sweep: %s attempted (%s left by a stopped worker), %s sent, %s given up",
             result.attempted,
+            result.reclaimed,
             result.sent,
-            result.stale,
+            result.abandoned,
         )

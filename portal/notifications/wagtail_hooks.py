@@ -135,6 +135,7 @@ class DeliveryViewSet(ReadOnlyViewSetMixin, ModelViewSet):
         "address",
         "created_at",
         "claimed_at",
+        "lease_expires_at",
         "next_attempt_at",
         "sent_at",
         "last_error",

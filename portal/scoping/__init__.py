@@ -106,3 +106,54 @@ def allows(user, obj, action=VIEW):
     if not isinstance(obj, Model) or obj.pk is None:
         return False
     return visible(user, type(obj)._default_manager.filter(pk=obj.pk), action).exists()
+
+
+# -- Subjects: whose records staff may open -------------------------------------------------
+#
+# Some data is not a row with a unit but a person's record kept elsewhere (the FHIR store's
+# Patients). Its scope is a set of ids: apps register *sources* (functions user -> ids) per
+# kind of subject, and the layer that holds the records (health.fhir.access) asks
+# `subjects(user, kind)` once per request and enforces the answer in every read and write.
+# A *claimer* records that a user's units now know a subject (a nurse created a Patient:
+# it is registered with her clinics).
+
+PATIENTS = "health.patient"
+
+_subject_sources = {}
+_subject_claimers = {}
+
+
+def register_subjects(kind, source, *, claim=None):
+    """Add a source of the subjects of `kind` a user may open: `source(user)` returns ids
+    (any iterable or a values_list queryset); `claim(user, ids)`, when given, records that
+    the user's units now know those subjects. Call from AppConfig.ready()."""
+    sources = _subject_sources.setdefault(kind, [])
+    if source not in sources:
+        sources.append(source)
+    if claim is not None:
+        claimers = _subject_claimers.setdefault(kind, [])
+        if claim not in claimers:
+            claimers.append(claim)
+
+
+def subjects(user, kind):
+    """The ids of the subjects of `kind` this user may open: None means all (superusers),
+    an empty set nothing (residents, anonymous, staff whose units know nobody)."""
+    if not _active(user):
+        return frozenset()
+    if user.is_superuser:
+        return None
+    found = set()
+    for source in _subject_sources.get(kind, ()):
+        found.update(source(user))
+    return frozenset(found)
+
+
+def claim(user, kind, ids):
+    """Record that `ids` (subjects the user has just created) are known to the user's units,
+    so they stay open to them in later requests."""
+    ids = [i for i in ids if i]
+    if not ids or not _active(user) or user.is_superuser:
+        return
+    for claimer in _subject_claimers.get(kind, ()):
+        claimer(user, ids)

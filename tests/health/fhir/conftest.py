@@ -38,9 +38,18 @@ class FhirClient:
         return self.client.delete(url, **self._headers(headers))
 
 
-def make_clinic_staff():
-    # Staff must have MFA before they can use anything (portal.accounts.middleware).
-    return StaffFactory(clinic_staff=True, mfa=True)
+def make_clinic_staff(clinics=None):
+    """A clinic staff member (with MFA: staff must have it before they can use anything,
+    portal.accounts.middleware).
+
+    Without `clinics`, one who may open every patient's record (a superuser): for the tests
+    of the API and the record pages, which are not about which patients a clinic may open.
+    With `clinics`, a nurse of those clinics, who may open the patients they know
+    (tests/health/records/test_patient_scope.py).
+    """
+    if clinics is None:
+        return StaffFactory(clinic_staff=True, mfa=True, superuser=True)
+    return StaffFactory(clinic_staff=True, mfa=True, clinics=clinics)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def issue(client, **data):
 
 def test_only_superusers_reach_the_token_screens(client):
     assert client.get(LIST).status_code == 302  # to the login page
-    client.force_login(make_clinic_staff())
+    client.force_login(make_clinic_staff(clinics=[]))
     # Wagtail turns the refusal into its "no permission" message on the admin home page.
     for url in [LIST, ISSUE, reverse("fhir_admin:token-revoke", args=["abc123"])]:
         response = client.get(url)

@@ -181,6 +181,7 @@ def test_the_openapi_description_matches_the_answers(client, api, case):
         "/api/cases/cases/{reference}",
         "/api/cases/cases/{reference}/messages",
         "/api/cases/cases/{reference}/documents",
+        "/api/cases/cases/{reference}/status",
         "/api/cases/events",
     }
     calls = [
@@ -206,6 +207,26 @@ def test_the_openapi_description_matches_the_answers(client, api, case):
                 key="o3",
                 multipart=True,
             ),
+        ),
+        (
+            "/api/cases/cases/{reference}/status",
+            "post",
+            api.post(f"/cases/{case.reference}/status", {"step": "accept"}, key="o4"),
+        ),
+        (
+            "/api/cases/cases/{reference}/status",
+            "post",
+            api.post(f"/cases/{case.reference}/status", {"step": "accept"}, key="o5"),
+        ),
+        (
+            "/api/cases/cases/{reference}/status",
+            "post",
+            api.post(f"/cases/{case.reference}/status", {"step": "reject"}, key="o6"),
+        ),
+        (
+            "/api/cases/cases/{reference}/status",
+            "post",
+            api.post(f"/cases/{case.reference}/status", {"step": "nope"}, key="o7"),
         ),
         ("/api/cases/events", "get", api.get("/events")),
         ("/api/cases/cases", "get", client.get("/api/cases/cases")),
@@ -233,6 +254,10 @@ def test_the_openapi_description_matches_the_answers(client, api, case):
         ("post", "/cases/REF/messages", {"body": "\x00"}),
         ("post", "/cases/REF/messages", {"body": "x" * 100_000}),
         ("post", "/cases/REF/documents", {}),
+        ("post", "/cases/REF/status", {"step": "\x00"}),
+        ("post", "/cases/REF/status", {"step": "accept", "reason": "\x00"}),
+        ("post", "/cases/REF/status", {"step": ["accept"]}),
+        ("post", "/cases/REF/status", {"step": "reject", "reason": "x" * 100_000}),
     ],
 )
 def test_hostile_input_is_a_json_error_never_a_500(client, token, case, method, path, data):

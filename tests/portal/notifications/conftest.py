@@ -14,7 +14,7 @@ def _notification_settings(settings):
     settings.PORTAL_BASE_URL = "https://portal.example"
     settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
     settings.NOTIFICATIONS_RETRY_BASE_SECONDS = 60
-    settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = 15 * 60
+    settings.NOTIFICATIONS_LEASE_SECONDS = 5 * 60
     sms.outbox.clear()
     yield
     sms.outbox.clear()

@@ -13,6 +13,7 @@ from kombu.exceptions import OperationalError
 
 from portal.notifications import delivery as outbox
 from portal.notifications import tasks
+from portal.notifications.channels import CHANNELS
 from portal.notifications.delivery import sweep_outbox
 from portal.notifications.models import Delivery
 from portal.notifications.services import Attachment
@@ -51,6 +52,8 @@ def test_committed_notify_delivers_once_per_channel(sms_outbox):
     assert "https://portal.example/clinics/appointments/12/" in email.body
     assert f"https://portal.example/inbox/{message.pk}/" in email.body
     assert email.extra_headers["Auto-Submitted"] == "auto-generated"
+    # The same every time it goes out: a resend after a worker crash is recognisable.
+    assert email.extra_headers["Message-ID"] == f"<notification-{message.pk}.email@portal.example>"
     html, mimetype = email.alternatives[0]
     assert mimetype == "text/html"
     assert 'href="https://portal.example/clinics/appointments/12/"' in html
@@ -220,28 +223,109 @@ def test_address_gone_fails_at_once_without_retry():
 
 
 @pytest.mark.django_db
-def test_stuck_sending_is_marked_failed_and_never_resent():
+def test_delivery_left_sending_by_a_dead_worker_is_sent_once_after_its_lease(caplog):
+    now = timezone.now()
+    lease = outbox.lease_duration()
+    message = note(UserFactory(), "Your letter is ready", "Body.")
+    delivery = message.deliveries.get()
+    # A worker claimed it and died before recording anything.
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.SENDING,
+        attempts=1,
+        claimed_at=now - lease + timedelta(seconds=5),
+        lease_expires_at=now + timedelta(seconds=5),
+    )
+
+    # Its lease still runs: nobody else may send it (the worker may only be slow).
+    assert sweep_outbox(now=now).attempted == 0
+    assert outbox.deliver_message(message.pk, now=now) == 0
+    assert mail.outbox == []
+
+    later = now + timedelta(seconds=6)
+    with caplog.at_level(logging.WARNING, logger="portal.notifications"):
+        result = sweep_outbox(now=later)
+    assert (result.attempted, result.reclaimed, result.sent) == (1, 1, 1)
+    assert "stopped before recording a result" in caplog.text
+    assert [m.subject for m in mail.outbox] == ["Your letter is ready"]
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SENT
+    assert delivery.attempts == 2
+    assert delivery.lease_expires_at is None
+
+    # Sent once: no later sweep or task sends it again.
+    sweep_outbox(now=later + timedelta(days=1))
+    outbox.deliver_message(message.pk, now=later + timedelta(days=1))
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_claiming_gives_a_lease_and_a_result_clears_it(monkeypatch):
+    now = timezone.now()
+    message = note(UserFactory(), "s", "b")
+    channel = CHANNELS[Delivery.Channel.EMAIL]
+    original_send = channel.send
+    seen = {}
+
+    def look_while_sending(msg):
+        row = Delivery.objects.get(message=message)
+        seen.update(status=row.status, claimed_at=row.claimed_at, lease=row.lease_expires_at)
+        return original_send(msg)
+
+    monkeypatch.setattr(channel, "send", look_while_sending)
+    assert outbox.attempt_delivery(message.deliveries.get().pk, now=now)
+    assert seen == {
+        "status": Delivery.Status.SENDING,
+        "claimed_at": now,
+        "lease": now + outbox.lease_duration(),
+    }
+    assert message.deliveries.get().lease_expires_at is None
+
+
+@pytest.mark.django_db
+def test_a_message_that_kills_its_worker_every_time_is_given_up(settings):
     now = timezone.now()
     stuck = DeliveryFactory(
-        status=Delivery.Status.SENDING, attempts=1, claimed_at=now - timedelta(minutes=16)
-    )
-    in_progress = DeliveryFactory(
-        status=Delivery.Status.SENDING, attempts=1, claimed_at=now - timedelta(minutes=1)
+        status=Delivery.Status.SENDING,
+        attempts=settings.NOTIFICATIONS_MAX_ATTEMPTS,
+        claimed_at=now - timedelta(minutes=10),
+        lease_expires_at=now - timedelta(minutes=5),
     )
 
     result = sweep_outbox(now=now)
-    assert result.stale == 1
-    stuck.refresh_from_db()
-    in_progress.refresh_from_db()
-    assert stuck.status == Delivery.Status.FAILED
-    assert "not resent" in stuck.last_error
-    assert in_progress.status == Delivery.Status.SENDING
-
-    sweep_outbox(now=now + timedelta(days=1))
+    assert (result.abandoned, result.attempted) == (1, 0)
     stuck.refresh_from_db()
     assert stuck.status == Delivery.Status.FAILED
-    assert stuck.attempts == 1
+    assert "every attempt" in stuck.last_error
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_a_late_failure_does_not_undo_the_claim_that_took_over(settings, monkeypatch):
+    """Worker A's lease ran out and B re-claimed the row: A's failure must not set it back to
+    pending (a third worker would then send while B is sending)."""
+    settings.EMAIL_BACKEND = f"{BACKENDS}.FailOnceEmailBackend"
+    FailOnceEmailBackend.reset(failures=1)
+    now = timezone.now()
+    message = note(UserFactory(), "s", "b")
+    pk = message.deliveries.get().pk
+    taken_over_at = now + outbox.lease_duration() + timedelta(seconds=1)
+    channel = CHANNELS[Delivery.Channel.EMAIL]
+    original_send = channel.send
+
+    def slow_send(msg):
+        # While A "sends", its lease expires and B claims the row.
+        Delivery.objects.filter(pk=pk).update(
+            claimed_at=taken_over_at,
+            lease_expires_at=taken_over_at + outbox.lease_duration(),
+            attempts=2,
+        )
+        return original_send(msg)  # fails (FailOnceEmailBackend)
+
+    monkeypatch.setattr(channel, "send", slow_send)
+    assert not outbox.attempt_delivery(pk, now=now)
+    row = Delivery.objects.get(pk=pk)
+    assert row.status == Delivery.Status.SENDING
+    assert row.claimed_at == taken_over_at
 
 
 @pytest.mark.django_db

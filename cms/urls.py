@@ -1,0 +1,14 @@
+from django.urls import path
+
+from wagtail.contrib.sitemaps.views import sitemap
+
+from . import feeds, views
+
+app_name = "cms"
+
+urlpatterns = [
+    path("feeds/announcements.rss", feeds.AnnouncementsFeed(), name="feed_rss"),
+    path("feeds/announcements.atom", feeds.AnnouncementsAtomFeed(), name="feed_atom"),
+    path("sitemap.xml", sitemap, name="sitemap"),
+    path("robots.txt", views.robots_txt, name="robots"),
+]

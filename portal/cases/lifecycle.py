@@ -1,0 +1,318 @@
+"""The transition table of a case (see portal/workflow). Every status change of a case goes
+through `portal.workflow.transition()` with one of these steps, which writes the state with a
+conditional UPDATE, the history row (the case's one history, shown by the timeline component
+to the resident and to officers), the resident's notification and the step's effects (the
+clock, the event feed) in one transaction.
+
+    draft ──submit──▶ submitted ──accept──▶ accepted ──start──▶ in progress ──approve──▶ approved
+                         │  ▲                  │                   │    └──reject──▶ rejected
+          request_correction│resubmit          └──reject───────────┼─────────────────▶ rejected
+                         ▼  │                                      │
+                correction requested ◀──request_correction─────────┘ (also from accepted)
+    approved / rejected ──result_ready──▶ result ready ──collect──▶ collected
+                                                      └──close────▶ closed
+    submitted … in progress ──withdraw──▶ withdrawn (the resident, before the decision)
+
+Who may: RESIDENT is the applicant (`case.applicant`); STAFF is a case officer of the case's
+office (portal.scoping, see scopes.py); SYSTEM is a job or a department system through the
+back-office API (`System("api: <client>")`).
+
+The clock (see services.due_date_for): it starts when the office accepts the case (day one is
+the next working day when that is not one); until then the date shown is an estimate from
+the day the application arrived. A correction request stops it (a CasePause opens) and the
+resubmission starts it again (the pause closes); each of these, and an extension, works the
+due date out again in the same transaction.
+"""
+
+from dataclasses import replace
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.workflow import RESIDENT, STAFF, SYSTEM, Step, TransitionError, Workflow, register
+
+from . import notifications
+from .clock import refresh_due_date
+from .feed import record_event
+from .models import OPEN_STATES, Case, CasePause, CaseState
+
+SUBMITTED = CaseState.SUBMITTED
+CORRECTION_REQUESTED = CaseState.CORRECTION_REQUESTED
+RESUBMITTED = CaseState.RESUBMITTED
+ACCEPTED = CaseState.ACCEPTED
+IN_PROGRESS = CaseState.IN_PROGRESS
+APPROVED = CaseState.APPROVED
+REJECTED = CaseState.REJECTED
+RESULT_READY = CaseState.RESULT_READY
+COLLECTED = CaseState.COLLECTED
+CLOSED = CaseState.CLOSED
+WITHDRAWN = CaseState.WITHDRAWN
+
+# Before the decision: the resident may still withdraw, officers may still extend.
+UNDECIDED = (SUBMITTED, CORRECTION_REQUESTED, RESUBMITTED, ACCEPTED, IN_PROGRESS)
+assert set(UNDECIDED) == set(OPEN_STATES)
+
+STATUS_KIND = "cases.status_changed"
+CORRECTION_KIND = "cases.correction_requested"
+
+
+class CaseTransitionRefused(TransitionError):
+    message = _("This case cannot be moved on that way while it is “%(state)s”.")
+
+
+class CaseTransitionLost(TransitionError):
+    message = _(
+        "Someone else changed this case a moment ago: it is now “%(state)s”. Please check it."
+    )
+
+
+def _today(change):
+    return timezone.localdate(change.at)
+
+
+# Effects: run in the transition's transaction, after the state is written -------------------
+
+
+def record_in_feed(change):
+    """The back-office event feed (department systems follow it with a cursor)."""
+    record_event(
+        change.obj,
+        "case.status_changed",
+        step=change.step.name,
+        from_state=change.from_state or "",
+        to_state=change.step.target,
+        reason=change.reason,
+    )
+
+
+def refresh_due(change):
+    refresh_due_date(change.obj)
+
+
+def start_clock(change):
+    """Acceptance starts the clock, once: a case accepted again after a correction keeps its
+    first acceptance day (the correction's pause covers the time in between)."""
+    case = change.obj
+    if case.accepted_on is None:
+        case.accepted_on = _today(change)
+        Case.objects.filter(pk=case.pk, accepted_on__isnull=True).update(
+            accepted_on=case.accepted_on
+        )
+    refresh_due(change)
+
+
+def stop_clock(change):
+    """A correction request: the clock stops today, waiting for what the office asked for."""
+    CasePause.objects.create(case=change.obj, started_on=_today(change), reason=change.reason[:200])
+    refresh_due(change)
+
+
+def restart_clock(change):
+    """The resident answered (or withdrew): the open pause ends today."""
+    CasePause.objects.filter(case=change.obj, ended_on__isnull=True).update(ended_on=_today(change))
+    refresh_due(change)
+
+
+def record_decision(change):
+    case = change.obj
+    case.decided_on = _today(change)
+    fields = {"decided_on": case.decided_on}
+    if change.step.target == REJECTED:
+        case.decision_reason = fields["decision_reason"] = change.reason
+    Case.objects.filter(pk=case.pk).update(**fields)
+
+
+def record_result_note(change):
+    if change.reason:
+        change.obj.result_note = change.reason
+        Case.objects.filter(pk=change.obj.pk).update(result_note=change.reason)
+
+
+def notify_resident(change):
+    notifications.for_transition(change)
+
+
+def _told(steps):
+    """Each step that names a notification kind tells the resident last of its effects."""
+    return [
+        replace(step, effects=(*step.effects, notify_resident)) if step.notify else step
+        for step in steps
+    ]
+
+
+def _extension_steps():
+    """Granting an extension leaves the state as it is but belongs in the history: one step
+    per open state (a step has one target), all named `extend_<state>`."""
+    return [
+        Step(
+            f"extend_{state}",
+            source=[state],
+            target=state,
+            by={STAFF, SYSTEM},
+            reason_required=True,
+            label=_("Extension granted"),
+            resident_text=_("The office extended the time it has for your application."),
+            notify=STATUS_KIND,
+            effects=[refresh_due, record_in_feed],
+        )
+        for state in UNDECIDED
+    ]
+
+
+def extend_step(state):
+    return f"extend_{state}"
+
+
+CASE = register(
+    Workflow(
+        Case,
+        field="state",
+        resident=lambda case: case.applicant_id,
+        # No notifier: a step's notification is its last effect (see _told), so it reads the
+        # due date the step's other effects have just worked out.
+        refused=CaseTransitionRefused,
+        lost=CaseTransitionLost,
+        steps=_told(
+            [
+                Step(
+                    "submit",
+                    source=[CaseState.DRAFT],
+                    target=SUBMITTED,
+                    by={RESIDENT, STAFF},
+                    label=_("Application received"),
+                    resident_text=_("We received your application."),
+                    notify="cases.submitted",
+                    effects=[refresh_due, record_in_feed],
+                ),
+                Step(
+                    "accept",
+                    source=[SUBMITTED, RESUBMITTED],
+                    target=ACCEPTED,
+                    by={STAFF, SYSTEM},
+                    label=_("Accepted"),
+                    resident_text=_("The office accepted your application: the clock is running."),
+                    notify=STATUS_KIND,
+                    effects=[start_clock, record_in_feed],
+                ),
+                Step(
+                    "request_correction",
+                    source=[SUBMITTED, RESUBMITTED, ACCEPTED, IN_PROGRESS],
+                    target=CORRECTION_REQUESTED,
+                    by={STAFF, SYSTEM},
+                    reason_required=True,
+                    label=_("Correction requested"),
+                    resident_text=_(
+                        "The office needs something more from you. The clock is stopped until "
+                        "you send it."
+                    ),
+                    notify=CORRECTION_KIND,
+                    effects=[stop_clock, record_in_feed],
+                ),
+                Step(
+                    "resubmit",
+                    source=[CORRECTION_REQUESTED],
+                    target=RESUBMITTED,
+                    by={RESIDENT, STAFF},
+                    label=_("Correction sent"),
+                    resident_text=_("You sent the correction. The clock runs again."),
+                    effects=[restart_clock, record_in_feed],
+                ),
+                Step(
+                    "start",
+                    source=[ACCEPTED],
+                    target=IN_PROGRESS,
+                    by={STAFF, SYSTEM},
+                    label=_("Work started"),
+                    resident_text=_("The office started working on your application."),
+                    notify=STATUS_KIND,
+                    effects=[record_in_feed],
+                ),
+                Step(
+                    "approve",
+                    source=[IN_PROGRESS],
+                    target=APPROVED,
+                    by={STAFF, SYSTEM},
+                    label=_("Approved"),
+                    resident_text=_("Your application is approved."),
+                    notify=STATUS_KIND,
+                    effects=[record_decision, record_in_feed],
+                ),
+                Step(
+                    "reject",
+                    source=[ACCEPTED, IN_PROGRESS],
+                    target=REJECTED,
+                    by={STAFF, SYSTEM},
+                    reason_required=True,
+                    label=_("Rejected"),
+                    resident_text=_("Your application was not approved."),
+                    notify=STATUS_KIND,
+                    effects=[record_decision, record_in_feed],
+                ),
+                Step(
+                    "result_ready",
+                    source=[APPROVED, REJECTED],
+                    target=RESULT_READY,
+                    by={STAFF, SYSTEM},
+                    label=_("Result ready"),
+                    resident_text=_("Your result is ready."),
+                    notify=STATUS_KIND,
+                    effects=[record_result_note, record_in_feed],
+                ),
+                Step(
+                    "collect",
+                    source=[RESULT_READY],
+                    target=COLLECTED,
+                    by={STAFF, SYSTEM},
+                    label=_("Result collected"),
+                    resident_text=_("You collected the result."),
+                    effects=[record_in_feed],
+                ),
+                Step(
+                    "close",
+                    source=[RESULT_READY],
+                    target=CLOSED,
+                    by={STAFF, SYSTEM},
+                    label=_("Closed"),
+                    resident_text=_("The office closed this case."),
+                    notify=STATUS_KIND,
+                    effects=[record_in_feed],
+                ),
+                Step(
+                    "withdraw",
+                    source=UNDECIDED,
+                    target=WITHDRAWN,
+                    by={RESIDENT},
+                    label=_("Withdrawn by the resident"),
+                    resident_text=_("You withdrew your application."),
+                    effects=[restart_clock, record_in_feed],
+                ),
+                Step(
+                    "withdraw_for_resident",
+                    source=UNDECIDED,
+                    target=WITHDRAWN,
+                    by={STAFF},
+                    reason_required=True,
+                    label=_("Withdrawn at the resident's request"),
+                    resident_text=_("Your application was withdrawn at your request."),
+                    notify=STATUS_KIND,
+                    effects=[restart_clock, record_in_feed],
+                ),
+                *_extension_steps(),
+            ]
+        ),
+    )
+)
+
+# What an officer (or a department system) may do from each state, in the order the buttons
+# appear; the extension steps have their own form.
+OFFICE_STEPS = (
+    "accept",
+    "start",
+    "approve",
+    "request_correction",
+    "reject",
+    "result_ready",
+    "collect",
+    "close",
+    "withdraw_for_resident",
+)
