@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "portal.workflow",
     "portal.cases",
     "portal.cards",
+    "health.terminology",
     "health.fhir",
     "health.records",
     "health.booking",
