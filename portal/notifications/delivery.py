@@ -102,10 +102,13 @@ def attempt_delivery(delivery_id, *, now=None):
     was taken over records a failure only if the row is still its own.
     """
     claimed_at = now or timezone.now()
+    # The lease runs from the real time of the claim: a long sweep passes the `now` it started
+    # with, and a lease counted from then could have run out before the send began.
+    lease_from = max(claimed_at, timezone.now())
     claimed = Delivery.objects.filter(_claimable(claimed_at), pk=delivery_id).update(
         status=Delivery.Status.SENDING,
         claimed_at=claimed_at,
-        lease_expires_at=claimed_at + lease_duration(),
+        lease_expires_at=lease_from + lease_duration(),
         attempts=F("attempts") + 1,
     )
     if claimed != 1:
