@@ -102,10 +102,13 @@ def attempt_delivery(delivery_id, *, now=None):
     was taken over records a failure only if the row is still its own.
     """
     claimed_at = now or timezone.now()
+    # The lease runs from the real time of the claim: a long sweep passes the `now` it started
+    # with, and a lease counted from then could have run out before the send began.
+    lease_from = max(claimed_at, timezone.now())
     claimed = Delivery.objects.filter(_claimable(claimed_at), pk=delivery_id).update(
         status=Delivery.Status.SENDING,
         claimed_at=claimed_at,
-        lease_expires_at=claimed_at + lease_duration(),
+        lease_expires_at=lease_from + lease_duration(),
         attempts=F("attempts") + 1,
     )
     if claimed != 1:
@@ -190,20 +193,24 @@ def sweep_outbox(*, now=None, batch_size=None):
     now = now or timezone.now()
     abandoned = fail_abandoned_deliveries(now=now)
     batch_size = batch_size or _setting("NOTIFICATIONS_SWEEP_BATCH_SIZE", 500)
-    due = list(
-        Delivery.objects.filter(_claimable(now))
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", "status", "claimed_at")[:batch_size]
+    # Two queries, so that each can use its own partial index.
+    orphans = list(
+        Delivery.objects.filter(_abandoned(now), attempts__lt=max_attempts())
+        .order_by("lease_expires_at", "pk")
+        .values_list("pk", "claimed_at")[:batch_size]
     )
-    reclaimed = 0
-    for pk, status, claimed_at in due:
-        if status == Delivery.Status.SENDING:
-            reclaimed += 1
-            logger.warning(
-                "Notification delivery %s: the worker that claimed it at %s stopped before "
-                "recording a result; sending it again.",
-                pk,
-                claimed_at,
-            )
-    sent = sum(attempt_delivery(pk, now=now) for pk, _status, _claimed in due)
+    for pk, claimed_at in orphans:
+        logger.warning(
+            "Notification delivery %s: the worker that claimed it at %s stopped before "
+            "recording a result; sending it again.",
+            pk,
+            claimed_at,
+        )
+    due = [pk for pk, _claimed_at in orphans] + list(
+        Delivery.objects.filter(_due(now))
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[: batch_size - len(orphans)]
+    )
+    reclaimed = len(orphans)
+    sent = sum(attempt_delivery(pk, now=now) for pk in due)
     return SweepResult(attempted=len(due), sent=sent, reclaimed=reclaimed, abandoned=abandoned)

@@ -1,6 +1,7 @@
 """A frozen Redis (paused: it accepts connections but never answers) must not hold up the site.
 
-Issue 10 §1: every booking, cancellation and even the home page hung for 60 s. Here Redis is
+Issue 10 §1: every booking, cancellation, staff slot closure and even the home page hung for
+60 s. Here Redis is
 both the cache and the broker, as in production; the test freezes its own redis-server and
 measures that each request answers within a second, then that nothing was lost: the
 notifications that could not be queued are delivered by the sweep once Redis is back.
@@ -12,14 +13,18 @@ import time
 from django.core import mail
 from django.core.cache import cache
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 import pytest
 
-from health.booking.models import Appointment, AppointmentStatus
+from health.booking import rules
+from health.booking.models import Appointment, AppointmentStatus, SlotStatus
 from portal.notifications.delivery import sweep_outbox
 from portal.notifications.models import Delivery
 from tests.factories import UserFactory
+from tests.health.booking.conftest import make_staff
 from tests.health.booking.factories import ClinicFactory, ServiceFactory, SlotFactory
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
@@ -60,7 +65,7 @@ def timed(make_request, django_capture_on_commit_callbacks):
     return response, time.monotonic() - started
 
 
-def test_booking_cancelling_and_the_home_page_answer_while_redis_is_frozen(
+def test_booking_cancelling_closing_and_the_home_page_answer_while_redis_is_frozen(
     redis_everywhere, client, caplog, django_capture_on_commit_callbacks
 ):
     service = ServiceFactory(code="general")
@@ -80,6 +85,15 @@ def test_booking_cancelling_and_the_home_page_answer_while_redis_is_frozen(
             {"reason": "Warming up"},
         )
         client.get("/")
+    # A place someone holds, in a slot the nurse will close during the freeze.
+    closing = SlotFactory(clinic=clinic, service=service, start=slot.start.replace(hour=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        rules.book(UserFactory(), closing)
+    nurse = Client()
+    nurse.force_login(make_staff(clinic))
+    day_list = reverse("booking_day_list")
+    day = timezone.localdate(closing.start).isoformat()
+    assert nurse.get(day_list, {"clinic": clinic.pk, "day": day}).status_code == 200
     mail.outbox.clear()
     Delivery.objects.all().delete()
 
@@ -97,24 +111,41 @@ def test_booking_cancelling_and_the_home_page_answer_while_redis_is_frozen(
             django_capture_on_commit_callbacks,
         )
         home, home_seconds = timed(lambda: client.get("/"), django_capture_on_commit_callbacks)
+        close, close_seconds = timed(
+            lambda: nurse.post(
+                day_list,
+                {
+                    "clinic": clinic.pk,
+                    "day": day,
+                    "action": "close_slot",
+                    "slot": closing.pk,
+                    "reason": "Doctor ill",
+                },
+            ),
+            django_capture_on_commit_callbacks,
+        )
 
-    assert (book.status_code, cancel.status_code, home.status_code) == (302, 302, 200)
+    statuses = (book.status_code, cancel.status_code, home.status_code, close.status_code)
+    assert statuses == (302, 302, 200, 302)
     assert book_seconds < BOUND, book_seconds
     assert cancel_seconds < BOUND, cancel_seconds
     assert home_seconds < BOUND, home_seconds
+    assert close_seconds < BOUND, close_seconds
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.CANCELLED
+    closing.refresh_from_db()
+    assert closing.status == SlotStatus.CLOSED
     # Redis really was asked, and given up on: nothing went to the broker.
     assert "is not answering" in caplog.text
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.PENDING}
     assert mail.outbox == []
 
-    # Redis back: the sweep delivers both messages, each once.
+    # Redis back: the sweep delivers the three messages (booked, cancelled, closed), each once.
     redis_everywhere.thaw()
     sweep_outbox()
     sweep_outbox()
     subjects = sorted(message.subject for message in mail.outbox)
-    assert len(subjects) == 2
+    assert len(subjects) == 3
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
 
 

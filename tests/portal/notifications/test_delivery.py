@@ -273,12 +273,28 @@ def test_claiming_gives_a_lease_and_a_result_clears_it(monkeypatch):
 
     monkeypatch.setattr(channel, "send", look_while_sending)
     assert outbox.attempt_delivery(message.deliveries.get().pk, now=now)
-    assert seen == {
-        "status": Delivery.Status.SENDING,
-        "claimed_at": now,
-        "lease": now + outbox.lease_duration(),
-    }
+    assert (seen["status"], seen["claimed_at"]) == (Delivery.Status.SENDING, now)
+    assert (
+        now + outbox.lease_duration() <= seen["lease"] <= timezone.now() + outbox.lease_duration()
+    )
     assert message.deliveries.get().lease_expires_at is None
+
+
+@pytest.mark.django_db
+def test_a_lease_runs_from_the_claim_not_from_when_a_long_sweep_began(monkeypatch):
+    message = note(UserFactory(), "s", "b")
+    sweep_began = timezone.now() - timedelta(minutes=20)  # a sweep still going 20 minutes on
+    seen = {}
+    channel = CHANNELS[Delivery.Channel.EMAIL]
+    original_send = channel.send
+
+    def look_while_sending(msg):
+        seen["lease"] = Delivery.objects.get(message=message).lease_expires_at
+        return original_send(msg)
+
+    monkeypatch.setattr(channel, "send", look_while_sending)
+    assert outbox.attempt_delivery(message.deliveries.get().pk, now=sweep_began)
+    assert seen["lease"] > timezone.now()  # still held while it sends
 
 
 @pytest.mark.django_db
