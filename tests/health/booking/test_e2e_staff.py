@@ -48,8 +48,10 @@ def message_shown(page, text=None):
     """Wait for Wagtail's message and for its fade-in to end: axe measures colour contrast
     of what is on screen, and a half-transparent banner mid-fade is not what staff read."""
     page.wait_for_selector(f".messages >> text={text}" if text else ".messages li")
+    # A function, not an expression string: Playwright would eval() a string in the page, which
+    # the Content-Security-Policy refuses.
     page.wait_for_function(
-        "getComputedStyle(document.querySelector('.messages ul')).opacity === '1'"
+        "() => getComputedStyle(document.querySelector('.messages ul')).opacity === '1'"
     )
     page.check_accessibility()
     page.assert_admin_fits()
