@@ -15,6 +15,7 @@ from .errors import (
     TransitionForbidden,
     TransitionLost,
 )
+from .signals import transitioned
 from .table import RESIDENT, STAFF, SYSTEM, Step, System, workflow_for
 
 REASON_MAX_LENGTH = 500
@@ -190,6 +191,7 @@ def transition(
                 workflow.notifier(change)
             for effect in chosen.effects:
                 effect(change)
+            transitioned.send(sender=model, change=change)
     if not won:
         # Nothing was written: the block above ended normally, so the caller's transaction
         # is still usable (a closure cancelling many appointments goes on with the next).
