@@ -29,6 +29,7 @@ from .forms import (
     WindowFindForm,
     answer_rows,
 )
+from .lifecycle import OFFICE_STEPS
 from .models import OPEN_STATES, CaseDocument, CaseState, Service
 
 QUEUE_PAGE_SIZE = 50
@@ -196,7 +197,11 @@ def case_detail(request, pk):
             "status": services.status_wording(case),
             "open": case.state in OPEN_STATES,
             "estimate": services.is_estimate(case),
-            "steps": [s for s in steps if s.name != "request_correction"],
+            "steps": [
+                (step, OFFICE_STEPS[step.name])
+                for step in steps
+                if step.name != "request_correction"
+            ],
             "can_request_correction": any(s.name == "request_correction" for s in steps),
             "correction_form": correction_form,
             "history": services.history(case, staff=True),

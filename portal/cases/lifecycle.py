@@ -346,15 +346,15 @@ def record_due_date_changes(moved):
 
 
 # What an officer (or a department system) may do from each state, in the order the buttons
-# appear; the extension steps have their own form.
-OFFICE_STEPS = (
-    "accept",
-    "start",
-    "approve",
-    "request_correction",
-    "reject",
-    "result_ready",
-    "collect",
-    "close",
-    "withdraw_for_resident",
-)
+# appear, with the button's words; the extension steps have their own form.
+OFFICE_STEPS = {
+    "accept": _("Accept"),
+    "start": _("Start work"),
+    "approve": _("Approve"),
+    "request_correction": _("Request a correction"),
+    "reject": _("Reject"),
+    "result_ready": _("Result is ready"),
+    "collect": _("Record the collection"),
+    "close": _("Close the case"),
+    "withdraw_for_resident": _("Withdraw for the resident"),
+}

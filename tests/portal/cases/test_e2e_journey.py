@@ -8,7 +8,7 @@ import pytest
 
 from portal.cases.models import Case, CaseDocument, CaseState
 from portal.workcalendar.services import seed_year
-from tests.browser import Page
+from tests.browser import AXE, Page
 from tests.factories import UserFactory
 
 from .factories import PDF, OfficeFactory, officer_of, service_with_form
@@ -109,7 +109,16 @@ def test_correction_then_approval_and_the_resident_sees_the_result(
 
     # The officer, in another browser, asks for a correction.
     context = browser.new_context(viewport={"width": 360, "height": 780}, locale="en-GB")
-    office = Page(context.new_page(), live_server.url)
+    context.add_init_script(path=str(AXE))  # as the page fixture does (the CSP refuses a tag)
+    office_page = context.new_page()
+    csp_refusals = []
+    office_page.on(
+        "console",
+        lambda message: (
+            csp_refusals.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    office = Page(office_page, live_server.url)
     office.set_default_timeout(15_000)
     try:
         office.sign_in(officer, totp_secret="JBSWY3DPEHPK3PXP")
@@ -159,6 +168,7 @@ def test_correction_then_approval_and_the_resident_sees_the_result(
         assert "Approved" in office.inner_text(".timeline")
     finally:
         context.close()
+    assert csp_refusals == [], csp_refusals  # the officer's pages run as they should
 
     # The resident sees the result, the decision to download and the explained due date.
     page.visit(case.get_absolute_url())

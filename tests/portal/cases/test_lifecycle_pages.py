@@ -195,3 +195,51 @@ def test_the_resident_reads_the_result_and_downloads_the_decision(client, office
     document = case.documents.get(kind=CaseDocument.Kind.DECISION)
     download = client.get(reverse("cases:document", args=[case.pk, document.pk]))
     assert download.status_code == 200 and b"".join(download.streaming_content) == PDF
+
+
+def test_every_officer_url_keeps_another_offices_case_out(client, officer):
+    """A walk over every admin URL of cases (from the URL resolver) as an officer of office A
+    against office B's case: pages with an id are 404 (GET and POST); lists, the dashboard,
+    the window, the hotline never show B's reference; and nothing of B's case changed."""
+    from django.urls import get_resolver
+
+    theirs = CaseFactory(service=ServiceFactory(office=OfficeFactory(code="WLK")))
+    theirs.reference = "WLK-2026-SECRET"
+    theirs.save()
+    document = CaseDocument(
+        case=theirs, kind=CaseDocument.Kind.DECISION, filename="x.pdf", content_type="a", size=1
+    )
+    document.file.save("upload", SimpleUploadedFile("x.pdf", PDF), save=False)
+    document.save()
+    before = type(theirs).objects.filter(pk=theirs.pk).values().get()
+    client.force_login(officer)
+    names = sorted(name for name in get_resolver().reverse_dict if isinstance(name, str))
+    walked = []
+    for name in [n for n in names if n.startswith("cases_admin_")]:
+        if name == "cases_admin_case":
+            url = reverse(name, args=[theirs.pk])
+        elif name == "cases_admin_window_file":
+            url = reverse(name, args=[theirs.service_id])
+        else:
+            url = reverse(name)
+            response = client.get(url, {"office": theirs.office_id, "status": ""})
+            assert response.status_code in {200, 302, 404}, name
+            assert "WLK-2026-SECRET" not in response.content.decode(), name
+            walked.append(name)
+            continue
+        for method in ("get", "post"):
+            response = getattr(client, method)(url, {"action": "step", "step": "accept"})
+            assert response.status_code == 404, (name, method, response.status_code)
+        walked.append(name)
+    assert set(walked) == {
+        "cases_admin_case",
+        "cases_admin_dashboard",
+        "cases_admin_hotline",
+        "cases_admin_identity",
+        "cases_admin_queue",
+        "cases_admin_window",
+        "cases_admin_window_file",
+    }
+    download = client.get(reverse("cases:document", args=[theirs.pk, document.pk]))
+    assert download.status_code == 404
+    assert type(theirs).objects.filter(pk=theirs.pk).values().get() == before
