@@ -317,7 +317,8 @@ def access_log(request):
     events = AuditEvent.objects.filter(patient_id=patient_id).select_related("user__profile")
     # Other people's and apps' accesses first; the resident's own views (most of the rows)
     # are folded away behind a filter, so a nurse's visit is not buried under them.
-    mine = Q(user=request.user)
+    # An app acting for the resident is not "your own view": it stays in the list.
+    mine = Q(user=request.user, app="")
     show_mine = request.GET.get("show") == "all"
     own_count = events.filter(mine).count()
     if not show_mine:
