@@ -215,3 +215,8 @@ def test_no_panel_for_accounts_without_a_record_or_apps(client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = client.get(reverse("mypage:index")).content.decode()
     assert "Connected health apps" not in page
+
+
+def test_admin_huge_ids_are_not_found(admin):
+    for name in ("smart_admin:app-edit", "smart_admin:app-delete"):
+        assert admin.get(reverse(name, args=[2**70])).status_code == 404
