@@ -17,11 +17,19 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
+from django.utils.functional import lazy
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 
 from wagtail.admin.forms import WagtailAdminPageForm
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, InlinePanel, MultiFieldPanel
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    HelpPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    PublishingPanel,
+)
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Locale, Orderable, Page
 from wagtail.search import index
@@ -40,6 +48,18 @@ INTRO_FEATURES = ["bold", "italic", "link"]
 def time_zone_note():
     """What editors read next to dates: the zone every date and time is in."""
     return _("Dates and times are in %(zone)s time.") % {"zone": settings.TIME_ZONE}
+
+
+TIME_ZONE_NOTE = lazy(time_zone_note, str)()
+
+
+class ZonedPublishingPanel(PublishingPanel):
+    """Wagtail's "Set publishing schedule" with the time zone under each date."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        for child in self.children:
+            child.help_text = TIME_ZONE_NOTE
 
 
 # Snippets -----------------------------------------------------------------------------------
@@ -101,7 +121,7 @@ class AlertBanner(models.Model):
         FieldPanel("message_zh_hans"),
         FieldPanel("message_en"),
         FieldPanel("link"),
-        HelpPanel(content=time_zone_note),
+        HelpPanel(content=TIME_ZONE_NOTE),
         FieldRowPanel([FieldPanel("starts_at"), FieldPanel("ends_at"), FieldPanel("is_active")]),
     ]
 
@@ -129,7 +149,7 @@ class BasePage(Page):
     """What every public page shares: the reader's language or a marked fallback, hreflang
     alternates, and the fields used in listings and link previews."""
 
-    search_description_help = _("One or two sentences for search results and link previews.")
+    settings_panels = [ZonedPublishingPanel(), *Page.settings_panels[1:]]
 
     class Meta:
         abstract = True
@@ -342,7 +362,7 @@ class AnnouncementPage(BasePage):
                 "side panel."
             ),
         ),
-        HelpPanel(content=time_zone_note),
+        HelpPanel(content=TIME_ZONE_NOTE),
     ]
 
     search_fields = Page.search_fields + [index.SearchField("summary")]
@@ -362,6 +382,13 @@ class AnnouncementPage(BasePage):
     def is_expired(self, now=None):
         return bool(self.expire_at and self.expire_at <= (now or timezone.now()))
 
+    def serve(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            AnnouncementRead.objects.get_or_create(
+                user=request.user, translation_key=self.translation_key
+            )
+        return super().serve(request, *args, **kwargs)
+
     def target_label(self):
         """The communities or streets it is for, as the reader's language lists them."""
         if self.target == self.Target.COMMUNITIES:
@@ -369,6 +396,54 @@ class AnnouncementPage(BasePage):
         if self.target == self.Target.STREETS:
             return join_list(s.name for s in self.streets.all())
         return ""
+
+
+class AnnouncementRead(models.Model):
+    """A resident has opened an announcement (in any language): My page stops marking it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    translation_key = models.UUIDField()
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "translation_key"], name="cms_announcement_read_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} read {self.translation_key}"
+
+
+class UrgentBroadcast(models.Model):
+    """An urgent announcement whose residents are to be notified. Written when it is published
+    (in that transaction); the task sends it, and the minute task sends what was not queued."""
+
+    translation_key = models.UUIDField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"urgent {self.translation_key}"
+
+
+class UrgentNotice(models.Model):
+    """One resident was notified of one urgent announcement: never twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    translation_key = models.UUIDField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "translation_key"], name="cms_urgent_notice_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} told of {self.translation_key}"
 
 
 class AnnouncementAttachment(Orderable):

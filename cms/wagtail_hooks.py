@@ -6,3 +6,10 @@ def load_cms_demo(stdout):
     from .demo import load
 
     load(stdout)
+
+
+@hooks.register("register_mypage_panel")
+def register_announcements_panel():
+    from .panels import AnnouncementsPanel
+
+    return AnnouncementsPanel()

@@ -14,6 +14,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 import dj_database_url
+from csp.constants import NONCE as CSP_NONCE
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
+from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
 
 from health.smart import keys as _smart_keys
 
@@ -90,6 +94,7 @@ INSTALLED_APPS = [
     "portal.workflow",
     "portal.cases",
     "portal.cards",
+    "health.terminology",
     "health.fhir",
     "health.records",
     "health.booking",
@@ -115,6 +120,7 @@ INSTALLED_APPS = [
     "modelcluster",
     "taggit",
     "django_filters",
+    "csp",
     "oauth2_provider",  # SMART App Launch (health.smart)
     "allauth",
     "allauth.account",
@@ -132,6 +138,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Headers every page and API answer gets (portal/security.py); static files are served above.
+    "portal.security.ContentSecurityPolicyMiddleware",
+    "portal.security.PrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -143,6 +152,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.StaffMFAMiddleware",
+    "portal.admin_guards.AdminRequestGuardMiddleware",  # tampered admin requests: 400, not 500
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -426,6 +436,51 @@ WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp, portal/security.py): only the portal's own origin; an
+# inline script or style must carry `nonce="{{ request.csp_nonce }}"`, attributes like
+# onclick= and style= are refused. QR codes (two-factor set-up) are data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF, CSP_NONCE],
+        "style-src": [CSP_SELF, CSP_NONCE],
+        "img-src": [CSP_SELF, "data:"],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    }
+}
+# The back office (/admin/): Wagtail 8 writes inline scripts and style attributes without a
+# nonce, so inline code is allowed there, and nothing from another origin; Wagtail's preview
+# frames the admin's own pages; image uploads preview as blob: images.
+PORTAL_ADMIN_CSP_DIRECTIVES = {
+    **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+    "script-src": [CSP_SELF, CSP_UNSAFE_INLINE],
+    "style-src": [CSP_SELF, CSP_UNSAFE_INLINE],
+    "img-src": [CSP_SELF, "data:", "blob:"],
+    "frame-ancestors": [CSP_SELF],
+}
+# Answers under these paths are never stored by any cache (nor is any answer to a signed-in
+# user or to a request with credentials): portal/security.py.
+PORTAL_PRIVATE_PATH_PREFIXES = (
+    "/admin/",
+    "/accounts/",
+    "/me/",
+    "/inbox/",
+    "/health/",
+    "/fhir",
+    "/api/",
+    "/services/cases/",
+    "/clinics/appointments/",
+    "/clinics/household/",
+    "/clinics/waitlist/",
+    "/clinics/slot/",
+    "/transit/favourites/",
+    "/documents/",
+)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
@@ -540,6 +595,10 @@ RECORDS_VISITS_LIMIT = env_int("RECORDS_VISITS_LIMIT", 500)
 # Hours a break-glass opening of a record its clinics do not know stays open (docs/architecture.md).
 RECORDS_EMERGENCY_ACCESS_HOURS = env_int("RECORDS_EMERGENCY_ACCESS_HOURS", 12)
 
+# My page keeps panel fragments per resident in the cache (portal/mypage/panels.py); off to
+# render every panel on every visit.
+MYPAGE_CACHE_PANELS = env_bool("MYPAGE_CACHE_PANELS", True)
+
 # Business calendar (portal.workcalendar): seeded from the `holidays` package for mainland
 # China (CN), Hong Kong (HK) or Taiwan (TW); weekly rest days as weekday numbers (Monday 0).
 WORKCALENDAR_REGION = os.environ.get("WORKCALENDAR_REGION", "HK")
@@ -580,6 +639,11 @@ TRANSIT_KEEP_OLD_VERSIONS = env_int("TRANSIT_KEEP_OLD_VERSIONS", 1)
 TRANSIT_IMPORT_READER = os.environ.get("TRANSIT_IMPORT_READER", "arrow")
 # The demo's stand-in producer rewrites its local realtime files before each poll.
 TRANSIT_DEMO_PRODUCER = env_bool("TRANSIT_DEMO_PRODUCER", EMBEDDED and DEBUG)
+# Public site (cms/): scheduled publishing and expiry, every minute.
+CELERY_BEAT_SCHEDULE["cms-publish-scheduled"] = {
+    "task": "cms.tasks.publish_scheduled",
+    "schedule": env_int("CMS_PUBLISH_SCHEDULED_SECONDS", 60),
+}
 CELERY_BEAT_SCHEDULE["transit-poll-realtime"] = {
     "task": "transit.tasks.poll_realtime",
     "schedule": TRANSIT_REALTIME_POLL_SECONDS,

@@ -82,8 +82,8 @@ def _in_role(role):
 
 class StaffFactory(UserFactory):
     """Someone who works for the district. Traits give the role: `clinic_staff`, `editor`,
-    `case_officer`, `superuser`; `mfa=True` gives them TOTP (StaffMFAMiddleware sends staff
-    without it to set it up first); `clinics=[...]` makes them staff of those clinics.
+    `reviewer`, `case_officer`, `superuser`; `mfa=True` gives them TOTP (StaffMFAMiddleware
+    sends staff without it to set it up first); `clinics=[...]` makes them staff of those clinics.
 
         StaffFactory(clinic_staff=True, mfa=True, clinics=[clinic])
     """
@@ -94,6 +94,7 @@ class StaffFactory(UserFactory):
         clinic_staff = factory.Trait(groups=_in_role(roles.CLINIC_STAFF))
         editor = factory.Trait(groups=_in_role(roles.EDITORS))
         case_officer = factory.Trait(groups=_in_role(roles.CASE_OFFICERS))
+        reviewer = factory.Trait(groups=_in_role(roles.REVIEWERS))
         superuser = factory.Trait(is_staff=True, is_superuser=True)
 
     @factory.post_generation

@@ -5,11 +5,13 @@ from django.utils.translation import gettext_lazy as _
 EDITORS = "Editors"
 CLINIC_STAFF = "Clinic staff"
 CASE_OFFICERS = "Case officers"
+REVIEWERS = "Reviewers"  # publish the editors' pages (created by cms' migrations)
 
 STAFF_GROUPS = {
     EDITORS: _("Editors"),
     CLINIC_STAFF: _("Clinic staff"),
     CASE_OFFICERS: _("Case officers"),
+    REVIEWERS: _("Reviewers"),
 }
 
 

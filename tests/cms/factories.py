@@ -68,6 +68,7 @@ def announcement(
         slug=slug or f"a-{AnnouncementPage.objects.count() + 1}",
         summary=summary,
         body=[("paragraph", RichText(f"<p>{summary}</p>"))],
+        live=publish_now,  # a draft, as the editor's "Save draft" leaves it
         **fields,
     )
     page.communities = list(communities)

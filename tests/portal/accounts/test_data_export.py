@@ -66,9 +66,11 @@ def test_every_app_adds_its_part():
         "mypage",
         "inbox",
         "appointments",
+        "cases",
         "cards",
         "health",
         "health-apps",
+        "cms",
     ]
 
 
@@ -124,9 +126,11 @@ def test_a_resident_downloads_everything_the_portal_holds(
         "mypage/layout.json",
         "inbox/messages.json",
         "appointments/appointments.json",
+        "cases/cases.json",
         "health/record.fhir.json",
         "health/summary.html",
         "health/access-log.csv",
+        "announcements/read.json",
         "health/connected-apps.json",
     } <= names
 

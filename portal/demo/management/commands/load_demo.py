@@ -51,6 +51,7 @@ STAFF = [
     # e-mail, display name, group or None for the superuser
     ("admin@demo.district.example", "Portal administrator", None),
     ("editor@demo.district.example", "News editor", roles.EDITORS),
+    ("reviewer@demo.district.example", "News reviewer", roles.REVIEWERS),
     ("nurse@demo.district.example", "Clinic nurse", roles.CLINIC_STAFF),
     ("officer@demo.district.example", "Case officer", roles.CASE_OFFICERS),
 ]
