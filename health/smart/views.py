@@ -69,6 +69,17 @@ class ConsentView(AuthorizationView):
     def form_invalid(self, form):
         return render(self.request, "smart/consent_error.html", {"error": None}, status=400)
 
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        redirect_uri = self.oauth2_data.get("redirect_uri")
+        if response.status_code == 200 and redirect_uri:
+            # Allowing or declining ends in a redirect to the app: the policy's
+            # form-action 'self' would stop the browser there (health.smart README).
+            parts = urlsplit(redirect_uri)
+            origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+            response._csp_update = {"form-action": [origin]}
+        return response
+
     def validate_authorization_request(self, request):
         """The toolkit's checks, then SMART's `aud`: the FHIR server the app means to call
         must be this one, or a token could be sent to a counterfeit server."""
