@@ -7,6 +7,7 @@ import logging
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Count, Max
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -18,8 +19,14 @@ from health.fhir.admin_views import superuser_required
 
 from .admin_forms import SmartAppForm
 from .models import SmartApp
+from .views import MAX_ID
 
 logger = logging.getLogger(__name__)
+
+
+def _check_id(pk):
+    if pk > MAX_ID:  # more than the database stores: not found, not a database error
+        raise Http404
 
 
 def _app_list(request, new_secret=None):
@@ -83,6 +90,7 @@ def app_register(request):
 
 @superuser_required
 def app_edit(request, pk):
+    _check_id(pk)
     smart = get_object_or_404(SmartApp.objects.select_related("application"), pk=pk)
     application = smart.application
     initial = {
@@ -112,6 +120,7 @@ def app_edit(request, pk):
 
 @superuser_required
 def app_delete(request, pk):
+    _check_id(pk)
     smart = get_object_or_404(SmartApp.objects.select_related("application"), pk=pk)
     if request.method == "POST":
         name = smart.application.name

@@ -2,6 +2,8 @@
 authorisation view with our page and rules), the connected-apps page with revoke, and
 the discovery document."""
 
+from urllib.parse import parse_qs, urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -10,14 +12,19 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_application_model
 from oauth2_provider.views import AuthorizationView
 from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.oauth2.rfc6749 import errors
 
 from health.fhir.responses import base_url
 
 from . import discovery, services
 from .scopes import plain_words
+
+# Ids in URLs beyond what the database stores are simply not found (SQLite would raise).
+MAX_ID = 2**63 - 1
 
 
 @require_GET
@@ -62,22 +69,50 @@ class ConsentView(AuthorizationView):
     def form_invalid(self, form):
         return render(self.request, "smart/consent_error.html", {"error": None}, status=400)
 
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        redirect_uri = self.oauth2_data.get("redirect_uri")
+        if response.status_code == 200 and redirect_uri:
+            # Allowing or declining ends in a redirect to the app: the policy's
+            # form-action 'self' would stop the browser there (health.smart README).
+            parts = urlsplit(redirect_uri)
+            origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+            response._csp_update = {"form-action": [origin]}
+        return response
+
+    def validate_authorization_request(self, request):
+        """The toolkit's checks, then SMART's `aud`: the FHIR server the app means to call
+        must be this one, or a token could be sent to a counterfeit server."""
+        scopes, credentials = super().validate_authorization_request(request)
+        audience = request.GET.get("aud", "").rstrip("/")
+        if audience != base_url(request):
+            raise OAuthToolkitError(
+                error=errors.InvalidRequestError(
+                    description="aud must be this server's FHIR base URL",
+                    state=credentials.get("state"),
+                ),
+                redirect_uri=credentials["redirect_uri"],
+            )
+        return scopes, credentials
+
     def form_valid(self, form):
-        if not form.cleaned_data.get("allow"):
-            return super().form_valid(form)
         application = (
             get_application_model().objects.filter(client_id=form.cleaned_data["client_id"]).first()
         )
+        if application is None:
+            return render(self.request, "smart/consent_error.html", {"error": None}, status=400)
+        if not form.cleaned_data.get("allow"):
+            return super().form_valid(form)
         patient_id = services.patient_for(self.request.user)
-        if application is None or patient_id is None:
+        if patient_id is None:
             return render(self.request, "smart/consent_error.html", {"error": None}, status=400)
         with transaction.atomic():
             services.connect(self.request.user, application, patient_id, form.cleaned_data["scope"])
             self.success_url = None
             response = super().form_valid(form)
-            if not self.success_url:
-                # The request was refused after all (scopes, PKCE, redirect URI): no consent
-                # is recorded for it.
+            # oauthlib answers a refused request (scopes, PKCE) with a redirect carrying
+            # `error` instead of `code`: no consent is recorded for it.
+            if "code" not in parse_qs(urlsplit(self.success_url or "").query):
                 transaction.set_rollback(True)
         return response
 
@@ -94,7 +129,7 @@ def apps(request):
 @login_required
 @require_POST
 def disconnect(request, connection_id):
-    if services.disconnect(request.user, connection_id):
+    if connection_id <= MAX_ID and services.disconnect(request.user, connection_id):
         messages.success(
             request, _("The app is disconnected. It can no longer see your health record.")
         )

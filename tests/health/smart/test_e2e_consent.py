@@ -49,6 +49,7 @@ def test_connect_and_disconnect_an_app_by_keyboard_at_360px(page, settings):
         challenge,
         redirect_uri=callback,
     )
+    params["aud"] = page.base_url + "/fhir"
     page.visit("/oauth/authorize/?" + urlencode(params))
     page.assert_fits()
     assert page.locator("html").get_attribute("lang") == "zh-hant"

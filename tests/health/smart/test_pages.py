@@ -215,3 +215,19 @@ def test_no_panel_for_accounts_without_a_record_or_apps(client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = client.get(reverse("mypage:index")).content.decode()
     assert "Connected health apps" not in page
+
+
+def test_admin_huge_ids_are_not_found(admin):
+    for name in ("smart_admin:app-edit", "smart_admin:app-delete"):
+        assert admin.get(reverse(name, args=[2**70])).status_code == 404
+
+
+def test_the_consent_page_lets_the_browser_go_back_to_the_app(app, signed_in):
+    """The site's policy allows forms to post only to itself; the consent form's answer is a
+    redirect to the app, which the policy of this one page must allow (and nothing else)."""
+    _verifier, challenge = pkce()
+    page = signed_in.get("/oauth/authorize/", authorize_params(app, "patient/*.rs", challenge))
+    policy = page["Content-Security-Policy"]
+    form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
+    assert form_action.split()[1:] == ["'self'", "https://app.example"]
+    assert "app.example" not in signed_in.get(reverse("smart:apps"))["Content-Security-Policy"]

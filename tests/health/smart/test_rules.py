@@ -258,3 +258,34 @@ def test_district_tokens_still_work_beside_app_tokens(connect, records):
     _token, text = issue_token("lab", "user/*.rs")
     assert api(text).get(f"/fhir/Patient/{records['b']}").status_code == 200
     assert api("not-a-real-token").get("/fhir/Patient").status_code == 401
+
+
+def test_aud_must_be_this_fhir_server(app, signed_in):
+    _verifier, challenge = pkce()
+    params = authorize_params(app, "patient/*.rs", challenge)
+    params["aud"] = "https://counterfeit.example/fhir"
+    assert _error_of(signed_in.get("/oauth/authorize/", params)) == "invalid_request"
+    del params["aud"]
+    assert _error_of(signed_in.get("/oauth/authorize/", params)) == "invalid_request"
+    params["aud"] = "http://testserver/fhir/"
+    assert signed_in.get("/oauth/authorize/", params).status_code == 200
+
+
+def test_tampered_consent_posts_are_clean_errors(app, signed_in):
+    _verifier, challenge = pkce()
+    page = signed_in.get("/oauth/authorize/", authorize_params(app, "patient/*.rs", challenge))
+    data = consent_form(page)
+    for changes in ({"client_id": "nobody"}, {"client_id": "nobody", "allow": "1"}, {"scope": ""}):
+        response = signed_in.post("/oauth/authorize/", {**data, **changes})
+        assert response.status_code == 400, changes
+        assert not Connection.objects.exists(), changes
+    widened = signed_in.post(
+        "/oauth/authorize/", {**data, "scope": "patient/*.cruds", "allow": "1"}
+    )
+    assert _error_of(widened) == "invalid_scope"
+    assert not Connection.objects.exists()
+
+
+def test_huge_ids_are_not_found(signed_in):
+    huge = 2**70
+    assert signed_in.post(f"/health/apps/{huge}/disconnect/").status_code == 302
