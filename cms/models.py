@@ -448,9 +448,9 @@ class UrgentNotice(models.Model):
 
 
 class SearchEntry(models.Model):
-    """A page's search text, built by cms.search: the terms as text (searched on SQLite) and
-    as a tsvector with a GIN index (searched on PostgreSQL; the index is made by migration
-    there only)."""
+    """A live page's search text, built by cms.search when it is published and removed when
+    it is unpublished: the terms as text (searched on SQLite) and as a tsvector with a GIN
+    index (searched on PostgreSQL; the index is made by migration there only)."""
 
     page = models.OneToOneField(
         "wagtailcore.Page", on_delete=models.CASCADE, primary_key=True, related_name="+"
@@ -458,6 +458,15 @@ class SearchEntry(models.Model):
     text = models.TextField()
     title_text = models.TextField()
     vector = SearchVectorField(null=True)
+    # Copied from the page when it is published, so a search reads this table alone.
+    language = models.CharField(max_length=20, default="")
+    translation_key = models.UUIDField(null=True)
+    published_at = models.DateTimeField(null=True)
+    expire_at = models.DateTimeField(null=True)
+
+    class Meta:
+        # A word found on most pages is answered by reading the newest entries in order.
+        indexes = [models.Index(fields=["-published_at"], name="cms_search_newest")]
 
     def __str__(self):
         return f"search text of page {self.page_id}"

@@ -31,9 +31,10 @@ from wagtail.models import Page
 import rjieba
 from opencc import OpenCC
 
-from .models import SearchEntry, one_per_translation
+from .models import SearchEntry, language_order
 
 MAX_QUERY_LENGTH = 100
+RANK_CAP = 1000
 CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 LATIN_WORD = re.compile(r"[0-9a-z]+(?:'[a-z]+)?")
 _to_simplified = OpenCC("t2s")
@@ -86,7 +87,15 @@ def index_page(page):
     words = (en_title + " " + en_rest).split()
     text = " ".join([zh_title, zh_rest, *words, *(crude_stem(w) for w in words)])
     SearchEntry.objects.update_or_create(
-        page_id=page.pk, defaults={"text": f" {text} ", "title_text": f" {zh_title} {en_title} "}
+        page_id=page.pk,
+        defaults={
+            "text": f" {text} ",
+            "title_text": f" {zh_title} {en_title} ",
+            "language": page.locale.language_code,
+            "translation_key": page.translation_key,
+            "published_at": page.first_published_at,
+            "expire_at": page.expire_at,
+        },
     )
     if connection.vendor == "postgresql":
         SearchEntry.objects.filter(page_id=page.pk).update(
@@ -116,11 +125,15 @@ def query_terms(query):
 
 
 def matching_entries(query):
-    """The search entries matching the query, best first; None for an empty query."""
+    """The search entries matching the query, best first; None for an empty query.
+
+    On PostgreSQL only the RANK_CAP newest matches are ranked: a very common word would
+    otherwise rank every page of the site for one answer."""
     chinese, latin = query_terms(query)
     if not chinese and not latin:
         return None
-    entries = SearchEntry.objects.all()
+    now = timezone.now()
+    entries = SearchEntry.objects.filter(Q(expire_at__isnull=True) | Q(expire_at__gt=now))
     if connection.vendor == "postgresql":
         search = None
         if chinese:
@@ -129,10 +142,11 @@ def matching_entries(query):
         if latin:
             english = SearchQuery(" ".join(latin), search_type="plain", config="english")
             search = english if search is None else search & english
+        newest = entries.filter(vector=search).order_by("-published_at")
         return (
-            entries.filter(vector=search)
+            SearchEntry.objects.filter(pk__in=newest.values("pk")[:RANK_CAP])
             .annotate(rank=SearchRank(F("vector"), search))
-            .order_by("-rank", "-page__first_published_at")
+            .order_by("-rank", "-published_at")
         )
     condition = Q()
     title_hits = Q()
@@ -146,21 +160,34 @@ def matching_entries(query):
         entries = entries.annotate(
             rank=Case(When(title_hits, then=1), default=0, output_field=IntegerField())
         )
-        return entries.order_by("-rank", "-page__first_published_at")
-    return entries.order_by("-page__first_published_at")
+        return entries.order_by("-rank", "-published_at")
+    return entries.order_by("-published_at")
 
 
-def search_pages(query, limit=None):
-    """Live, unexpired pages matching the query, best first, one per translation (the
-    reader's language preferred). A list of specific pages."""
+def ranked_page_ids(query, language=None):
+    """Ids of the live, unexpired pages matching the query, best first, one per translation
+    (the reader's language preferred, at the place of its best-ranked translation)."""
     entries = matching_entries(query)
     if entries is None:
         return []
-    now = timezone.now()
-    entries = entries.filter(
-        Q(page__expire_at__isnull=True) | Q(page__expire_at__gt=now), page__live=True
-    )
-    ranked = list(entries.values_list("page_id", flat=True)[: limit or 200])
-    pages = one_per_translation(Page.objects.filter(pk__in=ranked)).specific()
-    by_id = {p.pk: p for p in pages}
-    return [by_id[pk] for pk in ranked if pk in by_id]
+    order = language_order(language)
+    best = {}
+    rows = entries.values_list("page_id", "translation_key", "language")
+    for position, (page_id, key, code) in enumerate(rows[:RANK_CAP]):
+        preference = order.index(code) if code in order else len(order)
+        if key not in best:
+            best[key] = [position, preference, page_id]
+        elif preference < best[key][1]:
+            best[key][1:] = [preference, page_id]
+    return [page_id for _position, _preference, page_id in sorted(best.values())]
+
+
+def specific_pages(page_ids):
+    """The specific pages for these ids, in this order (for one page of results)."""
+    pages = {p.pk: p for p in Page.objects.filter(pk__in=page_ids).specific()}
+    return [pages[pk] for pk in page_ids if pk in pages]
+
+
+def search_pages(query, language=None, limit=20):
+    """The first `limit` results as specific pages (what one page of /search/ shows)."""
+    return specific_pages(ranked_page_ids(query, language)[:limit])

@@ -20,12 +20,13 @@ def search(request):
     from django.core.paginator import Paginator
     from django.shortcuts import render
 
-    from .search import MAX_QUERY_LENGTH, search_pages
+    from .search import MAX_QUERY_LENGTH, ranked_page_ids, specific_pages
 
     query = request.GET.get("q", "").strip()
     too_long = len(query) > MAX_QUERY_LENGTH
-    results = search_pages(query[:MAX_QUERY_LENGTH]) if query else []
-    page = Paginator(results, 20).get_page(request.GET.get("page"))
+    ids = ranked_page_ids(query[:MAX_QUERY_LENGTH]) if query else []
+    page = Paginator(ids, 20).get_page(request.GET.get("page"))
+    page.object_list = specific_pages(list(page.object_list))
     return render(
         request,
         "cms/search.html",
