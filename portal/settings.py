@@ -14,6 +14,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 import dj_database_url
+from csp.constants import NONCE as CSP_NONCE
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
+from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
+
+from health.smart import keys as _smart_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -88,9 +94,11 @@ INSTALLED_APPS = [
     "portal.workflow",
     "portal.cases",
     "portal.cards",
+    "health.terminology",
     "health.fhir",
     "health.records",
     "health.booking",
+    "health.smart",
     "transit",
     "cms",
     "wagtail.contrib.simple_translation",
@@ -112,6 +120,8 @@ INSTALLED_APPS = [
     "modelcluster",
     "taggit",
     "django_filters",
+    "csp",
+    "oauth2_provider",  # SMART App Launch (health.smart)
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -128,6 +138,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Headers every page and API answer gets (portal/security.py); static files are served above.
+    "portal.security.ContentSecurityPolicyMiddleware",
+    "portal.security.PrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -139,6 +152,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.StaffMFAMiddleware",
+    "portal.admin_guards.AdminRequestGuardMiddleware",  # tampered admin requests: 400, not 500
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -422,6 +436,51 @@ WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp, portal/security.py): only the portal's own origin; an
+# inline script or style must carry `nonce="{{ request.csp_nonce }}"`, attributes like
+# onclick= and style= are refused. QR codes (two-factor set-up) are data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF, CSP_NONCE],
+        "style-src": [CSP_SELF, CSP_NONCE],
+        "img-src": [CSP_SELF, "data:"],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    }
+}
+# The back office (/admin/): Wagtail 8 writes inline scripts and style attributes without a
+# nonce, so inline code is allowed there, and nothing from another origin; Wagtail's preview
+# frames the admin's own pages; image uploads preview as blob: images.
+PORTAL_ADMIN_CSP_DIRECTIVES = {
+    **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+    "script-src": [CSP_SELF, CSP_UNSAFE_INLINE],
+    "style-src": [CSP_SELF, CSP_UNSAFE_INLINE],
+    "img-src": [CSP_SELF, "data:", "blob:"],
+    "frame-ancestors": [CSP_SELF],
+}
+# Answers under these paths are never stored by any cache (nor is any answer to a signed-in
+# user or to a request with credentials): portal/security.py.
+PORTAL_PRIVATE_PATH_PREFIXES = (
+    "/admin/",
+    "/accounts/",
+    "/me/",
+    "/inbox/",
+    "/health/",
+    "/fhir",
+    "/api/",
+    "/services/cases/",
+    "/clinics/appointments/",
+    "/clinics/household/",
+    "/clinics/waitlist/",
+    "/clinics/slot/",
+    "/transit/favourites/",
+    "/documents/",
+)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
@@ -492,6 +551,41 @@ FHIR_BUNDLE_MAX_SECONDS = env_int("FHIR_BUNDLE_MAX_SECONDS", 30)
 FHIR_BUNDLE_ENTRY_COUNT = env_int("FHIR_BUNDLE_ENTRY_COUNT", 100)
 # Other base URLs this server answers under (absolute references to them are local).
 FHIR_LOCAL_BASE_URLS = [u for u in os.environ.get("FHIR_LOCAL_BASE_URLS", "").split() if u]
+# Residents' own health apps (health.smart): SMART App Launch on django-oauth-toolkit.
+# Authorisation code with PKCE (S256 only), consent asked every time, read-only patient/
+# scopes; refresh tokens only with offline_access. The OpenID Connect signing key (id_token
+# with fhirUser) comes from SMART_OIDC_PRIVATE_KEY, else a file kept beside the database.
+# Our models point at the toolkit's Application; naming it here lets migrations refer to it.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+SMART_ACCESS_TOKEN_SECONDS = env_int("SMART_ACCESS_TOKEN_SECONDS", 3600)
+SMART_REFRESH_TOKEN_DAYS = env_int("SMART_REFRESH_TOKEN_DAYS", 90)
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": SMART_ACCESS_TOKEN_SECONDS,
+    "ID_TOKEN_EXPIRE_SECONDS": SMART_ACCESS_TOKEN_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": SMART_REFRESH_TOKEN_DAYS * 86400,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
+    "SCOPES_BACKEND_CLASS": "health.smart.scopes.SmartScopes",
+    "OAUTH2_VALIDATOR_CLASS": "health.smart.validator.SmartValidator",
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _smart_keys.private_key(
+        os.environ.get("SMART_OIDC_PRIVATE_KEY", ""),
+        Path(os.environ.get("SMART_OIDC_KEY_FILE", VAR_DIR / "smart-oidc-key.pem")),
+    ),
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
+}
+
 RECORDS_ACTIVATION_CODE_DAYS = env_int("RECORDS_ACTIVATION_CODE_DAYS", 14)
 RECORDS_ACTIVATION_CODE_ATTEMPTS = env_int("RECORDS_ACTIVATION_CODE_ATTEMPTS", 5)
 RECORDS_LINK_ATTEMPTS_PER_HOUR = env_int("RECORDS_LINK_ATTEMPTS_PER_HOUR", 10)
@@ -500,6 +594,10 @@ RECORDS_SECTION_LIMIT = env_int("RECORDS_SECTION_LIMIT", 200)  # entries per rec
 RECORDS_VISITS_LIMIT = env_int("RECORDS_VISITS_LIMIT", 500)
 # Hours a break-glass opening of a record its clinics do not know stays open (docs/architecture.md).
 RECORDS_EMERGENCY_ACCESS_HOURS = env_int("RECORDS_EMERGENCY_ACCESS_HOURS", 12)
+
+# My page keeps panel fragments per resident in the cache (portal/mypage/panels.py); off to
+# render every panel on every visit.
+MYPAGE_CACHE_PANELS = env_bool("MYPAGE_CACHE_PANELS", True)
 
 # Business calendar (portal.workcalendar): seeded from the `holidays` package for mainland
 # China (CN), Hong Kong (HK) or Taiwan (TW); weekly rest days as weekday numbers (Monday 0).

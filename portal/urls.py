@@ -9,6 +9,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from health.fhir import views as fhir_views
+from health.smart import views as smart_views
 from portal.accounts import views as account_views
 from portal.cases.api import api as cases_api
 
@@ -34,6 +35,16 @@ urlpatterns = [
     path("me/", include("portal.mypage.urls")),
     path("inbox/", include("portal.notifications.urls")),
     # The FHIR base URL as clients write it (transaction/batch POST), without a redirect.
+    # SMART App Launch: discovery at the FHIR base (and the site root), the authorisation
+    # server, the resident's connected apps (health.smart).
+    path(".well-known/smart-configuration", smart_views.smart_configuration),
+    path(
+        "fhir/.well-known/smart-configuration",
+        smart_views.smart_configuration,
+        name="smart-configuration",
+    ),
+    path("oauth/", include("health.smart.oauth_urls")),
+    path("health/apps/", include("health.smart.urls")),
     path("fhir", fhir_views.root, name="fhir-base"),
     path("fhir/", include("health.fhir.urls")),
     path("health/", include("health.records.urls")),

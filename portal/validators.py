@@ -1,7 +1,9 @@
 """Validators shared by every form that takes text a person will read: names and reasons.
 
 One rule for all of them (profile display names, household members, cancel and closure
-reasons, token names, case messages): no control characters and no U+FFFD.
+reasons, slot closures, case extensions and filing, a record's entries): no control characters
+(NUL, escapes, line breaks) and no U+FFFD. Long free text (case messages and answers, a
+clinician's note) may keep its line breaks and tabs: `readable_text`.
 """
 
 import unicodedata
@@ -36,3 +38,12 @@ def readable_name(value):
 def readable_reason(value):
     """A reason or short message a form may store: a field `validators=[...]` entry."""
     readable(value, UNREADABLE_REASON)
+
+
+UNREADABLE_TEXT = _("The text contains characters that cannot be read. Please type it again.")
+
+
+def readable_text(value):
+    """Long text a form may store: line breaks and tabs allowed, other control characters not."""
+    if unreadable(value.replace("\n", "").replace("\r", "").replace("\t", "")):
+        raise forms.ValidationError(UNREADABLE_TEXT, code="unreadable")

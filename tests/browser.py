@@ -71,7 +71,8 @@ class Page:
         self.check_accessibility()
 
     def check_accessibility(self):
-        self.page.add_script_tag(path=str(AXE))
+        # axe is put in every document by the context's init script (a <script> tag added
+        # here would be inline code, which the Content-Security-Policy rightly refuses).
         result = self.page.evaluate(
             """async () => {
                 const r = await axe.run(document, {resultTypes: ['violations']});
@@ -145,7 +146,19 @@ def page(browser, live_server, settings, request):
     # The server thread reads settings per request, so a test can see e-mails in mail.outbox.
     settings.ALLOWED_HOSTS = ["*"]
     context = browser.new_context(viewport={"width": 360, "height": 780}, locale="en-GB")
+    context.add_init_script(path=str(AXE))
     pw_page = context.new_page()
+    # Whatever a page does, the Content-Security-Policy must not have to refuse it: a refusal
+    # is a script or style that does not run, i.e. a broken page.
+    csp_refusals = []
+    pw_page.on(
+        "console",
+        lambda message: (
+            csp_refusals.append(f"{pw_page.url}: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     pw_page.set_default_timeout(15_000)
     yield Page(pw_page, live_server.url)
     report = getattr(request.node, "rep_call", None)
@@ -155,3 +168,4 @@ def page(browser, live_server, settings, request):
         out.mkdir(parents=True, exist_ok=True)
         pw_page.screenshot(path=str(out / f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert csp_refusals == [], "Content-Security-Policy refusals:\n" + "\n".join(csp_refusals)

@@ -14,12 +14,12 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.accounts.models import Community
+from portal.security import local_path
 
 from . import openapi, services
 from .departures import board
@@ -130,12 +130,7 @@ def stop_page(request, feed_code, stop_id):
 
 
 def _next_url(request, fallback):
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
+    return local_path(request, request.POST.get("next", "")) or fallback
 
 
 @login_required

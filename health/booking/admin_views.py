@@ -1,7 +1,8 @@
 """The clinic's day in the Wagtail admin: who is coming, check-in by code, no-show, completed."""
 
 import re
-from datetime import date, timedelta
+from datetime import date, time, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -41,10 +42,64 @@ def _form_errors(request, form):
             messages.error(request, error)
 
 
-def _day_url(clinic, service, day):
-    url = reverse("booking_day_list")
-    query = f"?clinic={clinic.pk}&day={day.isoformat()}"
-    return f"{url}{query}&service={service.pk}" if service else f"{url}{query}"
+def _day_url(clinic, service, day, filters=None):
+    """The list's address; `filters` (status, from, until, as _filters reads them) are kept
+    so that an action on a row comes back to the same filtered list."""
+    query = {"clinic": clinic.pk, "day": day.isoformat()}
+    if service:
+        query["service"] = service.pk
+    for name, value in (filters or {}).items():
+        if value:
+            query[name] = value.strftime("%H:%M") if isinstance(value, time) else value
+    return f"{reverse('booking_day_list')}?{urlencode(query)}"
+
+
+# Statuses the list can be filtered by (cancelled appointments are not on it).
+LISTED_STATUSES = [s for s in AppointmentStatus if s != AppointmentStatus.CANCELLED]
+
+
+def _time(value):
+    """ "HH:MM" from the filter, or None for anything else (never an error)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-2][0-9]:[0-5][0-9]", value):
+        return None
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _filters(source):
+    """The list's filters: a status and a time range of the day. Unknown values are ignored."""
+    status = source.get("status")
+    return {
+        "status": status if status in LISTED_STATUSES else "",
+        "from": _time(source.get("from")),
+        "until": _time(source.get("until")),
+    }
+
+
+def _checked_in(request, appointment):
+    messages.success(
+        request,
+        _("%(name)s is checked in for %(time)s.")
+        % {
+            "name": appointment.patient_name,
+            "time": timezone.localtime(appointment.start).strftime("%H:%M"),
+        },
+    )
+
+
+def _filtered(appointments, filters):
+    status, start, end = filters["status"], filters["from"], filters["until"]
+    shown = []
+    for appointment in appointments:
+        local = timezone.localtime(appointment.start).time()
+        if status and appointment.status != status:
+            continue
+        if (start and local < start) or (end and local >= end):
+            continue
+        shown.append(appointment)
+    return shown
 
 
 # Days the list can show; outside them (a typo like 0202 or 9999) the list opens on today, and
@@ -90,6 +145,7 @@ def day_list(request):
         # Refused inside the admin (Wagtail's own error pages lack the landmarks and skip
         # link target that the rest of the back office has), with the way back to one's own.
         return TemplateResponse(request, "booking/staff/not_your_clinic.html", status=403)
+    filters = _filters(request.POST if request.method == "POST" else request.GET)
     form = CheckInForm(request.POST if request.POST.get("action") == "check_in" else None)
     if request.method == "POST" and clinic is not None:
         if not request.user.has_perm("booking.change_appointment"):
@@ -99,23 +155,21 @@ def day_list(request):
             if action == "check_in":
                 if form.is_valid():
                     appointment = rules.check_in(clinic, form.cleaned_data["code"], by=request.user)
-                    messages.success(
-                        request,
-                        _("%(name)s is checked in for %(time)s.")
-                        % {
-                            "name": appointment.patient_name,
-                            "time": timezone.localtime(appointment.start).strftime("%H:%M"),
-                        },
-                    )
-                    return redirect(_day_url(clinic, service, timezone.localdate()))
-            elif action in {"no_show", "completed"}:
+                    _checked_in(request, appointment)
+                    return redirect(_day_url(clinic, service, timezone.localdate(), filters))
+            elif action in {"check_in_row", "no_show", "completed"}:
                 # Only appointments of a clinic this staff member runs: anything else is a 404.
                 appointment = get_object_or_404(
                     Appointment.objects.select_related("resident__profile", "dependant"),
                     pk=_int(request.POST.get("appointment")),
                     slot__clinic=clinic,
                 )
-                if action == "no_show":
+                if action == "check_in_row":
+                    # The row's button: the same check-in as by code, for a patient at the
+                    # counter without their code.
+                    rules.check_in(clinic, appointment.check_in_code, by=request.user)
+                    _checked_in(request, appointment)
+                elif action == "no_show":
                     rules.mark_no_show(appointment, by=request.user)
                     messages.success(
                         request,
@@ -129,7 +183,7 @@ def day_list(request):
                         _("%(name)s's visit is marked as completed.")
                         % {"name": appointment.patient_name},
                     )
-                return redirect(_day_url(clinic, service, day))
+                return redirect(_day_url(clinic, service, day, filters))
             elif action in {"close_slot", "capacity"}:
                 slot = get_object_or_404(
                     Slot, pk=_int(request.POST.get("slot")), clinic=clinic, start__gt=timezone.now()
@@ -162,7 +216,7 @@ def day_list(request):
         except errors.REFUSALS as error:
             messages.error(request, str(error))
             if action != "check_in":
-                return redirect(_day_url(clinic, service, day))
+                return redirect(_day_url(clinic, service, day, filters))
     appointments, counts = selectors.day_list(clinic, day, service=service) if clinic else ([], {})
     slots = []
     if clinic:
@@ -190,7 +244,19 @@ def day_list(request):
             "previous_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
             "today": timezone.localdate(),
-            "appointments": appointments,
+            "appointments": _filtered(appointments, filters),
+            "filters": filters,
+            "statuses": [(status.value, status.label) for status in LISTED_STATUSES],
+            "pages": [
+                (label, _day_url(clinic, service, other, filters), other)
+                for label, other in (
+                    (_("Previous day"), day - timedelta(days=1)),
+                    (_("Today"), timezone.localdate()),
+                    (_("Next day"), day + timedelta(days=1)),
+                )
+            ]
+            if clinic
+            else [],
             "counts": [(labels[status], n) for status, n in counts.items()],
             "total": len(appointments),
             "capacity": sum(s.capacity for s in slots if s.status == "open"),

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from portal.validators import UNREADABLE_NAME, UNREADABLE_REASON, readable
+from portal.validators import UNREADABLE_NAME, UNREADABLE_REASON, readable, readable_reason
 
 from .conf import generate_weeks, horizon_days
 from .models import Clinic, Closure, Dependant, Practitioner, ScheduleRule
@@ -60,6 +60,7 @@ class CancelForm(forms.Form):
         required=False,
         max_length=200,
         help_text=_("This helps the clinic plan. You do not have to give one."),
+        validators=[readable_reason],
     )
 
 

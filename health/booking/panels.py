@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.mypage.panels import Panel
 
 from . import selectors
-from .models import WaitlistEntry, WaitlistStatus
+from .models import Appointment, WaitlistEntry, WaitlistStatus
 
 
 class NextAppointmentsPanel(Panel):
@@ -14,6 +14,11 @@ class NextAppointmentsPanel(Panel):
     title = _("Next appointments")
     order = 30
     template_name = "booking/panels/appointments.html"
+    # Cached per resident; dropped when their appointments or waitlist places are written or
+    # change status (portal.workflow). Five minutes bound what no change reports: an
+    # appointment whose time has passed, a clinic renamed.
+    cache_seconds = 300
+    invalidated_by = {Appointment: "resident_id", WaitlistEntry: "resident_id"}
 
     class Media:
         css = {"all": ["booking/panel.css"]}

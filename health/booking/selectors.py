@@ -82,22 +82,34 @@ def clinics_for_service(service, user, *, now=None, order="distance"):
     return results
 
 
-def bookable_days(clinic, service, *, now=None):
-    """Every day in the booking window with how many free places it has (0 = full/closed)."""
+def calendar_days(clinic, service, *, now=None):
+    """Every day in the booking window as `(day, free times, open)`, in one query: `open` says
+    whether the clinic still has open times for the service that day (free or full). On the
+    other days it is closed: no times planned (weekends, when the schedule has none), a
+    closure (holidays), or every time closed or already past."""
     now = current_time(now)
-    counts = dict(
-        free_slots(now)
-        .filter(clinic=clinic, service=service)
+    rows = (
+        Slot.objects.filter(
+            clinic=clinic,
+            service=service,
+            status=SlotStatus.OPEN,
+            start__gt=now,
+            start__lt=horizon_end(now),
+        )
         .annotate(day=TruncDate("start", tzinfo=timezone.get_current_timezone()))
         .values("day")
-        .annotate(n=Count("pk"))
-        .values_list("day", "n")
+        .annotate(free=Count("pk", filter=Q(booked__lt=F("capacity") - F("held"))))
+        .values_list("day", "free")
     )
+    counts = dict(rows)
     today = timezone.localdate(now)
-    return [
-        (today + timedelta(days=i), counts.get(today + timedelta(days=i), 0))
-        for i in range(horizon_days() + 1)
-    ]
+    days = [today + timedelta(days=i) for i in range(horizon_days() + 1)]
+    return [(day, counts.get(day, 0), day in counts) for day in days]
+
+
+def bookable_days(clinic, service, *, now=None):
+    """Every day in the booking window with how many free places it has (0 = full/closed)."""
+    return [(day, free) for day, free, _open in calendar_days(clinic, service, now=now)]
 
 
 def day_slots(clinic, service, day, *, now=None):

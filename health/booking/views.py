@@ -102,13 +102,28 @@ def _my_appointments_in(user, slots):
     )
 
 
-def _calendar(days, selected):
+def _calendar(calendar, selected):
     """Two Monday-to-Sunday weeks from the selected day's week, for a compact phone calendar.
-    Days outside the booking window have `None` free places; earlier/later page by two weeks."""
+    Each day is `(day, free places, state)`: state "free", "full" (open times, none free),
+    "closed" (no open times: the clinic is closed then) or None outside the booking window,
+    where free is None too. Earlier/later page by two weeks."""
+    days = [(day, free) for day, free, _open in calendar]
     free = dict(days)
+    open_days = {day for day, _free, is_open in calendar if is_open}
+
+    def state(day):
+        if day not in free:
+            return None
+        if free[day]:
+            return "free"
+        return "full" if day in open_days else "closed"
+
     monday = selected - timedelta(days=selected.weekday())
     weeks = [
-        [(day, free.get(day)) for day in (monday + timedelta(days=7 * week + i) for i in range(7))]
+        [
+            (day, free.get(day), state(day))
+            for day in (monday + timedelta(days=7 * week + i) for i in range(7))
+        ]
         for week in range(2)
     ]
     first, last = days[0][0], days[-1][0]
@@ -117,14 +132,17 @@ def _calendar(days, selected):
     return {"weeks": weeks, "earlier_day": earlier, "later_day": later}
 
 
-def _parse_day(value, days):
+def _parse_day(value, days, default=None):
+    """The day asked for if it is in the window; else `default` if it is; else the first day
+    with a free place (or the first day)."""
     try:
         day = date.fromisoformat(value) if value else None
     except ValueError:
         day = None
     valid = {d for d, _count in days}
-    if day in valid:
-        return day
+    for candidate in (day, default):
+        if candidate in valid:
+            return candidate
     return next((d for d, count in days if count), days[0][0])
 
 
@@ -133,7 +151,8 @@ def clinic_days(request, clinic_id, service):
     """Step 3: pick a day, then a time. Full times offer the waitlist."""
     service = _service_or_404(service)
     clinic = get_object_or_404(Clinic, pk=clinic_id, is_active=True, services=service)
-    days = selectors.bookable_days(clinic, service)
+    calendar = selectors.calendar_days(clinic, service)
+    days = [(d, free) for d, free, _open in calendar]
     day = _parse_day(request.GET.get("day"), days)
     if request.GET.get("day") and request.GET.get("day") != day.isoformat():
         messages.warning(
@@ -148,7 +167,7 @@ def clinic_days(request, clinic_id, service):
         {
             "clinic": clinic,
             "service": service,
-            **_calendar(days, day),
+            **_calendar(calendar, day),
             "day": day,
             "slots": slots,
             "mine": _my_appointments_in(request.user, slots),
@@ -363,8 +382,11 @@ def reschedule(request, pk):
             request, _("Your appointment has been moved. We have sent you a new confirmation.")
         )
         return redirect("booking:appointment", new.pk)
-    days = selectors.bookable_days(slot.clinic, slot.service)
-    day = _parse_day(request.GET.get("day"), days)
+    calendar = selectors.calendar_days(slot.clinic, slot.service)
+    days = [(d, free) for d, free, _open in calendar]
+    # The picker opens on the day of the current appointment: most moves are within a day or
+    # two of it, and the resident sees their own time there.
+    day = _parse_day(request.GET.get("day"), days, default=timezone.localdate(appointment.start))
     slots = selectors.day_slots(slot.clinic, slot.service, day)
     return render(
         request,
@@ -372,7 +394,7 @@ def reschedule(request, pk):
         {
             "clinic": slot.clinic,
             "service": slot.service,
-            **_calendar(days, day),
+            **_calendar(calendar, day),
             "day": day,
             "slots": slots,
             "mine": _my_appointments_in(request.user, slots),

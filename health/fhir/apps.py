@@ -9,4 +9,7 @@ class FhirConfig(AppConfig):
 
     def ready(self):
         # $everything and $summary register with the operations registry on import.
-        from . import patient_operations  # noqa: F401
+        from . import (
+            patient_operations,  # noqa: F401
+            terminology_operations,  # noqa: F401  (CodeSystem/$lookup)
+        )

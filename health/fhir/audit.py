@@ -22,6 +22,9 @@ from contextlib import contextmanager
 from django.utils import timezone
 
 from .models import AuditEvent
+from .signals import compartments_written
+
+WRITES = frozenset({"create", "update", "delete"})
 
 
 class AuditTrail:
@@ -147,6 +150,11 @@ class AuditTrail:
             )
             for (action, rtype, pid, detail), count in folded.items()
         ]
+        written = frozenset(
+            pid for action, _t, _i, pid, _d, _c in self._entries if pid and action in WRITES
+        )
         self._entries = []
         AuditEvent.objects.bulk_create(rows)
+        if written:
+            compartments_written.send(sender=AuditTrail, patient_ids=written)
         return len(rows)

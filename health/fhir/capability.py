@@ -34,6 +34,37 @@ STORE_CONTROL_PARAMS = [
 ]
 
 
+# Providers of rest.security parts, registered by apps above this one (health.smart adds
+# SMART App Launch): provider(base) -> {"service": [...], "extension": [...],
+# "description": "..."}; each part is listed only because the app serving it is installed.
+_SECURITY_PROVIDERS = []
+
+
+def register_security(provider):
+    if provider not in _SECURITY_PROVIDERS:
+        _SECURITY_PROVIDERS.append(provider)
+    return provider
+
+
+def _security(base):
+    security = {
+        "description": (
+            "Clinic staff by signed-in session; other systems by Bearer tokens "
+            "issued by the district, with SMART scopes (patient/, user/, "
+            "system/ with cruds permissions). Residents read their own "
+            "patient compartment only."
+        )
+    }
+    for provider in _SECURITY_PROVIDERS:
+        part = provider(base)
+        for key in ("service", "extension"):
+            if part.get(key):
+                security.setdefault(key, []).extend(part[key])
+        if part.get("description"):
+            security["description"] += " " + part["description"]
+    return security
+
+
 def _search_param(name, kind):
     param = {"name": name, "type": kind}
     if kind == sp.REFERENCE:
@@ -116,14 +147,7 @@ def capability_statement(base):
         "rest": [
             {
                 "mode": "server",
-                "security": {
-                    "description": (
-                        "Clinic staff by signed-in session; other systems by Bearer tokens "
-                        "issued by the district, with SMART scopes (patient/, user/, "
-                        "system/ with cruds permissions). Residents read their own "
-                        "patient compartment only."
-                    )
-                },
+                "security": _security(base),
                 "resource": resources,
                 # Patient/X/Type searches (views.compartment_search).
                 "compartment": ["http://hl7.org/fhir/CompartmentDefinition/patient"],

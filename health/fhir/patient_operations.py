@@ -5,8 +5,11 @@ import json
 import uuid
 
 from django.conf import settings
-from django.utils import timezone
-from django.utils.html import escape
+from django.utils import timezone, translation
+from django.utils.html import conditional_escape
+from django.utils.translation import gettext
+
+from health.terminology.services import TAGS, Terms, language_key
 
 from . import store
 from .errors import FhirError
@@ -251,36 +254,50 @@ def summary_sections(bodies):
     return sections
 
 
-def _describe(body):
+def _describe(body, terms):
+    """One narrative line as safe XHTML: code names from `terms` (untranslated ones marked
+    with their own lang), values as stored."""
     rtype = body["resourceType"]
     if rtype in ("MedicationStatement", "MedicationRequest"):
-        return concept_text(body.get("medicationCodeableConcept")) or "Medication"
+        return conditional_escape(
+            terms.concept(body.get("medicationCodeableConcept"), default="Medication")
+        )
     if rtype == "Immunization":
         date = (body.get("occurrenceDateTime") or "")[:10]
-        return f"{concept_text(body.get('vaccineCode'))} {date}".strip()
+        name = conditional_escape(terms.concept(body.get("vaccineCode")))
+        return f"{name} {conditional_escape(date)}".strip()
     if rtype == "Observation":
         quantity = body.get("valueQuantity") or {}
         value = f"{quantity.get('value', '')} {quantity.get('unit', '')}".strip()
         if not value:
             value = concept_text(body.get("valueCodeableConcept")) or body.get("valueString", "")
-        return f"{concept_text(body.get('code'))}: {value} ({_effective(body)[:10]})"
-    return concept_text(body.get("code")) or rtype
+        name = conditional_escape(terms.concept(body.get("code")))
+        return f"{name}: {conditional_escape(value)} ({conditional_escape(_effective(body)[:10])})"
+    return conditional_escape(terms.concept(body.get("code"), default=rtype))
 
 
-def _narrative(items):
+def _narrative(items, terms):
     if not items:
-        inner = "<p>No information available.</p>"
+        inner = f"<p>{conditional_escape(gettext('No information available.'))}</p>"
     else:
-        inner = "<ul>" + "".join(f"<li>{escape(_describe(b))}</li>" for b in items) + "</ul>"
+        inner = "<ul>" + "".join(f"<li>{_describe(b, terms)}</li>" for b in items) + "</ul>"
     return {
         "status": "generated",
         "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{inner}</div>',
     }
 
 
-def summary_document(patient_id, requester, base):
+def summary_document(patient_id, requester, base, language=None):
     """Patient/{id}/$summary: an IPS document Bundle (Composition first) as a dict
-    (audited)."""
+    (audited). Its narratives and section titles are in `language` (a key of the terminology
+    table, or a tag such as "zh-Hant"), English by default: the reader's, from the
+    terminology table, one query for the document."""
+    key = language_key(language or "en") or "en"
+    with translation.override(TAGS[key].lower()):
+        return _summary_document(patient_id, requester, base, key)
+
+
+def _summary_document(patient_id, requester, base, key):
     patient = store.read_resource("Patient", patient_id, requester=requester, detail="$summary")
     types = _readable_types(
         requester,
@@ -304,14 +321,16 @@ def summary_document(patient_id, requester, base):
     def url(body):
         return f"{base}/{body['resourceType']}/{body['id']}"
 
+    terms = Terms(key)
+    titles = {code: terms.coding(LOINC, code, title) for _key, code, title, _req in SECTIONS}
     composition_sections = []
     included = []
-    for key, code, title, _required in SECTIONS:
-        items = sections[key]
+    for section_key, code, title, _required in SECTIONS:
+        items = sections[section_key]
         section = {
-            "title": title,
+            "title": str(titles[code]),
             "code": {"coding": [{"system": LOINC, "code": code, "display": title}]},
-            "text": _narrative(items),
+            "text": _narrative(items, terms),
         }
         if items:
             section["entry"] = [{"reference": url(b)} for b in items]
@@ -339,6 +358,7 @@ def summary_document(patient_id, requester, base):
         "date": now,
         "author": [author],
         "title": "International Patient Summary",
+        "language": TAGS[key],
         "confidentiality": "N",
         "section": composition_sections,
     }
@@ -383,9 +403,21 @@ def _everything_operation(call):
 
 
 def _summary_operation(call):
-    if call.params:
-        raise FhirError(400, f"$summary does not support {call.params[0][0]}", code="not-supported")
-    return summary_document(call.resource_id, call.requester, call.base)
+    """`displayLanguage` (zh-Hant, zh-Hans or en, as for CodeSystem/$lookup) picks the
+    language of the narratives and section titles."""
+    language = None
+    for name, value in call.params:
+        if name != "displayLanguage":
+            raise FhirError(400, f"$summary does not support {name}", code="not-supported")
+        language = value
+    if language is not None and language_key(language) is None:
+        raise FhirError(
+            400,
+            f"displayLanguage {language[:40]!r} is not one of zh-Hant, zh-Hans, en",
+            code="not-supported",
+            expression="displayLanguage",
+        )
+    return summary_document(call.resource_id, call.requester, call.base, language)
 
 
 register_operation(

@@ -194,8 +194,9 @@ def _access(projection, requester, resource_type, permission, patient_ids=None):
     limit = requester.compartment(resource_type, permission)  # Forbidden without a scope
     if resource_type not in projection.compartment_types:
         # Not patient data, so in no compartment: like the store's Locations, only
-        # requesters without a patient limit see them.
-        return ProjectionAccess() if limit is None else ProjectionAccess(accounts=[])
+        # requesters whose limit takes in resources of no compartment ("": clinic staff,
+        # limited to their clinics' patients) or who have none see them.
+        return ProjectionAccess() if limit is None or "" in limit else ProjectionAccess(accounts=[])
     if requester.kind == RESIDENT:
         # Their own data (a household's bookings too), linked to a Patient or not.
         access = ProjectionAccess(accounts=[requester.user])
@@ -302,7 +303,10 @@ def search(resource_type, params, requester):
         )
     access = _access(projection, requester, resource_type, "s", patient_ids)
     found = []
-    if access.accounts != []:
+    # A patient-data type is searched even for no accounts (it then matches nothing), so bad
+    # values are refused the same for every requester; other types are not searched at all
+    # for a requester that may not see them.
+    if access.accounts != [] or resource_type in projection.compartment_types:
         found = projection.search(resource_type, grouped, access, max(count, 1))
     complete = len(found) < max(count, 1)
     matches = _visible(projection, found, access)[:count]

@@ -25,6 +25,7 @@ def _fhir_base():
 def _summary_html(user, patient_id):
     from health.fhir.access import requester_for_user
     from health.fhir.patient_operations import summary_document
+    from health.terminology.services import Terms
 
     from .views import _patient_name, _summary_line
 
@@ -34,9 +35,10 @@ def _summary_html(user, patient_id):
     resources = {e["fullUrl"]: e["resource"] for e in document["entry"]}
     patient = document["entry"][1]["resource"]
     sections = []
+    terms = Terms()
     for part in document["entry"][0]["resource"]["section"]:
         items = [
-            _summary_line(resources[ref["reference"]])
+            _summary_line(resources[ref["reference"]], terms)
             for ref in part.get("entry", [])
             if ref["reference"] in resources
         ]

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.validators import readable_name, readable_reason
+from portal.validators import readable_name, readable_reason, readable_text
 
 
 class PatientSearchForm(forms.Form):
@@ -38,7 +38,7 @@ class VitalSignsForm(forms.Form):
 
 
 class CodedEntryForm(forms.Form):
-    text = forms.CharField(label=_("Description"), max_length=200)
+    text = forms.CharField(label=_("Description"), max_length=200, validators=[readable_name])
     code = forms.CharField(
         label=_("Code (SNOMED CT or CVX)"),
         max_length=20,
@@ -53,8 +53,12 @@ class CodedEntryForm(forms.Form):
 
 
 class EncounterNoteForm(forms.Form):
-    reason = forms.CharField(label=_("Reason for visit"), max_length=200, required=False)
-    note = forms.CharField(label=_("Note"), widget=forms.Textarea, max_length=10000)
+    reason = forms.CharField(
+        label=_("Reason for visit"), max_length=200, required=False, validators=[readable_reason]
+    )
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea, max_length=10000, validators=[readable_text]
+    )
 
 
 class ImportForm(forms.Form):

@@ -22,6 +22,7 @@ from django.utils import timezone
 from health.fhir.access import system_requester
 from health.fhir.bundles import process_bundle
 from health.fhir.models import PatientLink, Resource
+from portal import scoping
 
 from .services import create_activation_code
 from .staff import BP_COMPONENTS, BP_PANEL, LOINC, OBS_CATEGORY, SNOMED, UCUM, _concept
@@ -354,6 +355,9 @@ def load(stdout):
     if chan is not None:
         PatientLink.objects.get_or_create(user=chan, patient_id=CHAN)
     nurse = User.objects.filter(email="nurse@demo.district.example").first()
+    if nurse is not None:
+        # Both are patients of the demo nurse's clinics (docs/architecture.md, staff scope).
+        scoping.claim(nurse, scoping.PATIENTS, [CHAN, LI])
     if nurse is not None and not PatientLink.objects.filter(patient_id=LI).exists():
         _record, code = create_activation_code(LI, nurse)
         stdout.write(

@@ -24,6 +24,7 @@ from health.fhir.models import Resource
 from health.fhir.patient_operations import concept_text
 from health.fhir.search import search_page
 from health.fhir.store import read_resource, visible_row
+from health.terminology.services import Terms
 
 from . import labels
 from .models import ActivationCode, LinkAttempt
@@ -203,6 +204,8 @@ class Record:
         self.requester = requester_for_user(user)
         # The largest limit a search hit (more entries exist than were read), or None.
         self.truncated_at = None
+        # Codes in the reader's language: every label of a page is read in one query.
+        self.terms = Terms()
 
     def collecting(self):
         """A block whose reads the store audits in one INSERT at its end (a page's worth)."""
@@ -233,7 +236,7 @@ class Record:
         return [
             Item(
                 "allergy",
-                concept_text(b.get("code")),
+                self.terms.concept(b.get("code")),
                 parse_moment(b.get("recordedDate") or b.get("onsetDateTime")),
                 _status(b.get("clinicalStatus")),
                 labels.criticality_label(b.get("criticality", "")),
@@ -251,7 +254,7 @@ class Record:
         return [
             Item(
                 "condition",
-                concept_text(b.get("code")),
+                self.terms.concept(b.get("code")),
                 parse_moment(b.get("onsetDateTime") or b.get("recordedDate")),
                 _status(b.get("clinicalStatus")),
                 "",
@@ -275,7 +278,9 @@ class Record:
                 items.append(
                     Item(
                         "medication",
-                        concept_text(b.get("medicationCodeableConcept")) or _("Medication"),
+                        self.terms.concept(
+                            b.get("medicationCodeableConcept"), default=_("Medication")
+                        ),
                         parse_moment(b.get("authoredOn") or effective(b)),
                         b.get("status", ""),
                         dosage,
@@ -288,7 +293,7 @@ class Record:
         return [
             Item(
                 "immunization",
-                concept_text(b.get("vaccineCode")),
+                self.terms.concept(b.get("vaccineCode")),
                 parse_moment(b.get("occurrenceDateTime")),
                 b.get("status", ""),
                 "",
@@ -307,9 +312,8 @@ class Record:
                 for criterion in rec.get("dateCriterion") or []:
                     value = criterion.get("value", "")
                     if value >= today and (best is None or value < best[0]):
-                        label = concept_text((rec.get("vaccineCode") or [{}])[0]) or concept_text(
-                            rec.get("targetDisease")
-                        )
+                        vaccine = (rec.get("vaccineCode") or [None])[0]
+                        label = self.terms.concept(vaccine or rec.get("targetDisease"))
                         best = (value, label)
         if best is None:
             return None
@@ -319,10 +323,12 @@ class Record:
         return [
             Item(
                 "encounter",
-                concept_text((b.get("type") or [{}])[0]) or (b.get("class") or {}).get("code", ""),
+                self.terms.concept(
+                    (b.get("type") or [{}])[0], default=(b.get("class") or {}).get("code", "")
+                ),
                 parse_moment((b.get("period") or {}).get("start")),
                 b.get("status", ""),
-                concept_text((b.get("reasonCode") or [{}])[0]),
+                self.terms.concept((b.get("reasonCode") or [{}])[0]),
                 b["id"],
             )
             for b in self._search("Encounter", ("_sort", "-date"), count=count)
@@ -335,7 +341,9 @@ class Record:
             items.append(
                 Item(
                     "document",
-                    b.get("description") or attachment.get("title") or concept_text(b.get("type")),
+                    b.get("description")
+                    or attachment.get("title")
+                    or self.terms.concept(b.get("type")),
                     parse_moment(b.get("date")),
                     b.get("status", ""),
                     labels.document_type_label(attachment.get("contentType", "")),
@@ -376,7 +384,7 @@ class Record:
                 continue
             latest[key] = Item(
                 "vital",
-                key,
+                self.terms.concept(body.get("code")),
                 parse_moment(effective(body)),
                 detail=observation_value(body),
                 resource_id=body["id"],

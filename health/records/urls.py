@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import converters, views  # noqa: F401 (converters registers fhir_id)
 
 app_name = "records"
 
@@ -11,6 +11,6 @@ urlpatterns = [
     path("download/", views.download, name="download"),
     path("summary/", views.summary, name="summary"),
     path("access/", views.access_log, name="access-log"),
-    path("documents/<str:resource_id>/", views.document, name="document"),
+    path("documents/<fhir_id:resource_id>/", views.document, name="document"),
     path("<slug:slug>/", views.section, name="section"),
 ]

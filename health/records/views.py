@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from health.fhir import links
 from health.fhir.errors import FhirError
 from health.fhir.models import AuditEvent
-from health.fhir.patient_operations import concept_text
+from health.terminology.services import Terms
 
 from . import labels, services
 from .charts import build_chart
@@ -270,12 +270,13 @@ def summary(request):
     composition = document["entry"][0]["resource"]
     patient = document["entry"][1]["resource"]
     sections = []
+    terms = Terms()  # every line's name in one query
     for part in composition["section"]:
         items = []
         for ref in part.get("entry", []):
             body = resources.get(ref["reference"])
             if body:
-                items.append(_summary_line(body))
+                items.append(_summary_line(body, terms))
         sections.append({"title": labels.summary_section_title(part), "items": items})
     return render(
         request,
@@ -290,14 +291,15 @@ def summary(request):
     )
 
 
-def _summary_line(body):
+def _summary_line(body, terms):
+    """One line of the printable summary; `terms` (a Terms) names the codes."""
     rtype = body["resourceType"]
     concept = {
         "MedicationRequest": "medicationCodeableConcept",
         "MedicationStatement": "medicationCodeableConcept",
         "Immunization": "vaccineCode",
     }.get(rtype, "code")
-    label = concept_text(body.get(concept))
+    label = terms.concept(body.get(concept))
     value = services.observation_value(body) if rtype == "Observation" else ""
     return {"label": label, "value": value, "when": services.parse_moment(services.effective(body))}
 
@@ -315,7 +317,8 @@ def access_log(request):
     events = AuditEvent.objects.filter(patient_id=patient_id).select_related("user__profile")
     # Other people's and apps' accesses first; the resident's own views (most of the rows)
     # are folded away behind a filter, so a nurse's visit is not buried under them.
-    mine = Q(user=request.user)
+    # An app acting for the resident is not "your own view": it stays in the list.
+    mine = Q(user=request.user, app="")
     show_mine = request.GET.get("show") == "all"
     own_count = events.filter(mine).count()
     if not show_mine:

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
+from health.fhir.models import PatientLink
 from portal.accounts.roles import CLINIC_STAFF, has_role
 from portal.mypage.panels import Panel
 
@@ -21,6 +22,11 @@ class HealthPanel(Panel):
     title = _("My health")
     order = 40
     template_name = "records/panels/health.html"
+    # Cached per resident; dropped when their links change and when the store writes into a
+    # linked record (health.fhir.signals.compartments_written, see apps.py). A fragment served
+    # from the cache is no new read of the store, so it writes no audit row.
+    cache_seconds = 300
+    invalidated_by = {PatientLink: "user_id"}
 
     def get_context_data(self, request):
         patient_id = services.linked_patient_id(request.user)
@@ -48,7 +54,9 @@ class ClinicStaffMenuItem(MenuItem):
         return has_role(request.user, CLINIC_STAFF)
 
 
-@hooks.register("load_demo_data")
+# After booking's demo data: the demo nurse is then staff of the demo clinics, which the demo
+# patients are registered with.
+@hooks.register("load_demo_data", order=10)
 def load_demo_records(stdout):
     from .demo import load
 

@@ -1,5 +1,3 @@
-from urllib.parse import urlsplit, urlunsplit
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -8,9 +6,10 @@ from django.http import FileResponse, Http404, HttpResponseRedirect, JsonRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+
+from portal.security import local_path
 
 from .forms import ProfileForm
 
@@ -18,21 +17,11 @@ LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
 
 def _safe_next(request, fallback="/"):
-    """Where to go back to: `next`, else the Referer, as a path on this site; else `fallback`.
-
-    Only a path survives (an absolute URL of this host is cut to its path): "foo" or a name
-    would otherwise be taken for a URL pattern name by redirect() and end in a 500.
-    """
+    """Where to go back to: `next`, else the Referer, as a path on this site; else `fallback`."""
     for candidate in (request.POST.get("next", ""), request.headers.get("referer", "")):
-        if not candidate or not candidate.isprintable():
-            continue
-        if not url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            continue
-        parts = urlsplit(candidate)
-        if parts.path.startswith("/") and not parts.path.startswith("//"):
-            return urlunsplit(("", "", parts.path, parts.query, ""))
+        path = local_path(request, candidate)
+        if path:
+            return path
     return fallback
 
 

@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -11,6 +12,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 
 from portal.choosers import SnippetChooserViewSet
 from portal.mypage.panels import Panel
@@ -26,6 +28,15 @@ class ProfilePanel(Panel):
     title = _("My profile")
     order = 10
     template_name = "accounts/panels/profile.html"
+    # Cached per resident; dropped when their profile, e-mail addresses or second factors
+    # are saved or deleted.
+    cache_seconds = 300
+    invalidated_by = {
+        get_user_model(): "pk",
+        Profile: "user_id",
+        EmailAddress: "user_id",
+        Authenticator: "user_id",
+    }
 
     def get_context_data(self, request):
         user = request.user

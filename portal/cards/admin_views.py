@@ -135,6 +135,15 @@ def application_detail(request, pk):
                     )
                     messages.success(request, _("The resident is asked to correct it."))
                     return redirect("cards_admin_application", pk=application.pk)
+            elif action == "block":
+                card = getattr(application, "card", None)
+                form = CorrectionForm(request.POST)
+                if card is None:
+                    raise Http404
+                if form.is_valid():
+                    services.block_card(card, form.cleaned_data["reason"], by=request.user)
+                    messages.success(request, _("The card is blocked."))
+                    return redirect("cards_admin_application", pk=application.pk)
             elif action == "collect":
                 services.record_collection(application, by=request.user)
                 messages.success(request, _("The collection is recorded and the card is valid."))
@@ -144,12 +153,14 @@ def application_detail(request, pk):
         except TransitionError as error:
             messages.error(request, str(error))
             return redirect("cards_admin_application", pk=application.pk)
+    card = getattr(application, "card", None) if application.state == S.COLLECTED else None
     return TemplateResponse(
         request,
         "cards/staff/application.html",
         {
             "application": application,
             "history": timeline(application, audience=STAFF_AUDIENCE),
+            "card_history": timeline(card, audience=STAFF_AUDIENCE) if card else [],
             "form": form,
             "tone": statuses.tone(application.state),
             "can_act": scoping.has_permission(request.user, CardApplication, scoping.ACT),

@@ -157,6 +157,9 @@ def start(user, data, photo, *, step="start", replaces=None):
     except IntegrityError:
         _delete_file(application.photo.name if application.photo else "")
         raise CardError(ALREADY_OPEN) from None
+    except Exception:
+        _delete_file(application.photo.name if application.photo else "")
+        raise
     return application
 
 

@@ -117,6 +117,7 @@ class CaseOut(Schema):
     public_status: str
     channel: str
     received_on: date | None
+    accepted_on: date | None
     due_date: date | None
     due_provisional: bool
     decided_on: date | None
@@ -133,6 +134,7 @@ class CaseOut(Schema):
             "public_status": str(case.public_status),
             "channel": case.channel,
             "received_on": case.received_on,
+            "accepted_on": case.accepted_on,
             "due_date": case.due_date,
             "due_provisional": case.due_provisional,
             "decided_on": case.decided_on,

@@ -127,6 +127,7 @@ def recompute_open_cases(calendar=None, *, batch_size=2000, on_change=None):
             .select_related("service")
             .only(
                 "pk",
+                "state",
                 "office_id",
                 "received_on",
                 "accepted_on",
@@ -191,21 +192,6 @@ def _store_due_dates(cases):
             f"FROM (VALUES {rows}) AS v(id, due, risk, provisional) WHERE c.id = v.id",
             params,
         )
-
-
-def record_due_date_changes(moved):
-    """The same for a whole batch, in one INSERT."""
-    from .models import CaseEvent
-
-    CaseEvent.objects.bulk_create(
-        CaseEvent(
-            case_id=case.pk,
-            office_id=case.office_id,
-            kind="case.due_date_moved",
-            data={"old": _iso(old), "new": _iso(due.due)},
-        )
-        for case, old, due in moved
-    )
 
 
 def case_progress(case, calendar=None):

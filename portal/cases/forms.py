@@ -4,7 +4,6 @@ Answers are stored as JSON keyed by each field's `key`; a choice is stored as it
 ("1", "2", ...), so an answer given in Chinese reads correctly in English.
 """
 
-import unicodedata
 from datetime import date
 
 from django import forms
@@ -16,7 +15,7 @@ from django.utils.translation import pgettext
 import filetype
 
 from portal.accounts.models import Community, Street, phone_validator
-from portal.validators import readable_name, readable_reason
+from portal.validators import readable_name, readable_reason, readable_text
 
 from .identity import validate_id_number
 from .models import FormField
@@ -62,18 +61,6 @@ def validate_document(upload):
         raise forms.ValidationError(
             _("This file is not a PDF, JPEG or PNG. Please upload one of those."),
             code="wrong_type",
-        )
-
-
-def readable_text(value):
-    """Long answers may have line breaks and tabs, but no other control characters."""
-    if any(
-        char == "\ufffd" or (unicodedata.category(char) == "Cc" and char not in "\n\r\t")
-        for char in value
-    ):
-        raise forms.ValidationError(
-            _("The text contains characters that cannot be read. Please type it again."),
-            code="unreadable",
         )
 
 

@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.workflow import RESIDENT, STAFF, SYSTEM, Step, TransitionError, Workflow, register
 
 from . import notifications
-from .clock import refresh_due_date
+from .clock import _iso, refresh_due_date
 from .feed import record_event
 from .models import OPEN_STATES, Case, CasePause, CaseState
 
@@ -140,20 +140,18 @@ def _told(steps):
     ]
 
 
-def _extension_steps():
-    """Granting an extension leaves the state as it is but belongs in the history: one step
-    per open state (a step has one target), all named `extend_<state>`."""
+def _same_state_steps(prefix, *, by, label, resident_text, **kwargs):
+    """Steps that leave the state as it is but belong in the history (an extension, a due date
+    a calendar change moved): one per open state (a step has one target), `<prefix>_<state>`."""
     return [
         Step(
-            f"extend_{state}",
+            f"{prefix}_{state}",
             source=[state],
             target=state,
-            by={STAFF, SYSTEM},
-            reason_required=True,
-            label=_("Extension granted"),
-            resident_text=_("The office extended the time it has for your application."),
-            notify=STATUS_KIND,
-            effects=[refresh_due, record_in_feed],
+            by=by,
+            label=label,
+            resident_text=resident_text,
+            **kwargs,
         )
         for state in UNDECIDED
     ]
@@ -297,11 +295,55 @@ CASE = register(
                     notify=STATUS_KIND,
                     effects=[restart_clock, record_in_feed],
                 ),
-                *_extension_steps(),
+                *_same_state_steps(
+                    "extend",
+                    by={STAFF, SYSTEM},
+                    reason_required=True,
+                    label=_("Extension granted"),
+                    resident_text=_("The office extended the time it has for your application."),
+                    notify=STATUS_KIND,
+                    effects=[refresh_due, record_in_feed],
+                ),
+                *_same_state_steps(
+                    "due_moved",
+                    by={SYSTEM},
+                    label=_("Due date moved by a calendar change"),
+                    resident_text=_(
+                        "The office calendar changed (a holiday or a closure day), so the due "
+                        "date moved."
+                    ),
+                ),
             ]
         ),
     )
 )
+
+
+def record_due_date_changes(moved):
+    """After a calendar change, a batch of moved due dates [(case, old date, DueDate)]: one
+    INSERT into the event feed and one into the cases' history (a `due_moved_<state>` step,
+    which keeps the state; the stored dates are already written)."""
+    from portal.workflow import System, record_unchanged
+
+    from .models import CaseEvent
+
+    CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case_id=case.pk,
+            office_id=case.office_id,
+            kind="case.due_date_moved",
+            data={"old": _iso(old), "new": _iso(due.due)},
+        )
+        for case, old, due in moved
+    )
+    record_unchanged(
+        [
+            (case, f"due_moved_{case.state}", f"{_iso(old) or '—'} → {_iso(due.due)}")
+            for case, old, due in moved
+        ],
+        by=System("calendar"),
+    )
+
 
 # What an officer (or a department system) may do from each state, in the order the buttons
 # appear; the extension steps have their own form.

@@ -30,11 +30,11 @@ from .clock import (  # noqa: F401  (the rules' due-date part, used through serv
     due_date_for,
     is_estimate,
     recompute_open_cases,
-    record_due_date_changes,
     refresh_due_date,
 )
 from .feed import record_event
 from .forms import DOCUMENT_TYPES, sniff_document
+from .lifecycle import record_due_date_changes  # noqa: F401  (the nightly task's recorder)
 from .models import (
     OPEN_STATES,
     Case,
@@ -119,11 +119,10 @@ def store_document(case, upload, *, kind, field_key="", by=None):
 
 
 def documents_by_field(case):
-    return {
-        d.field_key: d
-        for d in case.documents.all()
-        if d.kind == CaseDocument.Kind.APPLICATION and d.field_key
-    }
+    """The document on file for each form field: a correction's upload replaces the one sent
+    with the application (documents come oldest first)."""
+    kinds = {CaseDocument.Kind.APPLICATION, CaseDocument.Kind.CORRECTION}
+    return {d.field_key: d for d in case.documents.all() if d.kind in kinds and d.field_key}
 
 
 @transaction.atomic
@@ -497,7 +496,7 @@ def office_dashboard(offices, *, today=None, calendar=None):
         entry["on_time" if on_time else "late"] += 1
         entry["days"].append(
             calendar.working_days_between(
-                calendar.next_working_day(case.received_on),
+                calendar.next_working_day(clock_start(case)),
                 case.decided_on + ONE_DAY,
             )
         )

@@ -198,7 +198,11 @@ def confirmation(request, pk):
     if case is None or case.state == CaseState.DRAFT:
         raise Http404
     due = services.due_date_for(case)
-    return render(request, "cases/confirmation.html", {"case": case, "due": due})
+    return render(
+        request,
+        "cases/confirmation.html",
+        {"case": case, "due": due, "estimate": services.is_estimate(case)},
+    )
 
 
 @login_required

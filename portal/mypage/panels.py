@@ -22,6 +22,17 @@ A panel gets the request and returns a rendered fragment. It must stay cheap: a 
 number of queries, whatever the size of the resident's data. A panel that raises is logged
 and shown as unavailable; the rest of the page still renders.
 
+A panel may have its rendered fragment **cached per resident** (`cache_seconds` > 0). The
+key holds the resident's id, the panel, the language, the local date and the resident's
+*generation*, a token replaced by `changed(user_id)` whenever something that a cached panel
+shows changes for them: a save or delete of a model in a panel's `invalidated_by` (a map from
+model to the path of its user id, connected by `connect_invalidation()` at start-up), and any
+status change of theirs through portal.workflow (`transitioned`); apps call `changed()`
+themselves for changes made without either (the FHIR store's writes, for records). So a
+fragment is only ever served to the resident it was rendered for, and never after a change
+that affects it; `cache_seconds` bounds what no signal reports (a clinic renamed). Panels
+that show live data (departures) or are cheap stay uncached.
+
 A panel declares the CSS and JavaScript it needs the way Wagtail's components do, with an
 inner `Media` class (a `django.forms.Media`); My page includes the union of its visible
 panels' media once, in the page's head (CSS) and at the end of its body (JS):
@@ -33,10 +44,16 @@ panels' media once, in the page's head (CSS) and at the end of its body (JS):
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.forms.widgets import Media, MediaDefiningClass
 from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString
 
 from wagtail import hooks
@@ -55,6 +72,11 @@ class Panel(metaclass=MediaDefiningClass):
     def is_shown(self, request):
         """Whether this panel applies to the user at all (not the user's hide preference)."""
         return True
+
+    # Seconds a rendered fragment may be served from the per-resident cache (0: never cached),
+    # and {model: "path to its user id"} whose saves and deletes change this panel.
+    cache_seconds = 0
+    invalidated_by = {}
 
     def get_context_data(self, request):
         return {}
@@ -90,13 +112,74 @@ def registered_panels():
     return sorted(panels, key=lambda p: (p.order, p.slug))
 
 
-def render_panel(panel, request):
-    """Render one panel; a failure is logged and becomes an 'unavailable' placeholder."""
+GENERATION_KEY = "mypage:generation:{}"
+
+
+def _resident_key(user):
+    # The id and the moment the account was made: an id a database hands out again (an
+    # SQLite test database rolled back) never finds another account's fragments.
+    return f"{user.pk}.{user.date_joined.timestamp():.6f}"
+
+
+def generation(user):
+    """The resident's current generation token; a new one when none is stored (first visit,
+    or the token was evicted: fragments cached under an older token are never used again)."""
+    key = GENERATION_KEY.format(user.pk)
+    token = cache.get(key)
+    if token is None:
+        cache.add(key, uuid.uuid4().hex, None)
+        token = cache.get(key) or uuid.uuid4().hex
+    return token
+
+
+def changed(*user_ids):
+    """Something cached panels show changed for these residents: drop their fragments. Call
+    inside or outside a transaction; inside, it takes effect again when it commits (a page
+    rendered meanwhile read the old data and must not stay cached under the new token)."""
+    ids = {int(i) for i in user_ids if i}
+    if not ids:
+        return
+
+    def bump():
+        cache.set_many({GENERATION_KEY.format(i): uuid.uuid4().hex for i in ids}, None)
+
+    bump()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(bump)
+
+
+def fragment_keys(panels, request, token):
+    """{slug: cache key} of the panels that may be cached, for this resident, generation,
+    language and day."""
+    user = request.user
+    if token is None or not user.is_authenticated or not settings.MYPAGE_CACHE_PANELS:
+        return {}
+    suffix = ":".join(
+        [
+            _resident_key(user),
+            token,
+            translation.get_language() or "",
+            timezone.localdate().isoformat(),
+        ]
+    )
+    return {p.slug: f"mypage:panel:{p.slug}:{suffix}" for p in panels if p.cache_seconds}
+
+
+def render_panel(panel, request, key=None, cached=None):
+    """Render one panel, or take it from `cached` ({key: html}, read for all panels at once)
+    under `key`, storing a fresh rendering there; a failure is logged and becomes an
+    'unavailable' placeholder."""
     try:
         # Its media too: a file missing from the static manifest must fail this panel alone,
         # not the page's head.
         panel.media.render()
-        return RenderedPanel(panel, panel.render(request))
+        if key is None:
+            return RenderedPanel(panel, panel.render(request))
+        html = (cached or {}).get(key)
+        if html is None:
+            html = panel.render(request)
+            cache.set(key, str(html), panel.cache_seconds)
+        return RenderedPanel(panel, SafeString(html))
     except Exception:
         logger.exception("My page panel %r failed for user %s", panel.slug, request.user.pk)
         return RenderedPanel(panel, "", failed=True)
@@ -105,3 +188,42 @@ def render_panel(panel, request):
 def panels_media(rendered):
     """The union of the media of the panels shown (each file once, in declared order)."""
     return sum((item.panel.media for item in rendered if not item.failed), Media())
+
+
+def _value_at(obj, path):
+    for name in path.split("__"):
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def connect_invalidation():
+    """Connect the saves and deletes of every cached panel's `invalidated_by` models to
+    `changed()`, and portal.workflow's status changes (called from MyPageConfig.ready())."""
+    from portal.workflow.signals import transitioned
+
+    for panel in registered_panels():
+        for model, path in panel.invalidated_by.items():
+
+            def receiver(sender, instance, path=path, **kwargs):
+                changed(_value_at(instance, path))
+
+            post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"mypage-{model}")
+            post_delete.connect(
+                receiver, sender=model, weak=False, dispatch_uid=f"mypage-del-{model}"
+            )
+    transitioned.connect(_transitioned, dispatch_uid="mypage-transitioned")
+
+
+# The foreign keys that name the resident an object of a workflow belongs to, read without a
+# query (a transition's statement count is pinned).
+OWNER_ATTNAMES = ("resident_id", "applicant_id", "user_id", "owner_id")
+
+
+def _transitioned(sender, change, **kwargs):
+    for attname in OWNER_ATTNAMES:
+        owner = getattr(change.obj, attname, None)
+        if owner:
+            changed(owner)
+            return

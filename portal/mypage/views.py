@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -7,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .models import PanelLayout
-from .panels import panels_media, registered_panels, render_panel
+from .panels import fragment_keys, generation, panels_media, registered_panels, render_panel
 
 LAYOUT_ACTIONS = {"up", "down", "hide", "show"}
 
@@ -28,7 +29,12 @@ def index(request):
     layout = _layout_for(request.user)
     arranged = layout.arrange(_panels_for(request))
     hidden = set(layout.hidden)
-    visible = [render_panel(p, request) for p in arranged if p.slug not in hidden]
+    shown = [p for p in arranged if p.slug not in hidden]
+    # The resident's generation is read before any panel reads its data; then the cached
+    # fragments of all panels in one call.
+    keys = fragment_keys(shown, request, generation(request.user))
+    cached = cache.get_many(list(keys.values())) if keys else {}
+    visible = [render_panel(p, request, keys.get(p.slug), cached) for p in shown]
     context = {
         "panels": visible,
         "media": panels_media(visible),

@@ -6,7 +6,9 @@ The rule per role:
 
 - superusers: everything;
 - clinic staff: the objects of the clinics they are staff of (booking registers its models);
-- case officers: the cases of their office (the cases app registers `Case` the same way);
+- case officers: the cases of their office (the cases app registers `Case` the same way),
+  and the card applications, production batches and cards of the offices where the cards
+  are collected (portal/cards/scopes.py);
 - editors: pages, through Wagtail's own page permissions (see `pages_for`);
 - anyone else (residents, anonymous): nothing, whatever Django permissions say.
 

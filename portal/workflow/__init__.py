@@ -3,6 +3,7 @@
 
 - table.py: the declared transition table per model (`Workflow`, `Step`) and its registry;
 - engine.py: `transition(obj, to, *, by, reason="", note="")`, the one way a state changes;
+  `record_unchanged(rows, by=System(...))`, the history of steps that keep the state, in bulk;
 - models.py: `StateChange`, the history row of every transition;
 - history.py: a history as timeline entries for a resident or for staff, rendered by the
   timeline component (`{% timeline entries %}`, portal/components);
@@ -10,7 +11,7 @@
   transitions; http.py turns it into a 409 (or 403/400) JSON answer for APIs.
 """
 
-from .engine import Change, transition
+from .engine import Change, record_unchanged, transition
 from .errors import TransitionError
 from .table import RESIDENT, STAFF, SYSTEM, Step, System, Workflow, register, workflow_for
 
@@ -23,6 +24,7 @@ __all__ = [
     "System",
     "TransitionError",
     "Workflow",
+    "record_unchanged",
     "register",
     "transition",
     "workflow_for",

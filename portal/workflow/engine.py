@@ -15,6 +15,7 @@ from .errors import (
     TransitionForbidden,
     TransitionLost,
 )
+from .signals import transitioned
 from .table import RESIDENT, STAFF, SYSTEM, Step, System, workflow_for
 
 REASON_MAX_LENGTH = 500
@@ -190,6 +191,7 @@ def transition(
                 workflow.notifier(change)
             for effect in chosen.effects:
                 effect(change)
+            transitioned.send(sender=model, change=change)
     if not won:
         # Nothing was written: the block above ended normally, so the caller's transaction
         # is still usable (a closure cancelling many appointments goes on with the next).
@@ -198,10 +200,49 @@ def transition(
     return change
 
 
+def record_unchanged(rows, *, by, at=None):
+    """History rows, in one INSERT, for steps that leave each object's state as it is (a due
+    date a calendar change moved, for a whole batch of cases). `rows` are (obj, step name,
+    reason) with the step declared in the object's table leaving from and returning to the
+    object's current state; `by` is a System. No notification and no effects run: this is for
+    bulk jobs whose own write is already done. Raises TransitionError (nothing written) when a
+    step is not declared that way. Returns the rows written."""
+    from .models import StateChange
+
+    if not isinstance(by, System):
+        raise TypeError("record_unchanged() is for jobs: pass by=System(label).")
+    at = at or timezone.now()
+    records = []
+    for obj, step_name, reason in rows:
+        workflow = workflow_for(obj)
+        state = getattr(obj, workflow.field)
+        step = workflow.steps_by_name.get(step_name)
+        if step is None or step.target != state or state not in step.source:
+            raise _refusal(workflow, step, obj, state)
+        if SYSTEM not in step.by:
+            raise TransitionForbidden()
+        records.append(
+            StateChange(
+                model=workflow.label,
+                object_id=str(obj.pk),
+                step=step.name,
+                from_state=state,
+                to_state=state,
+                actor_kind=SYSTEM,
+                actor=by.user if by.user is not None and by.user.pk else None,
+                actor_label=by.label[:150],
+                at=at,
+                reason=" ".join(str(reason or "").split())[:REASON_MAX_LENGTH],
+                resident_text=source_text(step.resident_text)[:300],
+            )
+        )
+    return StateChange.objects.bulk_create(records)
+
+
 def _name(user):
     """Who it was, kept with the row in case the account goes (no query: the profile's
     display name is shown from the live account while it exists)."""
     return (user.email or user.get_username()) if user is not None else ""
 
 
-__all__ = ["Change", "TransitionError", "transition"]
+__all__ = ["Change", "TransitionError", "record_unchanged", "transition"]

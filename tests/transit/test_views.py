@@ -141,6 +141,17 @@ def test_favourite_redirect_stays_on_this_site(client, district, resident):
     assert response["Location"] == "/transit/favourites/"
 
 
+@pytest.mark.parametrize("target", ["foo", "0000-00-00T25:61", "a:b", "/stops/\n"])
+def test_favourite_redirect_with_a_next_that_is_no_path(client, district, resident, target):
+    """Issue 10 §6 (found by the fuzz test): `next=0000-00-00T25:61` was taken for a URL
+    pattern name by redirect() and ended in a 500."""
+    client.force_login(resident)
+    for url in ("/transit/favourites/add/", "/transit/favourites/remove/"):
+        response = client.post(url, {"feed": "district", "stop": "PIER", "next": target})
+        assert response.status_code == 302
+        assert response["Location"] == "/transit/favourites/"
+
+
 def test_favourites_survive_a_reimport(client, district, resident, import_feed):
     from .feeds import basic_feed
 

@@ -251,7 +251,7 @@ def test_a_later_days_visit_has_no_completed_button_and_cannot_be_completed(
     url = reverse("booking_day_list")
     page = nurse_client.get(url, {"clinic": clinic.pk, "day": tomorrow.isoformat()})
     html = page.content.decode()
-    assert appointment.check_in_code in html and 'value="completed"' not in html
+    assert appointment.check_in_code in html and 'name="action" value="completed"' not in html
 
     response = nurse_client.post(
         url,

@@ -109,7 +109,7 @@ def test_nurse_runs_the_clinic_day_with_password_and_totp(page):
     listing = page.inner_text("main")
     assert "Vaccination Visitor" not in listing and "Foreign Patient" not in listing
     assert {"Chan Tai Man", "Lee Siu Mei", "Wong Ka Ho"} <= set(
-        page.locator(".booking-day-list__patient").all_inner_texts()
+        page.locator(".booking-row__patient").all_inner_texts()
     )
     assert day_counts(page)["Booked"] == 3
     assert day_counts(page)["Checked in"] == 0
@@ -136,14 +136,14 @@ def test_nurse_runs_the_clinic_day_with_password_and_totp(page):
     assert day_counts(page)["Checked in"] == 1
 
     # Absent and seen, from each patient's row.
-    page.locator(".booking-day-list__item", has_text="Lee Siu Mei").get_by_role(
+    page.locator(".booking-row", has_text="Lee Siu Mei").get_by_role(
         "button", name="Did not attend"
     ).click()
     message_shown(page, "Lee Siu Mei is marked as not attended")
     counts = day_counts(page)
     assert (counts["Booked"], counts["Did not attend"]) == (1, 1)
 
-    page.locator(".booking-day-list__item", has_text="Wong Ka Ho").get_by_role(
+    page.locator(".booking-row", has_text="Wong Ka Ho").get_by_role(
         "button", name="Completed"
     ).click()
     message_shown(page, "Wong Ka Ho's visit is marked as completed")

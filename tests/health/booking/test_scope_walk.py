@@ -23,6 +23,7 @@ from health.booking.models import (
     Slot,
     WaitlistEntry,
 )
+from health.booking.scopes import clinics_of
 from portal import scoping
 from tests.factories import UserFactory
 
@@ -64,9 +65,14 @@ def theirs(other_clinic, service):
     }
 
 
+def clinic_scoped_models():
+    """The models portal.scoping scopes to clinics (offices' models are walked by theirs)."""
+    return {m for m in scoping.scoped_models() if scoping.scope_of(m).units is clinics_of}
+
+
 def scoped_viewsets():
     reverse("wagtailadmin_home")  # the admin's URLs, and so its viewset registry, are loaded
-    scoped = set(scoping.scoped_models())
+    scoped = clinic_scoped_models()
     return [vs for vs in admin_viewsets.viewsets if getattr(vs, "model", None) in scoped]
 
 
@@ -78,7 +84,15 @@ def snapshot(objects):
 
 def test_every_scoped_model_is_walked():
     covered = {vs.model for vs in scoped_viewsets()} | set(WALKED_BY_HAND) | set(NO_ADMIN_URL)
-    assert set(scoping.scoped_models()) <= covered
+    assert clinic_scoped_models() <= covered
+    assert {
+        Clinic,
+        Practitioner,
+        ScheduleRule,
+        Closure,
+        Slot,
+        Appointment,
+    } <= clinic_scoped_models()
 
 
 def test_every_viewset_url_refuses_another_clinics_objects(nurse_client, clinic, theirs):

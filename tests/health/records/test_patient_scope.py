@@ -19,6 +19,7 @@ from health.records.models import EmergencyAccess
 from tests.factories import StaffFactory, UserFactory
 from tests.health.booking.factories import AppointmentFactory, ClinicFactory, SlotFactory
 from tests.health.fhir.conftest import FHIR_JSON, make_clinic_staff
+from tests.health.records.conftest import english
 
 pytestmark = pytest.mark.django_db
 
@@ -230,6 +231,7 @@ def test_break_glass_opens_the_record_for_a_while_with_the_reason_audited(nurse_
 
 
 def test_break_glass_names_an_unknown_patient_with_a_form_error(nurse_a, patients):
+    english(nurse_a)
     response = signed_in(nurse_a).post(
         reverse("records_admin:emergency"), {"patient": "nobody", "reason": "x" * 20}
     )

@@ -118,3 +118,27 @@ def test_import_upload(staff_client):
     broken = SimpleUploadedFile("b.json", b"{nope")
     response = staff_client.post(reverse("records_admin:import"), {"file": broken})
     assert response.context["report"].rejected
+
+
+def test_a_nul_byte_in_a_patient_or_resource_id_is_not_found(staff_client):
+    """Issue 10 §6: a NUL byte in the patient or resource id of the staff pages was a 500
+    (PostgreSQL refuses NUL in text)."""
+    staff_client.raise_request_exception = False
+    pid = load_patient(seed=5, encounters=1)
+    urls = [
+        "/admin/health/patients/%00/",
+        "/admin/health/patients/a%00b/documents/x/",
+        f"/admin/health/patients/{pid}/documents/a%00b/",
+        f"/admin/health/patients/{pid}/edit/note/a%00b/",
+        "/admin/health/patients/a%00b/edit/note/x/",
+        f"/admin/health/patients/{pid}/Condition/a%00b/entered-in-error/",
+        "/admin/health/patients/a%00b/add/vitals/",
+    ]
+    for url in urls:
+        assert staff_client.get(url).status_code == 404, url
+    for url in (
+        "/admin/health/patients/a%00b/activation-code/",
+        f"/admin/health/patients/{pid}/Condition/a%00b/entered-in-error/",
+        "/admin/health/patients/a%00b/add/vitals/",
+    ):
+        assert staff_client.post(url, {"version": "1"}).status_code in (404, 302), url

@@ -61,7 +61,17 @@ def read_archive(response):
 
 def test_every_app_adds_its_part():
     slugs = [part.slug for part in export_parts()]
-    assert slugs == ["profile", "mypage", "inbox", "appointments", "cards", "health", "cms"]
+    assert slugs == [
+        "profile",
+        "mypage",
+        "inbox",
+        "appointments",
+        "cases",
+        "cards",
+        "health",
+        "health-apps",
+        "cms",
+    ]
 
 
 def test_a_resident_downloads_everything_the_portal_holds(
@@ -116,10 +126,12 @@ def test_a_resident_downloads_everything_the_portal_holds(
         "mypage/layout.json",
         "inbox/messages.json",
         "appointments/appointments.json",
+        "cases/cases.json",
         "health/record.fhir.json",
         "health/summary.html",
         "health/access-log.csv",
         "announcements/read.json",
+        "health/connected-apps.json",
     } <= names
 
     profile_json = json.loads(archive.read("profile/profile.json"))

@@ -1,29 +1,43 @@
-"""The demo's card data: Chan Tai-man's application waiting for the officer, Alex Wong's
-collected card; loading twice adds nothing."""
+"""The demo's card data (the `load_demo_data` hook): Chan Tai-man's application waiting for
+the officer, Alex Wong's collected card; loading twice adds nothing. Called directly, after
+the users and the office the demo makes before it, so it does not depend on other apps'
+demo data."""
 
 import io
 
-from django.core.management import call_command
-
 import pytest
 
+from portal.cards.demo import load
 from portal.cards.models import ApplicationState, Card, CardApplication
+from tests.factories import StaffFactory, UserFactory
+
+from .factories import OfficeFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_card_applications(settings, client):
-    settings.DEBUG = True
+def test_demo_card_applications(client):
+    OfficeFactory(code="DSC", kind="department")
+    StaffFactory(email="admin@demo.district.example", superuser=True)
+    chan = UserFactory(email="chan.taiman@demo.district.example")
+    UserFactory(email="alex.wong@demo.district.example")
     output = io.StringIO()
-    call_command("load_demo", stdout=output)
+    load(output)
     assert "Cards: 2 demo card applications." in output.getvalue()
-    chan = CardApplication.objects.get(applicant__email="chan.taiman@demo.district.example")
-    assert chan.state == ApplicationState.SUBMITTED and chan.photo
+    application = CardApplication.objects.get(applicant=chan)
+    assert application.state == ApplicationState.SUBMITTED and application.photo
     card = Card.objects.get(holder__email="alex.wong@demo.district.example")
     assert card.state == "active"
-    client.force_login(chan.applicant)
+    client.force_login(chan)
     client.cookies["portal_language"] = "en"
-    assert chan.reference in client.get("/me/").content.decode()
+    assert application.reference in client.get("/me/").content.decode()
 
-    call_command("load_demo", stdout=io.StringIO())
+    load(io.StringIO())
     assert CardApplication.objects.count() == 2
+
+
+def test_without_the_office_the_demo_says_so():
+    output = io.StringIO()
+    load(output)
+    assert "skipped" in output.getvalue()
+    assert not CardApplication.objects.exists()

@@ -174,3 +174,28 @@ def test_bad_ids_and_actions_are_not_errors(officer_client, office_a):
     )
     assert response.status_code == 404
     assert officer_client.get(reverse("cards_admin_list") + "?status=zzz&page=x").status_code == 200
+
+
+def test_an_officer_blocks_a_card_with_a_reason(officer_client, office_a, office_b, officer):
+    from .factories import collected
+
+    application = collected(officer, office=office_a)
+    url = reverse("cards_admin_application", args=[application.pk])
+    assert "Block this card" in officer_client.get(url).content.decode()
+    response = officer_client.post(url, {"action": "block", "reason": ""})
+    assert response.status_code == 200
+    application.card.refresh_from_db()
+    assert application.card.state == CardState.ACTIVE
+    officer_client.post(url, {"action": "block", "reason": "Reported stolen at the counter."})
+    application.card.refresh_from_db()
+    assert application.card.state == CardState.BLOCKED
+    message = Message.objects.get(user=application.applicant, kind="cards.blocked")
+    assert "Reported stolen at the counter." in message.texts["en"]["inbox"]["body"]
+    page = officer_client.get(url).content.decode()
+    assert "Blocked by the office" in page and "Block this card" not in page
+
+    theirs = collected(officer_of(office_b), office=office_b)
+    url = reverse("cards_admin_application", args=[theirs.pk])
+    assert officer_client.post(url, {"action": "block", "reason": "x"}).status_code == 404
+    theirs.card.refresh_from_db()
+    assert theirs.card.state == CardState.ACTIVE

@@ -67,6 +67,10 @@ def test_a_token_is_required_and_sees_only_its_office(client, api, case):
     missing = api.get(f"/cases/{theirs.reference}")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     assert api.post(f"/cases/{theirs.reference}/messages", {"body": "hi"}).status_code == 404
+    moved = api.post(f"/cases/{theirs.reference}/status", {"step": "accept"}, key="theirs")
+    assert moved.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.state == "submitted"
     assert not CaseMessage.objects.exists()
 
 

@@ -52,6 +52,15 @@ def test_a_typhoon_closure_added_while_a_case_is_open_moves_its_due_date(
     assert decided.due_date == date(2026, 7, 17)  # a decided case keeps the date it had
     moved = case.events.get(kind="case.due_date_moved")
     assert moved.data == {"old": "2026-07-17", "new": "2026-07-20"}
+    # ... and in the case's history, which the resident and the officer read.
+    with translation.override("en"):
+        [entry] = services.history(case)
+        assert entry.title.startswith("The office calendar changed")
+        assert entry.reason == "2026-07-17 → 2026-07-20"
+        [staff_entry] = services.history(case, staff=True)
+        assert staff_entry.title == "Due date moved by a calendar change"
+        assert "calendar" in staff_entry.actor
+    assert services.history(decided) == []
     with translation.override("en"):
         line = services.due_date_for(case).explanation()
     assert "1 office closure day (9 July 2026 Typhoon signal No. 8)" in line

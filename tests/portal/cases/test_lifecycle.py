@@ -277,3 +277,78 @@ def test_an_extension_is_in_the_history_and_moves_the_date(
     )
     with translation.override("en"):
         assert services.history(case)[-1].reason == "we need a site visit"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_officers_deciding_at_once_leave_exactly_one_winner():
+    """One approves while the other rejects the same case: one wins, the other is told the
+    case changed (a lost transition), and the history has one decision."""
+    import threading
+
+    from django.db import connection
+
+    from portal.cases.lifecycle import CaseTransitionLost
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrency is tested on PostgreSQL (SQLite serialises every writer)")
+    office = OfficeFactory(code="RACE")
+    first, second = officer_of(office), officer_of(office)
+    case = CaseFactory(service=ServiceFactory(office=office), state=CaseState.IN_PROGRESS)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def decide(officer, step, reason):
+        mine = type(case).objects.get(pk=case.pk)
+        try:
+            barrier.wait(timeout=10)
+            services.move(mine, step, by=officer, reason=reason)
+            outcomes.append(step)
+        except CaseTransitionLost:
+            outcomes.append("lost")
+        except Exception as error:  # reported below
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=decide, args=(first, "approve", "")),
+        threading.Thread(target=decide, args=(second, "reject", "Not in the district.")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) in (["approve", "lost"], ["lost", "reject"])
+    case.refresh_from_db()
+    winner = next(o for o in outcomes if o != "lost")
+    assert case.state == {"approve": CaseState.APPROVED, "reject": CaseState.REJECTED}[winner]
+    decisions = StateChange.objects.filter(object_id=str(case.pk), step__in=["approve", "reject"])
+    assert list(decisions.values_list("step", flat=True)) == [winner]
+    assert CaseEvent.objects.filter(case=case, kind="case.status_changed").count() == 1
+
+
+def test_history_of_unchanged_states_in_bulk_is_checked_against_the_table(office, officer):
+    from portal.workflow import TransitionError, record_unchanged
+
+    accepted = CaseFactory(service=ServiceFactory(office=office), state=CaseState.ACCEPTED)
+    submitted = CaseFactory(service=ServiceFactory(office=office))
+    rows = record_unchanged(
+        [
+            (accepted, "due_moved_accepted", "2026-07-17 → 2026-07-20"),
+            (submitted, "due_moved_submitted", "2026-07-10 → 2026-07-13"),
+        ],
+        by=System("calendar"),
+    )
+    assert [(r.from_state, r.to_state, r.actor_kind) for r in rows] == [
+        ("accepted", "accepted", "system"),
+        ("submitted", "submitted", "system"),
+    ]
+    before = StateChange.objects.count()
+    # A step that does not keep the object's state, or one not declared: nothing written.
+    with pytest.raises(TransitionError):
+        record_unchanged([(accepted, "due_moved_submitted", "x")], by=System("calendar"))
+    with pytest.raises(TransitionError):
+        record_unchanged([(accepted, "accept", "x")], by=System("calendar"))
+    with pytest.raises(TypeError):
+        record_unchanged([(accepted, "due_moved_accepted", "x")], by=officer)
+    assert StateChange.objects.count() == before

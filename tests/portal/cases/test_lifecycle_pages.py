@@ -154,7 +154,21 @@ def test_the_resident_sends_a_correction(client, officer, resident, case):
     assert "your full name as on your ID card" in page and 'value="Mei Lam"' in page
     response = client.post(correct, {"full-name": ""})
     assert response.status_code == 200 and "error-summary" in response.content.decode()
-    response = client.post(correct, {"full-name": "LAM Mei"}, follow=True)
+    FormFieldFactory(
+        service=case.service,
+        key="tenancy",
+        field_type="document",
+        required=False,
+        label_en="Tenancy agreement",
+    )
+    signed = SimpleUploadedFile("lease-signed.pdf", PDF, content_type="application/pdf")
+    response = client.post(correct, {"full-name": "LAM Mei", "tenancy": signed}, follow=True)
+    case.refresh_from_db()
+    assert case.state == CaseState.RESUBMITTED
+    # The corrected document is the one on file for its question.
+    [sent] = case.documents.filter(kind=CaseDocument.Kind.CORRECTION)
+    assert sent.filename == "lease-signed.pdf"
+    assert services.documents_by_field(case)["tenancy"] == sent
     assert "Your correction is sent." in response.content.decode()
     case.refresh_from_db()
     assert case.state == CaseState.RESUBMITTED and case.answers["full-name"] == "LAM Mei"

@@ -1,0 +1,258 @@
+"""My page under load, against the ceiling: a bare Django view on the same server, same run.
+
+gunicorn (--workers, default 2, sync, DEBUG off) on PostgreSQL + Redis as production runs it.
+Seeds --residents residents, each with --items upcoming appointments and inbox messages and a
+link to the demo health record (run `manage.py load_demo` first), signs each in, and asks for
+My page --requests times from --clients concurrent clients (closed loop), residents in random
+order so each is seen several times, as a resident comes back to the page during a day. Then it
+sends as many requests for `/favicon.ico` (a function view that redirects, no session, no
+query) from the same clients: the ceiling, what this server answers at best. Prints both, the
+ratio (goal: My page at least 20 % of the ceiling), and, in-process, My page's query count
+for a first (cold) and a repeated (cached) visit. Not a test; results go in
+docs/benchmarks.md.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench \\
+        REDIS_URL=redis://127.0.0.1:6379/6 SECRET_KEY=bench-only \\
+        .venv/bin/python bench/mypage_load.py
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from importlib import import_module  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import (  # noqa: E402
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+)
+from django.core.cache import cache  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from bench.booking_load import (  # noqa: E402  (sets up Django for a PostgreSQL database)
+    percentile,
+    server_cpu_seconds,
+    start_server,
+)
+from health.booking.models import Appointment, Clinic, Service, Slot  # noqa: E402
+from health.fhir.models import PatientLink  # noqa: E402
+from portal.accounts.models import Profile  # noqa: E402
+from portal.notifications.models import Message  # noqa: E402
+
+PREFIX = "bench-mypage"
+DEMO_PATIENT = "demo-chan-taiman"
+
+
+def seed(residents, items):
+    """Fresh residents with `items` appointments and messages each; [(session key, user)]."""
+    User = get_user_model()
+    Appointment.objects.filter(slot__clinic__code=PREFIX).delete()
+    Slot.objects.filter(clinic__code=PREFIX).delete()
+    Clinic.objects.filter(code=PREFIX).delete()
+    User.objects.filter(username__startswith=PREFIX).delete()
+    service, _ = Service.objects.update_or_create(
+        code=PREFIX, defaults={"name_zh_hant": "壓測", "name_zh_hans": "压测", "name_en": "Bench"}
+    )
+    clinic = Clinic.objects.create(
+        code=PREFIX,
+        name_zh_hant="壓測診所",
+        name_zh_hans="压测诊所",
+        name_en="Bench clinic",
+        address_zh_hant="1 Bench Road",
+        latitude="22.3",
+        longitude="114.17",
+        phone="28000000",
+    )
+    clinic.services.add(service)
+    start = timezone.make_aware(
+        datetime.combine(timezone.localdate() + timedelta(days=2), datetime.min.time())
+    ) + timedelta(hours=9)
+    users = User.objects.bulk_create(
+        [
+            User(username=f"{PREFIX}-{i}", email=f"{PREFIX}-{i}@bench.example", password="!")
+            for i in range(residents)
+        ]
+    )
+    Profile.objects.bulk_create(
+        [
+            Profile(user=u, display_name=u.username, preferred_language="en", notify_email=False)
+            for u in users
+        ]
+    )
+    slots = Slot.objects.bulk_create(
+        [
+            Slot(
+                clinic=clinic,
+                service=service,
+                start=start + timedelta(minutes=15 * n),
+                end=start + timedelta(minutes=15 * (n + 1)),
+                capacity=residents,
+                booked=residents,
+            )
+            for n in range(items)
+        ]
+    )
+    Appointment.objects.bulk_create(
+        [
+            Appointment(slot=slot, resident=user, start=slot.start, end=slot.end)
+            for user in users
+            for slot in slots
+        ]
+    )
+    Message.objects.bulk_create(
+        [
+            Message(user=user, kind="general", subject=f"Notice {n}", language="en")
+            for user in users
+            for n in range(items)
+        ]
+    )
+    if not PatientLink.objects.filter(patient_id=DEMO_PATIENT).exists():
+        sys.exit("Load the demo data first (manage.py load_demo): the residents' health record.")
+    PatientLink.objects.bulk_create(
+        [PatientLink(user=user, patient_id=DEMO_PATIENT) for user in users]
+    )
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
+    sessions = []
+    for user in users:
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        sessions.append((store.session_key, user))
+    return sessions
+
+
+async def _get(port, path, session_key):
+    cookie = f"Cookie: sessionid={session_key}; portal_language=en\r\n" if session_key else ""
+    head = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{cookie}Connection: close\r\n\r\n").encode()
+    started = time.perf_counter()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head)
+        response = await asyncio.wait_for(reader.read(), timeout=60)
+        writer.close()
+        status = int(response.split(b"\r\n", 1)[0].split()[1])
+        return status, time.perf_counter() - started
+    except (TimeoutError, OSError, IndexError, ValueError) as error:
+        return f"error {type(error).__name__}", time.perf_counter() - started
+
+
+def run(port, jobs, clients):
+    """Closed loop: `clients` connections, each sending its next request when answered."""
+
+    async def main():
+        queue = list(reversed(jobs))
+        results = []
+
+        async def client():
+            while queue:
+                results.append(await _get(port, *queue.pop()))
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+        return results
+
+    started = time.perf_counter()
+    results = asyncio.run(main())
+    return results, time.perf_counter() - started
+
+
+def summary(name, results, wall, expected):
+    latencies = [t * 1000 for _, t in results]
+    wrong = [s for s, _ in results if s != expected]
+    print(
+        f"{name}: {len(results)} in {wall:.2f} s ({len(results) / wall:.0f}/s), "
+        f"p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms, "
+        f"unexpected answers {len(wrong)}{' ' + str(sorted(set(map(str, wrong)))) if wrong else ''}"
+    )
+    return len(results) / wall, not wrong
+
+
+def in_process(user):
+    """My page's queries for a first visit (nothing cached) and a repeated one."""
+    client = Client()
+    client.cookies["portal_language"] = "en"
+    client.force_login(user)
+    counts = []
+    for _ in range(2):
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/me/").status_code == 200
+        counts.append(len(captured))
+    return counts
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--residents", type=int, default=200)
+    parser.add_argument("--items", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="measure again with the panel cache off (MYPAGE_CACHE_PANELS=false)",
+    )
+    args = parser.parse_args()
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    sessions = seed(args.residents, args.items)
+    cache.clear()
+    cold, warm = in_process(sessions[0][1])
+    print(f"My page in-process: {cold} queries on a first visit, {warm} when cached")
+    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    jobs = [("/me/", random.choice(sessions)[0]) for _ in range(args.requests)]
+    floor_jobs = [("/favicon.ico", None)] * args.requests
+    print(
+        f"database: {settings.DATABASES['default']['NAME']}, gunicorn workers: {args.workers}, "
+        f"{args.clients} clients closed loop, {args.residents} residents with {args.items} "
+        f"appointments and messages each, load average before: {load_before}"
+    )
+    ok = True
+    # With the panel cache as configured, then (--compare) without it, each against the
+    # ceiling measured right after it on the same server.
+    for cached in [True, False] if args.compare else [True]:
+        os.environ["MYPAGE_CACHE_PANELS"] = "true" if cached else "false"
+        cache.clear()
+        process, port = start_server(args.workers)
+        try:
+            # Warm every worker (templates, translations, URL maps) outside the measurement.
+            warm = jobs[: args.workers * 20] + floor_jobs[: args.workers * 20]
+            run(port, warm, args.workers * 2)
+            cpu_before = server_cpu_seconds(process.pid)
+            mypage, mypage_wall = run(port, jobs, args.clients)
+            cpu_after = server_cpu_seconds(process.pid)
+            floor, floor_wall = run(port, floor_jobs, args.clients)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        label = "panel cache on" if cached else "panel cache off"
+        rate, page_ok = summary(f"My page ({label})", mypage, mypage_wall, 200)
+        ceiling, floor_ok = summary("  bare view (/favicon.ico)", floor, floor_wall, 301)
+        if cpu_before is not None and cpu_after is not None:
+            cpu = (cpu_after - cpu_before) / len(mypage) * 1000
+            print(f"  gunicorn CPU per My page: {cpu:.1f} ms")
+        print(f"  ratio: My page at {rate / ceiling:.1%} of the ceiling (goal at least 20 %)")
+        ok = ok and page_ok and floor_ok
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+from django.urls import include, path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from wagtail import hooks
+
+from health.fhir.wagtail_hooks import SuperuserMenuItem
+from portal.mypage.panels import Panel
+
+from . import services
+
+
+@hooks.register("register_admin_urls")
+def register_smart_admin_urls():
+    return [path("health/apps/", include("health.smart.admin_urls"))]
+
+
+@hooks.register("register_settings_menu_item")
+def register_apps_menu_item():
+    return SuperuserMenuItem(
+        _("Residents' health apps"), reverse("smart_admin:apps"), icon_name="link", order=910
+    )
+
+
+class ConnectedAppsPanel(Panel):
+    """My page: the apps connected to the resident's health record, with their last use.
+    One query."""
+
+    slug = "health-apps"
+    title = _("Connected health apps")
+    order = 45
+    template_name = "smart/panels/apps.html"
+
+    def is_shown(self, request):
+        return services.has_record_or_apps(request.user)
+
+    def get_context_data(self, request):
+        return {"connections": list(services.connections(request.user)[:5])}
+
+
+@hooks.register("register_mypage_panel")
+def register_apps_panel():
+    return ConnectedAppsPanel()

@@ -1,0 +1,78 @@
+"""Tampered requests to Wagtail's admin get a 400 or a 404, not a 500 (issue 10 §6).
+
+The fuzz test (tests/portal/test_fuzz_urls.py) found Wagtail 8 views that crash on requests its
+own pages never send; the code is Wagtail's, so the guards sit here, in front of it:
+
+- a `next` that is not a path on this site is dropped (Wagtail passes it to redirect(), which
+  takes "foo" or "a:b" for a URL pattern name and raises);
+- form data Wagtail reads without checking (a StreamField's `-count`, a rich-text field's
+  JSON) raises MultiValueDictKeyError or JSONDecodeError: the request is malformed, a 400;
+- moving the root page (it has no parent to reorder in) is a 404, and the external-link
+  chooser posted without its `url` field a 400.
+"""
+
+import json
+import logging
+
+from django.http import Http404
+from django.utils.datastructures import MultiValueDictKeyError
+from django.views.defaults import bad_request
+
+from .security import is_admin_path, local_path
+
+logger = logging.getLogger(__name__)
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _without_foreign_next(request, data):
+    values = data.getlist("next")
+    if values and not all(local_path(request, value) for value in values):
+        data = data.copy()
+        del data["next"]
+    return data
+
+
+def _page_has_parent(request, page_to_move_id, **kwargs):
+    from wagtail.models import Page
+
+    if Page.objects.filter(pk=page_to_move_id, depth__gt=1).exists():
+        return None
+    raise Http404
+
+
+def _external_link_has_url(request, **kwargs):
+    if request.method == "POST" and "external-link-chooser-url" not in request.POST:
+        return bad_request(request, ValueError("no url posted"))
+    return None
+
+
+GUARDS = {
+    "set_page_position": _page_has_parent,
+    "wagtailadmin_choose_page_external_link": _external_link_has_url,
+}
+
+
+class AdminRequestGuardMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_admin_path(request.path_info):
+            request.GET = _without_foreign_next(request, request.GET)
+            if request.method == "POST" and request.content_type in FORM_TYPES:
+                request.POST = _without_foreign_next(request, request.POST)
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        guard = GUARDS.get(match.url_name) if match and is_admin_path(request.path_info) else None
+        return guard(request, **view_kwargs) if guard else None
+
+    def process_exception(self, request, exception):
+        if is_admin_path(request.path_info) and isinstance(
+            exception, MultiValueDictKeyError | json.JSONDecodeError
+        ):
+            logger.warning("Malformed admin request to %s: %r", request.path_info, exception)
+            return bad_request(request, exception)
+        return None
