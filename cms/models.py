@@ -9,6 +9,7 @@ none (`HomePage.route`). Rules about which announcements are shown where live in
 
 from django import forms
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
@@ -339,7 +340,7 @@ class AnnouncementPage(BasePage):
     streets = ParentalManyToManyField(
         Street, blank=True, related_name="+", verbose_name=_("streets")
     )
-    body = StreamField(body_blocks(), verbose_name=_("body"))
+    body = StreamField(body_blocks(), blank=True, verbose_name=_("body"))
 
     base_form_class = AnnouncementPageForm
 
@@ -444,6 +445,31 @@ class UrgentNotice(models.Model):
 
     def __str__(self):
         return f"{self.user_id} told of {self.translation_key}"
+
+
+class SearchEntry(models.Model):
+    """A live page's search text, built by cms.search when it is published and removed when
+    it is unpublished: the terms as text (searched on SQLite) and as a tsvector with a GIN
+    index (searched on PostgreSQL; the index is made by migration there only)."""
+
+    page = models.OneToOneField(
+        "wagtailcore.Page", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    text = models.TextField()
+    title_text = models.TextField()
+    vector = SearchVectorField(null=True)
+    # Copied from the page when it is published, so a search reads this table alone.
+    language = models.CharField(max_length=20, default="")
+    translation_key = models.UUIDField(null=True)
+    published_at = models.DateTimeField(null=True)
+    expire_at = models.DateTimeField(null=True)
+
+    class Meta:
+        # A word found on most pages is answered by reading the newest entries in order.
+        indexes = [models.Index(fields=["-published_at"], name="cms_search_newest")]
+
+    def __str__(self):
+        return f"search text of page {self.page_id}"
 
 
 class AnnouncementAttachment(Orderable):

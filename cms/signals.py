@@ -1,5 +1,6 @@
-"""What follows a publish or an unpublish: the footer's cached links (per language) are
-cleared, and an urgent announcement's residents are queued to be told."""
+"""What follows a publish or an unpublish: the page's search text is written or removed, the
+footer's cached links (per language) are cleared, and an urgent announcement's residents are
+queued to be told."""
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,7 +31,21 @@ def announce_urgent(sender, instance, **kwargs):
         transaction.on_commit(lambda: publish(tasks.send_urgent_announcement, args=(key,)))
 
 
+def index_for_search(sender, instance, **kwargs):
+    from . import search
+
+    search.index_page(instance.specific)
+
+
+def unindex_for_search(sender, instance, **kwargs):
+    from . import search
+
+    search.remove_page(instance)
+
+
 def connect():
+    page_published.connect(index_for_search, dispatch_uid="cms-search-published")
+    page_unpublished.connect(unindex_for_search, dispatch_uid="cms-search-unpublished")
     page_published.connect(clear_footer, dispatch_uid="cms-footer-published")
     page_unpublished.connect(clear_footer, dispatch_uid="cms-footer-unpublished")
     page_published.connect(announce_urgent, dispatch_uid="cms-urgent-published")

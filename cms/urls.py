@@ -11,4 +11,5 @@ urlpatterns = [
     path("feeds/announcements.atom", feeds.AnnouncementsAtomFeed(), name="feed_atom"),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots"),
+    path("search/", views.search, name="search"),
 ]
