@@ -376,6 +376,10 @@ def main():
             f"p95 {percentile(floor_latencies, 0.95):.1f} ms"
         )
         ok = ok and floor_outcomes.count("sign-in") == len(floor_results)
+        print(
+            f"booking throughput / floor throughput: "
+            f"{(len(results) / wall) / (len(floor_results) / floor_wall):.2f} (goal at least 0.25)"
+        )
     # Bench data is left in place for inspection; the next run replaces it.
     sys.exit(0 if ok else 1)
 

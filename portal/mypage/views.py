@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -32,7 +33,8 @@ def index(request):
     shown = [p for p in arranged if p.slug not in hidden]
     # The resident's generation is read before any panel reads its data; then the cached
     # fragments of all panels in one call.
-    keys = fragment_keys(shown, request, generation(request.user))
+    token = generation(request.user) if settings.MYPAGE_CACHE_PANELS else None
+    keys = fragment_keys(shown, request, token)
     cached = cache.get_many(list(keys.values())) if keys else {}
     visible = [render_panel(p, request, keys.get(p.slug), cached) for p in shown]
     context = {

@@ -245,3 +245,28 @@ def test_superusers_open_every_patient(patients):
     client = signed_in(boss)
     for pid in patients.values():
         assert fhir_get(client, f"/fhir/Patient/{pid}").status_code == 200
+
+
+def test_patients_a_nurse_imports_are_registered_with_her_clinic(nurse_a, clinics):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    lines = [
+        {"resourceType": "Patient", "id": "imported-1", "name": [{"family": "Yip"}]},
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "Weight"},
+            "subject": {"reference": "Patient/imported-1"},
+        },
+    ]
+    upload = SimpleUploadedFile(
+        "patients.ndjson", "\n".join(json.dumps(line) for line in lines).encode()
+    )
+    client = signed_in(nurse_a)
+    response = client.post(reverse("records_admin:import"), {"file": upload})
+    assert response.status_code == 200
+    assert ClinicPatient.objects.filter(clinic=clinics[0], patient_id="imported-1").exists()
+    assert client.get(reverse("records_admin:patient", args=["imported-1"])).status_code == 200
+    nurse_b = make_clinic_staff(clinics=[clinics[1]])
+    page = signed_in(nurse_b).get(reverse("records_admin:patient", args=["imported-1"]))
+    assert page.status_code == 404
