@@ -126,7 +126,9 @@ def test_a_cached_page_costs_fewer_queries_and_is_the_same_page():
     # The cached panels (profile, appointments, health) read nothing the second time.
     sql = " ".join(q["sql"] for q in warm.captured_queries)
     assert "booking_appointment" not in sql
-    assert "accounts_profile" not in sql or sql.count("accounts_profile") <= 1
+    # One read of the profile at most: the uncached announcements panel needs the street.
+    profile_reads = [q for q in warm.captured_queries if 'FROM "accounts_profile"' in q["sql"]]
+    assert len(profile_reads) <= 1
 
 
 def test_nothing_of_one_resident_reaches_another():
