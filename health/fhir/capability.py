@@ -163,3 +163,14 @@ def capability_statement(base):
             }
         ],
     }
+
+
+def warm_up():
+    """Build the CapabilityStatement once, which imports every resource model (seconds of CPU).
+
+    portal/wsgi.py calls it, so a web worker pays this before it takes requests, and with
+    gunicorn's --preload the master pays it once for all workers. Without it, the first
+    /fhir/metadata in each fresh worker did, long enough for several workers started at once
+    to pass gunicorn's timeout and be killed, and their replacements started cold again.
+    """
+    capability_statement("http://localhost/fhir")
