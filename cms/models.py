@@ -39,6 +39,7 @@ from wagtail.snippets.models import register_snippet
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 
 from portal.accounts.models import Community, LocalizedNameMixin, Street, language_field_suffix
+from portal.mypage.panels import changed as mypage_changed
 from portal.wording import join_list
 
 from .blocks import body_blocks
@@ -385,9 +386,11 @@ class AnnouncementPage(BasePage):
 
     def serve(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            AnnouncementRead.objects.get_or_create(
+            _read, created = AnnouncementRead.objects.get_or_create(
                 user=request.user, translation_key=self.translation_key
             )
+            if created:
+                mypage_changed(request.user.pk)  # My page stops marking it new
         return super().serve(request, *args, **kwargs)
 
     def target_label(self):

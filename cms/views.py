@@ -3,6 +3,24 @@ from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+
+@require_GET
+def sitemap(request):
+    """Wagtail's sitemap of the site answering this host; a 404 when no site does."""
+    from django.http import Http404
+
+    from wagtail.contrib.sitemaps.views import sitemap as wagtail_sitemap
+    from wagtail.models import Site
+
+    try:
+        site = Site.find_for_request(request)
+    except Site.DoesNotExist:
+        site = None
+    if site is None:
+        raise Http404
+    return wagtail_sitemap(request)
+
+
 PRIVATE_PATHS = ["/admin/", "/accounts/", "/me/", "/inbox/", "/health/", "/fhir/", "/api/"]
 
 

@@ -170,9 +170,9 @@ def world(db):
     case = CaseFactory(applicant=resident)
     community = CommunityFactory()
     staff = StaffFactory(superuser=True, mfa=True, clinics=[clinic])
-    from wagtail.models import Page
+    from wagtail.models import Site
 
-    home = Page.objects.get(depth=2)
+    home = Site.objects.get(is_default_site=True).root_page
     values = {
         "pk": appointment.pk,
         "clinic_id": clinic.pk,
