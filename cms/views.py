@@ -1,17 +1,15 @@
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
+
+from wagtail.contrib.sitemaps.views import sitemap as wagtail_sitemap
+from wagtail.models import Site
 
 
 @require_GET
 def sitemap(request):
     """Wagtail's sitemap of the site answering this host; a 404 when no site does."""
-    from django.http import Http404
-
-    from wagtail.contrib.sitemaps.views import sitemap as wagtail_sitemap
-    from wagtail.models import Site
-
     try:
         site = Site.find_for_request(request)
     except Site.DoesNotExist:
