@@ -84,6 +84,21 @@ class Page:
             f"axe-core violations on {self.page.url}:\n{json.dumps(result, indent=2)}"
         )
 
+    def admin_message_shown(self, text=None):
+        """Wait for Wagtail's message and for its fade-in to end: axe measures colour contrast
+        of what is on screen, and a half-transparent banner mid-fade is not what staff read."""
+        self.page.wait_for_selector(f".messages >> text={text}" if text else ".messages li")
+        # Polled from here: wait_for_function evaluates its predicate with eval(), which the
+        # admin's Content-Security-Policy (no 'unsafe-eval') refuses.
+        for _attempt in range(100):
+            opacity = self.page.evaluate(
+                "getComputedStyle(document.querySelector('.messages ul')).opacity"
+            )
+            if opacity == "1":
+                return
+            self.page.wait_for_timeout(50)
+        raise AssertionError("Wagtail's message did not finish fading in")
+
     def use_language(self, language="en"):
         """Pick the interface language with the switcher in the header."""
         self.page.select_option("#language-select", language)

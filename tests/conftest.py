@@ -130,6 +130,19 @@ def celery_eager():
 
 
 @pytest.fixture
+def back_to_latest():
+    """For a test that migrates backwards: every app forward to its latest migration after it.
+    Going back to an old migration of one app also unapplies the later migrations of the apps
+    that depend on it (cms, records, ...), and the tests after would find their tables gone."""
+    yield
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.fixture
 def password():
     return DEFAULT_PASSWORD
 

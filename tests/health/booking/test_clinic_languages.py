@@ -290,7 +290,7 @@ def migrate(targets):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migration_moves_the_old_address_and_hours_into_the_language_fields():
+def test_migration_moves_the_old_address_and_hours_into_the_language_fields(back_to_latest):
     old_apps = migrate(BEFORE)
     OldClinic = old_apps.get_model("booking", "Clinic")
     common = {"latitude": "22.3", "longitude": "114.17", "phone": "28001234"}

@@ -45,18 +45,7 @@ def assert_form_fits(page, width=360):
 
 
 def message_shown(page, text=None):
-    """Wait for Wagtail's message and for its fade-in to end: axe measures colour contrast
-    of what is on screen, and a half-transparent banner mid-fade is not what staff read."""
-    page.wait_for_selector(f".messages >> text={text}" if text else ".messages li")
-    # Polled from here: wait_for_function evaluates its predicate with eval(), which the
-    # admin's Content-Security-Policy (no 'unsafe-eval') refuses.
-    for _attempt in range(100):
-        opacity = page.evaluate("getComputedStyle(document.querySelector('.messages ul')).opacity")
-        if opacity == "1":
-            break
-        page.wait_for_timeout(50)
-    else:
-        raise AssertionError("Wagtail's message did not finish fading in")
+    page.admin_message_shown(text)
     page.check_accessibility()
     page.assert_admin_fits()
 

@@ -15,13 +15,6 @@ AFTER = [
 ]
 
 
-@pytest.fixture
-def back_to_latest():
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 def test_links_and_audit_rows_move_with_their_ids(back_to_latest):
     executor = MigrationExecutor(connection)

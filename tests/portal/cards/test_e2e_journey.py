@@ -120,6 +120,7 @@ def test_an_officer_checks_batches_and_hands_out_cards_in_the_admin(page):
     page.assert_admin_fits()
     page.click("text=Create a production batch")
     page.wait_for_selector("text=Mark the batch ready for collection")
+    page.admin_message_shown()
     page.check_accessibility()
     page.assert_admin_fits()
     page.click("text=Mark the batch ready for collection")
