@@ -8,7 +8,8 @@ own pages never send; the code is Wagtail's, so the guards sit here, in front of
 - form data Wagtail reads without checking (a StreamField's `-count`, a rich-text field's
   JSON) raises MultiValueDictKeyError or JSONDecodeError: the request is malformed, a 400;
 - moving the root page (it has no parent to reorder in) is a 404, and the external-link
-  chooser posted without its `url` field a 400.
+  chooser posted without its `url` field a 400;
+- a snippet chooser's "create" route for a model whose chooser has no creation form is a 404.
 """
 
 import json
@@ -47,6 +48,19 @@ def _external_link_has_url(request, **kwargs):
     return None
 
 
+def _chooser_can_create(view_func):
+    """Wagtail routes a "create" view for every snippet chooser, also for models whose chooser
+    has no creation form; posting to it crashes on the missing form. Such a route is a 404."""
+    view_class = getattr(view_func, "view_class", None)
+    if view_class is None or not hasattr(view_class, "get_creation_form_class"):
+        return True
+    options = {**vars(view_class), **getattr(view_func, "view_initkwargs", {})}
+    return any(
+        options.get(name, getattr(view_class, name, None)) is not None
+        for name in ("creation_form_class", "form_fields", "exclude_form_fields")
+    )
+
+
 GUARDS = {
     "set_page_position": _page_has_parent,
     "wagtailadmin_choose_page_external_link": _external_link_has_url,
@@ -66,7 +80,11 @@ class AdminRequestGuardMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        guard = GUARDS.get(match.url_name) if match and is_admin_path(request.path_info) else None
+        if not match or not is_admin_path(request.path_info):
+            return None
+        if match.url_name == "create" and not _chooser_can_create(view_func):
+            raise Http404
+        guard = GUARDS.get(match.url_name)
         return guard(request, **view_kwargs) if guard else None
 
     def process_exception(self, request, exception):

@@ -88,3 +88,16 @@ def local_path(request, candidate):
     if parts.path.startswith("/") and not parts.path.startswith("//"):
         return urlunsplit(("", "", parts.path, parts.query, ""))
     return None
+
+
+def serve_media(request, path):
+    """Uploaded files when DEBUG is on (the embedded run): Django's static serve, with a name
+    the file system refuses (too long, a NUL) a 404 instead of the OSError's 500."""
+    from django.conf import settings
+    from django.http import Http404
+    from django.views.static import serve
+
+    try:
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+    except (OSError, ValueError) as exc:
+        raise Http404 from exc

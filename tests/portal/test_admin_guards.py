@@ -73,3 +73,23 @@ def test_a_next_that_is_no_path_is_ignored(admin_client, target):
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/")
     assert not Page.objects.filter(pk=child.pk).exists()
+
+
+def test_a_chooser_without_a_creation_form_has_no_create_route(admin_client):
+    # Streets are chosen, not created, in the chooser: Wagtail still routes "create" and
+    # crashed on the missing form when something posted to it.
+    response = admin_client.post(
+        "/admin/snippets/choose/accounts/street/create/", {"name": "x", "community": "a"}
+    )
+    assert response.status_code == 404
+
+
+def test_a_media_name_the_file_system_refuses_is_not_found(rf):
+    # With DEBUG on (the embedded run) the portal serves uploads through this view; a name too
+    # long for the file system was an OSError, a 500.
+    from django.http import Http404
+
+    from portal.security import serve_media
+
+    with pytest.raises(Http404):
+        serve_media(rf.get("/media/x"), "x" * 5000)
