@@ -21,8 +21,10 @@ SecurityMiddleware and XFrameOptionsMiddleware (settings "Security").
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.http import Http404
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.static import serve
 
 from csp.middleware import CSPMiddleware, PolicyParts
 
@@ -93,10 +95,6 @@ def local_path(request, candidate):
 def serve_media(request, path):
     """Uploaded files when DEBUG is on (the embedded run): Django's static serve, with a name
     the file system refuses (too long, a NUL) a 404 instead of the OSError's 500."""
-    from django.conf import settings
-    from django.http import Http404
-    from django.views.static import serve
-
     try:
         return serve(request, path, document_root=settings.MEDIA_ROOT)
     except (OSError, ValueError) as exc:

@@ -3,15 +3,9 @@ applications, batches and cards of the offices they are an officer of, where the
 collected; superusers on all. Registered in CardsConfig.ready()."""
 
 from portal import scoping
-from portal.cases.models import Office
+from portal.cases.scopes import offices_of  # one rule for the offices an officer works for
 
 from .models import Card, CardApplication, ProductionBatch
-
-
-def offices_of(user):
-    """The offices a case officer works for."""
-    return Office.objects.filter(officers=user)
-
 
 # Each model, and the path from it to its office.
 PATHS = {
