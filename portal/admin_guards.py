@@ -9,14 +9,22 @@ own pages never send; the code is Wagtail's, so the guards sit here, in front of
   JSON) raises MultiValueDictKeyError or JSONDecodeError: the request is malformed, a 400;
 - moving the root page (it has no parent to reorder in) is a 404, and the external-link
   chooser posted without its `url` field a 400;
-- a snippet chooser's "create" route for a model whose chooser has no creation form is a 404.
+- a snippet chooser's "create" route for a model whose chooser has no creation form is a 404;
+- deleting an object other rows still need (a clinic with slots: a PROTECT or RESTRICT foreign
+  key Wagtail's reference index does not track) deletes nothing, as Django guarantees, and
+  sends the staff member back with a message naming what still refers to it.
 """
 
 import json
 import logging
+from collections import Counter
 
-from django.http import Http404
+from django.contrib import messages
+from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404, HttpResponseRedirect
 from django.utils.datastructures import MultiValueDictKeyError
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 from django.views.defaults import bad_request
 
 from .security import is_admin_path, local_path
@@ -61,6 +69,26 @@ def _chooser_can_create(view_func):
     )
 
 
+def _still_referred_to(request, exception):
+    """The delete was refused before anything changed; say why, on the page the staff member
+    came from (or the delete page itself, which shows the object)."""
+    blockers = getattr(exception, "protected_objects", None) or getattr(
+        exception, "restricted_objects", ()
+    )
+    counts = Counter(capfirst(obj._meta.verbose_name_plural) for obj in blockers)
+    what = ", ".join(f"{name}: {count}" for name, count in sorted(counts.items()))
+    messages.error(
+        request,
+        _(
+            "This cannot be deleted while other records still refer to it (%(what)s). "
+            "Remove or move those first."
+        )
+        % {"what": what},
+    )
+    back = local_path(request, request.META.get("HTTP_REFERER", ""))
+    return HttpResponseRedirect(back or request.get_full_path())
+
+
 GUARDS = {
     "set_page_position": _page_has_parent,
     "wagtailadmin_choose_page_external_link": _external_link_has_url,
@@ -88,6 +116,10 @@ class AdminRequestGuardMiddleware:
         return guard(request, **view_kwargs) if guard else None
 
     def process_exception(self, request, exception):
+        if is_admin_path(request.path_info) and isinstance(
+            exception, ProtectedError | RestrictedError
+        ):
+            return _still_referred_to(request, exception)
         if is_admin_path(request.path_info) and isinstance(
             exception, MultiValueDictKeyError | json.JSONDecodeError
         ):
