@@ -5,11 +5,9 @@ Every status of an application or a card changes through `portal.workflow.transi
 step of workflows.py; the state column is never written anywhere else.
 """
 
-import os
 import uuid
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -17,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import Street
 from portal.cases.models import Office
+from portal.private_files import PrivateFileStorage
 
 
 class ApplicationState(models.TextChoices):
@@ -59,20 +58,12 @@ class CardState(models.TextChoices):
     BLOCKED = "blocked", _("Blocked")
 
 
-class PhotoStorage(FileSystemStorage):
-    """Card photos live outside the web root (CARDS_FILES_ROOT) and have no URL: only the views
-    that check who is asking (the applicant, an officer of the collection point) serve them."""
+class PhotoStorage(PrivateFileStorage):
+    """Card photos (CARDS_FILES_ROOT), served only to the applicant and the officers of the
+    collection point."""
 
-    @property
-    def base_location(self):
-        return settings.CARDS_FILES_ROOT
-
-    @property
-    def location(self):
-        return os.path.abspath(self.base_location)
-
-    def url(self, name):
-        raise ValueError("Card photos have no public URL; link to the application's photo view.")
+    root_setting = "CARDS_FILES_ROOT"
+    served_by = "the application's photo view"
 
 
 photo_storage = PhotoStorage()

@@ -5,11 +5,8 @@ Texts residents read are kept per language as `<field>_zh_hant`, `<field>_zh_han
 `<field>_en`; `localized(obj, "field")` answers in the active language.
 """
 
-import os
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.text import format_lazy
@@ -22,6 +19,7 @@ from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 
 from portal.accounts.models import Community, LocalizedNameMixin, language_field_suffix
+from portal.private_files import PrivateFileStorage
 
 from .statuses import PublicStatus
 
@@ -574,20 +572,11 @@ class CaseExtension(models.Model):
         return f"+{self.days} {self.reason}"
 
 
-class CaseFileStorage(FileSystemStorage):
-    """Uploaded case documents live outside the web root (CASES_FILES_ROOT, never under
-    MEDIA_ROOT) and have no URL: only the views that check who is asking serve them."""
+class CaseFileStorage(PrivateFileStorage):
+    """Uploaded case documents (CASES_FILES_ROOT, never under MEDIA_ROOT)."""
 
-    @property
-    def base_location(self):
-        return settings.CASES_FILES_ROOT
-
-    @property
-    def location(self):
-        return os.path.abspath(self.base_location)
-
-    def url(self, name):
-        raise ValueError("Case documents have no public URL; link to the case's document view.")
+    root_setting = "CASES_FILES_ROOT"
+    served_by = "the case's document view"
 
 
 case_files_storage = CaseFileStorage()
