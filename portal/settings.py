@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "django_filters",
     "csp",
     "oauth2_provider",  # SMART App Launch (health.smart)
+    "corsheaders",  # browser-only SMART apps (health/smart/cors.py)
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -138,6 +139,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Browser-only health apps read the FHIR API and the token endpoint (health/smart/cors.py).
+    "corsheaders.middleware.CorsMiddleware",
     # Headers every page and API answer gets (portal/security.py); static files are served above.
     "portal.security.ContentSecurityPolicyMiddleware",
     "portal.security.PrivateCacheMiddleware",
@@ -586,6 +589,13 @@ OAUTH2_PROVIDER = {
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
     "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
 }
+# CORS (django-cors-headers) only where health/smart/cors.py allows it: discovery for anyone,
+# the token endpoint and the FHIR API for registered apps' origins, never with credentials.
+CORS_URLS_REGEX = r"^(?!)"  # no path by pattern: the check_request_enabled signal decides
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["GET", "HEAD", "POST", "OPTIONS"]  # apps read (search by POST included)
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "if-none-match", "prefer"]
+CORS_EXPOSE_HEADERS = ["content-location", "etag", "last-modified", "location"]
 
 RECORDS_ACTIVATION_CODE_DAYS = env_int("RECORDS_ACTIVATION_CODE_DAYS", 14)
 RECORDS_ACTIVATION_CODE_ATTEMPTS = env_int("RECORDS_ACTIVATION_CODE_ATTEMPTS", 5)
