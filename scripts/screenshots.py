@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/screenshots.py [http://127.0.0.1:8000]
 
-Signs in as the first demo resident, then as the demo nurse (password and the demo TOTP
-secret), and saves phone-sized PNGs under docs/screenshots/.
+Signs in as the first demo resident, then as the demo nurse and the demo case officer
+(password and the demo TOTP secret), and saves phone-sized PNGs under docs/screenshots/.
 """
 
 import sys
@@ -22,6 +22,7 @@ ARGS = [
 ]
 RESIDENT = ("chan.taiman@demo.district.example", "demo-district-2026")
 NURSE = ("nurse@demo.district.example", "demo-district-2026")
+OFFICER = ("officer@demo.district.example", "demo-district-2026")
 
 
 def totp_code():
@@ -38,6 +39,29 @@ def totp_code():
     from tests.browser import current_totp_code
 
     return current_totp_code(DEMO_TOTP_SECRET)
+
+
+def staff_page(browser, account):
+    """A phone-sized page signed in as a demo staff member (English, with the TOTP step)."""
+    staff = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    staff.goto(BASE + "/accounts/login/")
+    staff.select_option("#language-select", "en")
+    staff.click("form.language-switcher button")
+    staff.wait_for_selector('html[lang="en"]')
+    staff.fill("#id_login", account[0])
+    staff.fill("#id_password", account[1])
+    staff.click("main form button[type=submit]")
+    staff.wait_for_url("**/accounts/2fa/authenticate/")
+    staff.fill("#id_code", totp_code())
+    staff.keyboard.press("Enter")
+    staff.wait_for_url("**/me/")
+    return staff
+
+
+def first_link(page, path, selector):
+    """Open `path`, then the first link `selector` finds there (demo ids are not fixed)."""
+    page.goto(BASE + path)
+    page.goto(BASE + page.locator(selector).first.get_attribute("href"))
 
 
 def main():
@@ -66,20 +90,23 @@ def main():
         page.goto(BASE + "/health/results/")
         page.screenshot(path=OUT / "health-results-en.png", full_page=True)
 
-        staff = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-        staff.goto(BASE + "/accounts/login/")
-        staff.select_option("#language-select", "en")
-        staff.click("form.language-switcher button")
-        staff.wait_for_selector('html[lang="en"]')
-        staff.fill("#id_login", NURSE[0])
-        staff.fill("#id_password", NURSE[1])
-        staff.click("main form button[type=submit]")
-        staff.wait_for_url("**/accounts/2fa/authenticate/")
-        staff.fill("#id_code", totp_code())
-        staff.keyboard.press("Enter")
-        staff.wait_for_url("**/me/")
+        first_link(page, "/services/cases/", "main a[href*='/services/cases/']")
+        page.screenshot(path=OUT / "case-en.png", full_page=True)
+        page.goto(BASE + "/card/")
+        page.screenshot(path=OUT / "card-en.png", full_page=True)
+        first_link(page, "/transit/", "main a[href*='/transit/stops/']")
+        page.screenshot(path=OUT / "transit-stop-en.png", full_page=True)
+
+        visitor = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        first_link(visitor, "/?lang=en", "main a[href*='/announcements/'][href$='/']")
+        visitor.screenshot(path=OUT / "announcement-en.png", full_page=True)
+
+        staff = staff_page(browser, NURSE)
         staff.goto(BASE + "/admin/booking/day/")
         staff.screenshot(path=OUT / "staff-day-list-en.png", full_page=True)
+        officer = staff_page(browser, OFFICER)
+        officer.goto(BASE + "/admin/cases/")
+        officer.screenshot(path=OUT / "officer-queue-en.png", full_page=True)
         browser.close()
     print(f"Screenshots written to {OUT}")
 
