@@ -5,8 +5,9 @@ to the resident and to officers), the resident's notification and the step's eff
 clock, the event feed) in one transaction.
 
     draft ──submit──▶ submitted ──accept──▶ accepted ──start──▶ in progress ──approve──▶ approved
-                         │  ▲                  │                   │    └──reject──▶ rejected
-          request_correction│resubmit          └──reject───────────┼─────────────────▶ rejected
+      │                  │  ▲ └──reject──┐      │                   │    └──reject──▶ rejected
+      │   request_correction│resubmit    └──────┴──reject───────────┼─────────────────▶ rejected
+      └──receive_at_window / receive_call──▶ accepted (an officer took it in: window, hotline)
                          ▼  │                                      │
                 correction requested ◀──request_correction─────────┘ (also from accepted)
     approved / rejected ──result_ready──▶ result ready ──collect──▶ collected
@@ -16,6 +17,12 @@ clock, the event feed) in one transaction.
 Who may: RESIDENT is the applicant (`case.applicant`); STAFF is a case officer of the case's
 office (portal.scoping, see scopes.py); SYSTEM is a job or a department system through the
 back-office API (`System("api: <client>")`).
+
+A case an officer takes in at the service window or from a hotline call (`receive_at_window`,
+`receive_call`) is received and accepted in one step by that officer: they have checked it
+with the resident, so there is no "submitted" stage left to act on. An application the office
+cannot take on (incomplete, or the applicant is not eligible) is rejected straight from
+"submitted" (or "resubmitted"), with the reason the resident reads.
 
 The clock (see services.due_date_for): it starts when the office accepts the case (day one is
 the next working day when that is not one); until then the date shown is an estimate from
@@ -183,6 +190,32 @@ CASE = register(
                     effects=[refresh_due, record_in_feed],
                 ),
                 Step(
+                    "receive_at_window",
+                    source=[CaseState.DRAFT],
+                    target=ACCEPTED,
+                    by={STAFF},
+                    label=_("Received and accepted at the window"),
+                    resident_text=_(
+                        "An officer received your application at the window and accepted it: "
+                        "the clock is running."
+                    ),
+                    notify="cases.submitted",
+                    effects=[start_clock, record_in_feed],
+                ),
+                Step(
+                    "receive_call",
+                    source=[CaseState.DRAFT],
+                    target=ACCEPTED,
+                    by={STAFF},
+                    label=_("Recorded from a hotline call"),
+                    resident_text=_(
+                        "The district hotline recorded your call and passed it to the office: "
+                        "the clock is running."
+                    ),
+                    notify="cases.submitted",
+                    effects=[start_clock, record_in_feed],
+                ),
+                Step(
                     "accept",
                     source=[SUBMITTED, RESUBMITTED],
                     target=ACCEPTED,
@@ -237,7 +270,9 @@ CASE = register(
                 ),
                 Step(
                     "reject",
-                    source=[ACCEPTED, IN_PROGRESS],
+                    # From "submitted" too: an application that is incomplete or whose applicant
+                    # is not eligible is refused at once, with the reason.
+                    source=[SUBMITTED, RESUBMITTED, ACCEPTED, IN_PROGRESS],
                     target=REJECTED,
                     by={STAFF, SYSTEM},
                     reason_required=True,
