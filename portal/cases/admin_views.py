@@ -100,11 +100,18 @@ def queue(request):
     if assigned not in {"", "me", "none"}:
         assigned = str(_int(assigned) or "")
     cases = services.office_queue(
-        request.user, office=office, state=state, service=service, risk=risk, assigned=assigned
+        request.user,
+        office=office,
+        state=state,
+        service=service,
+        risk=risk,
+        assigned=assigned,
+        offices=offices,
     ).select_related("service", "assigned_to")
     page = QueuePage(cases, _int(request.GET.get("page")))
     rows = page.rows
     left = services.working_days_left(rows) if rows else {}
+    labels = dict(CaseState.choices)
     query = request.GET.copy()
     query.pop("page", None)
     return TemplateResponse(
@@ -114,7 +121,10 @@ def queue(request):
             "offices": offices,
             "office": office,
             "page": page,
-            "rows": [(case, left.get(case.pk)) for case in rows],
+            # The state's label from one dict (get_state_display hashes every choice per row).
+            "rows": [
+                (case, left.get(case.pk), labels.get(case.state, case.state)) for case in rows
+            ],
             "state": state,
             "states": CaseState.choices[1:],
             "services": service_choices,

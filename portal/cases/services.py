@@ -262,18 +262,29 @@ def office_cases(user, action=scoping.VIEW):
 QUEUE_FILTERS = ("status", "service", "risk", "assigned")
 
 
-def office_queue(user, *, office=None, state="", service=None, risk="", assigned="", today=None):
+def office_queue(
+    user,
+    *,
+    office=None,
+    state="",
+    service=None,
+    risk="",
+    assigned="",
+    today=None,
+    offices=None,
+):
     """The officer queue: `user`'s offices' cases (or one office's), filtered, sorted by
     working days left (the due date; cases without one last). `risk` is "overdue", "at_risk"
-    or ""; `assigned` is "me", "none", an officer's id or ""."""
+    or ""; `assigned` is "me", "none", an officer's id or "". `offices`: `offices_of(user)`
+    when the caller has read it already (the queue page has, for its office menu)."""
     today = today or timezone.localdate()
+    office_ids = [o.pk for o in (offices if offices is not None else offices_of(user))]
     if office is not None:
-        if not offices_of(user).filter(pk=office.pk).exists():
+        if office.pk not in office_ids:
             return Case.objects.none()
         cases = Case.objects.filter(office_id=office.pk)
     else:
         # The ids, not a subquery: the planner then picks the queue's index per office.
-        office_ids = list(offices_of(user).values_list("pk", flat=True))
         cases = Case.objects.filter(office_id__in=office_ids)
     cases = cases.exclude(state=CaseState.DRAFT)
     if state == "open":
