@@ -360,16 +360,16 @@ def record_due_date_changes(moved):
     which keeps the state; the stored dates are already written)."""
     from portal.workflow import System, record_unchanged
 
-    from .models import CaseEvent
-
-    CaseEvent.objects.bulk_create(
-        CaseEvent(
-            case_id=case.pk,
-            office_id=case.office_id,
-            kind="case.due_date_moved",
-            data={"old": _iso(old), "new": _iso(due.due)},
-        )
-        for case, old, due in moved
+    _record_events(
+        [
+            (
+                case.pk,
+                case.office_id,
+                "case.due_date_moved",
+                {"old": _iso(old), "new": _iso(due.due)},
+            )
+            for case, old, due in moved
+        ]
     )
     record_unchanged(
         [
@@ -378,6 +378,36 @@ def record_due_date_changes(moved):
         ],
         by=System("calendar"),
     )
+
+
+def _record_events(rows):
+    """Feed events [(case id, office id, kind, data)] in one INSERT; on PostgreSQL as arrays
+    (one value per column instead of a parameter per row and column)."""
+    import json
+
+    from django.db import connection
+
+    from .models import CaseEvent
+
+    if connection.vendor != "postgresql":
+        CaseEvent.objects.bulk_create(
+            CaseEvent(case_id=case_id, office_id=office_id, kind=kind, data=data)
+            for case_id, office_id, kind, data in rows
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {CaseEvent._meta.db_table} (case_id, office_id, kind, data, created_at) "
+            "SELECT c, o, k, d::jsonb, now() "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) "
+            "WITH ORDINALITY AS v(c, o, k, d, n) ORDER BY n",
+            [
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+                [row[2] for row in rows],
+                [json.dumps(row[3]) for row in rows],
+            ],
+        )
 
 
 # What an officer (or a department system) may do from each state, in the order the buttons
