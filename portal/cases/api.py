@@ -7,7 +7,10 @@ the table does not allow from the case's state is a 409 `invalid` (`lost` when a
 won a moment before), a step without its required reason a 400. Every POST takes an
 `Idempotency-Key` header: the same key again changes nothing and returns the first answer (a
 different body under the same key is a 409). Errors are JSON
-`{"code": "...", "message": "..."}`; no request ends in a 500.
+`{"code": "...", "message": "..."}`; no request ends in a 500. The `code` is for programs; the
+`message` is for people, in the caller's language (`Accept-Language`: zh-Hant, zh-Hans or en,
+resolved by the portal's locale middleware like every page). A replayed Idempotency-Key
+answers the first answer as it was given.
 """
 
 import hashlib
@@ -17,7 +20,8 @@ from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 from django.http import Http404
-from django.utils import timezone, translation
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ninja import File, Form, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -76,28 +80,50 @@ def _error(request, status, code, message):
 
 @api.exception_handler(AuthenticationError)
 def on_auth(request, exc):
-    return _error(request, 401, "unauthorized", "A valid Bearer token is required.")
+    return _error(request, 401, "unauthorized", _("A valid Bearer token is required."))
 
 
 @api.exception_handler(ValidationError)
 def on_validation(request, exc):
-    return _error(request, 422, "invalid", json.dumps(exc.errors, default=str)[:2000])
+    # pydantic's own texts are English: name the fields at fault, in the caller's language.
+    fields = []
+    for error in exc.errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload")]
+        name = ".".join(location)[:60] or "?"
+        if name not in fields:
+            fields.append(name)
+    message = _("These values are missing or not of the right type: %(fields)s.") % {
+        "fields": ", ".join(fields[:10])
+    }
+    return _error(request, 422, "invalid", message)
 
 
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
-    return _error(request, 404, "not_found", "No such case for this office.")
+    return _error(request, 404, "not_found", _("There is no such case for this office."))
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc):
-    return _error(request, exc.status_code, getattr(exc, "code", "error"), str(exc))
+    if isinstance(exc, ApiError):
+        return _error(request, exc.status_code, exc.code, str(exc))
+    # Ninja's own (a body that is not JSON, ...) are in English: say it in the caller's.
+    return _error(
+        request,
+        exc.status_code,
+        "bad_request" if exc.status_code == 400 else "error",
+        _("The request could not be read: check its body and headers."),
+    )
 
 
 @api.exception_handler(Exception)
 def on_anything(request, exc):
     logger.exception("Cases API failed")
-    return _error(request, 503, "unavailable", "The request could not be handled; try again.")
+    return _error(request, 503, "unavailable", _("The request could not be handled; try again."))
+
+
+def key_reused_message():
+    return _("This Idempotency-Key was used for another request.")
 
 
 class ApiError(HttpError):
@@ -221,7 +247,11 @@ def _idempotent(request, payload, handler):
     """Run `handler()` once per Idempotency-Key; replay its first answer for the same key."""
     key = request.headers.get("Idempotency-Key", "")
     if not key or len(key) > 100 or unreadable(key):
-        raise ApiError(400, "idempotency_key_required", "Send an Idempotency-Key header (≤ 100).")
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            _("Send an Idempotency-Key header of at most 100 characters."),
+        )
     fingerprint = hashlib.sha256(
         json.dumps([request.path, payload], sort_keys=True, default=str).encode()
     ).hexdigest()
@@ -229,7 +259,7 @@ def _idempotent(request, payload, handler):
     earlier = ApiIdempotencyKey.objects.filter(client=client, key=key).first()
     if earlier is not None:
         if earlier.request_hash != fingerprint:
-            raise ApiError(409, "idempotency_key_reused", "This key was used for another request.")
+            raise ApiError(409, "idempotency_key_reused", key_reused_message())
         return api.create_response(request, earlier.body, status=earlier.status_code)
     try:
         with transaction.atomic():
@@ -242,9 +272,7 @@ def _idempotent(request, payload, handler):
         # The same key raced in from a second connection and won; answer as it did.
         earlier = ApiIdempotencyKey.objects.filter(client=client, key=key).first()
         if earlier is None or earlier.request_hash != fingerprint:
-            raise ApiError(
-                409, "idempotency_key_reused", "This key was used for another request."
-            ) from None
+            raise ApiError(409, "idempotency_key_reused", key_reused_message()) from None
         return api.create_response(request, earlier.body, status=earlier.status_code)
     return api.create_response(request, body, status=status)
 
@@ -263,7 +291,11 @@ def list_cases(request, cursor: int = 0, state: str = ""):
     )
     if state:
         if state not in CaseState.values:
-            raise ApiError(422, "invalid_state", f"state: one of {', '.join(CaseState.values)}.")
+            raise ApiError(
+                422,
+                "invalid_state",
+                _("state must be one of: %(states)s.") % {"states": ", ".join(CaseState.values)},
+            )
         cases = cases.filter(state=state)
     page = list(cases[: PAGE_SIZE + 1])
     more = len(page) > PAGE_SIZE
@@ -300,12 +332,21 @@ def change_status(request, reference: str, payload: StatusChangeIn):
     With the same Idempotency-Key again, nothing changes and the first answer is returned."""
     step = payload.step.strip()
     if step not in API_STEPS:
-        raise ApiError(422, "invalid_step", f"step: one of {', '.join(API_STEPS)}.")
+        raise ApiError(
+            422,
+            "invalid_step",
+            _("step must be one of: %(steps)s.") % {"steps": ", ".join(API_STEPS)},
+        )
     reason = payload.reason.strip()
     note = payload.note.strip()
     for name, value, limit in (("reason", reason, 500), ("note", note, 2000)):
         if len(value) > limit or unreadable(value.replace("\n", "").replace("\r", "")):
-            raise ApiError(422, f"invalid_{name}", f"{name}: at most {limit} readable characters.")
+            raise ApiError(
+                422,
+                f"invalid_{name}",
+                _("%(name)s: at most %(limit)s readable characters.")
+                % {"name": name, "limit": limit},
+            )
     case = _case(request, reference)
 
     def handler():
@@ -315,8 +356,7 @@ def change_status(request, reference: str, payload: StatusChangeIn):
             )
         except TransitionError as error:
             # Stored under the key like a success: the same request again answers the same.
-            with translation.override("en"):
-                return error.http_status, {"code": error.code, "message": str(error)}
+            return error.http_status, {"code": error.code, "message": str(error)}
         case.refresh_from_db()
         return 200, {
             "reference": case.reference,
@@ -340,7 +380,7 @@ def post_message(request, reference: str, payload: MessageIn):
     """A message from the office to the resident, shown on the case page and sent to them."""
     body = payload.body.strip()
     if not body or len(body) > 2000 or unreadable(body.replace("\n", "").replace("\r", "")):
-        raise ApiError(422, "invalid_body", "body: 1 to 2000 readable characters.")
+        raise ApiError(422, "invalid_body", _("body: 1 to 2000 readable characters."))
     case = _case(request, reference)
 
     def handler():

@@ -5,8 +5,9 @@ to the resident and to officers), the resident's notification and the step's eff
 clock, the event feed) in one transaction.
 
     draft ──submit──▶ submitted ──accept──▶ accepted ──start──▶ in progress ──approve──▶ approved
-                         │  ▲                  │                   │    └──reject──▶ rejected
-          request_correction│resubmit          └──reject───────────┼─────────────────▶ rejected
+      │                  │  ▲ └──reject──┐      │                   │    └──reject──▶ rejected
+      │   request_correction│resubmit    └──────┴──reject───────────┼─────────────────▶ rejected
+      └──receive_at_window / receive_call──▶ accepted (an officer took it in: window, hotline)
                          ▼  │                                      │
                 correction requested ◀──request_correction─────────┘ (also from accepted)
     approved / rejected ──result_ready──▶ result ready ──collect──▶ collected
@@ -16,6 +17,12 @@ clock, the event feed) in one transaction.
 Who may: RESIDENT is the applicant (`case.applicant`); STAFF is a case officer of the case's
 office (portal.scoping, see scopes.py); SYSTEM is a job or a department system through the
 back-office API (`System("api: <client>")`).
+
+A case an officer takes in at the service window or from a hotline call (`receive_at_window`,
+`receive_call`) is received and accepted in one step by that officer: they have checked it
+with the resident, so there is no "submitted" stage left to act on. An application the office
+cannot take on (incomplete, or the applicant is not eligible) is rejected straight from
+"submitted" (or "resubmitted"), with the reason the resident reads.
 
 The clock (see services.due_date_for): it starts when the office accepts the case (day one is
 the next working day when that is not one); until then the date shown is an estimate from
@@ -183,6 +190,32 @@ CASE = register(
                     effects=[refresh_due, record_in_feed],
                 ),
                 Step(
+                    "receive_at_window",
+                    source=[CaseState.DRAFT],
+                    target=ACCEPTED,
+                    by={STAFF},
+                    label=_("Received and accepted at the window"),
+                    resident_text=_(
+                        "An officer received your application at the window and accepted it: "
+                        "the clock is running."
+                    ),
+                    notify="cases.submitted",
+                    effects=[start_clock, record_in_feed],
+                ),
+                Step(
+                    "receive_call",
+                    source=[CaseState.DRAFT],
+                    target=ACCEPTED,
+                    by={STAFF},
+                    label=_("Recorded from a hotline call"),
+                    resident_text=_(
+                        "The district hotline recorded your call and passed it to the office: "
+                        "the clock is running."
+                    ),
+                    notify="cases.submitted",
+                    effects=[start_clock, record_in_feed],
+                ),
+                Step(
                     "accept",
                     source=[SUBMITTED, RESUBMITTED],
                     target=ACCEPTED,
@@ -237,7 +270,9 @@ CASE = register(
                 ),
                 Step(
                     "reject",
-                    source=[ACCEPTED, IN_PROGRESS],
+                    # From "submitted" too: an application that is incomplete or whose applicant
+                    # is not eligible is refused at once, with the reason.
+                    source=[SUBMITTED, RESUBMITTED, ACCEPTED, IN_PROGRESS],
                     target=REJECTED,
                     by={STAFF, SYSTEM},
                     reason_required=True,
@@ -325,16 +360,16 @@ def record_due_date_changes(moved):
     which keeps the state; the stored dates are already written)."""
     from portal.workflow import System, record_unchanged
 
-    from .models import CaseEvent
-
-    CaseEvent.objects.bulk_create(
-        CaseEvent(
-            case_id=case.pk,
-            office_id=case.office_id,
-            kind="case.due_date_moved",
-            data={"old": _iso(old), "new": _iso(due.due)},
-        )
-        for case, old, due in moved
+    _record_events(
+        [
+            (
+                case.pk,
+                case.office_id,
+                "case.due_date_moved",
+                {"old": _iso(old), "new": _iso(due.due)},
+            )
+            for case, old, due in moved
+        ]
     )
     record_unchanged(
         [
@@ -343,6 +378,36 @@ def record_due_date_changes(moved):
         ],
         by=System("calendar"),
     )
+
+
+def _record_events(rows):
+    """Feed events [(case id, office id, kind, data)] in one INSERT; on PostgreSQL as arrays
+    (one value per column instead of a parameter per row and column)."""
+    import json
+
+    from django.db import connection
+
+    from .models import CaseEvent
+
+    if connection.vendor != "postgresql":
+        CaseEvent.objects.bulk_create(
+            CaseEvent(case_id=case_id, office_id=office_id, kind=kind, data=data)
+            for case_id, office_id, kind, data in rows
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {CaseEvent._meta.db_table} (case_id, office_id, kind, data, created_at) "
+            "SELECT c, o, k, d::jsonb, now() "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) "
+            "WITH ORDINALITY AS v(c, o, k, d, n) ORDER BY n",
+            [
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+                [row[2] for row in rows],
+                [json.dumps(row[3]) for row in rows],
+            ],
+        )
 
 
 # What an officer (or a department system) may do from each state, in the order the buttons

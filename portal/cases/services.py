@@ -166,10 +166,23 @@ def allocate_reference(office, year):
     return f"{office.code}-{year}-{sequence.last + 1:06d}"
 
 
+# How a draft is sent, by channel: online it is "submitted" and waits for the office to accept
+# it; an officer taking it in at the window or from a call accepts it in the same step.
+RECEIVING_STEPS = {
+    Case.Channel.ONLINE: "submit",
+    Case.Channel.WINDOW: "receive_at_window",
+    Case.Channel.HOTLINE: "receive_call",
+}
+
+
 @transaction.atomic
 def submit(case, *, by, check_answers=True):
     """Send a draft: check it is complete, give it its reference, start the clock and work out
-    the due date. Returns the case. Raises CaseError when something required is missing."""
+    the due date. A case an officer files at the window or records from a hotline call is
+    received and accepted at once, by that officer (the clock starts today). Returns the
+    case. Raises CaseError when something required is missing."""
+    from .lifecycle import CASE
+
     case = Case.objects.select_for_update().select_related("office", "service").get(pk=case.pk)
     if case.state != CaseState.DRAFT:
         raise CaseError(_("This application has been sent already."))
@@ -181,11 +194,12 @@ def submit(case, *, by, check_answers=True):
         )
     now = timezone.now()
     today = timezone.localdate(now)
+    step = CASE.step(RECEIVING_STEPS.get(case.channel, "submit"))
     transition(
         case,
-        CaseState.SUBMITTED,
+        step.target,
         by=by,
-        step="submit",
+        step=step.name,
         values={
             "reference": allocate_reference(case.office, today.year),
             "submitted_at": now,
@@ -248,18 +262,29 @@ def office_cases(user, action=scoping.VIEW):
 QUEUE_FILTERS = ("status", "service", "risk", "assigned")
 
 
-def office_queue(user, *, office=None, state="", service=None, risk="", assigned="", today=None):
+def office_queue(
+    user,
+    *,
+    office=None,
+    state="",
+    service=None,
+    risk="",
+    assigned="",
+    today=None,
+    offices=None,
+):
     """The officer queue: `user`'s offices' cases (or one office's), filtered, sorted by
     working days left (the due date; cases without one last). `risk` is "overdue", "at_risk"
-    or ""; `assigned` is "me", "none", an officer's id or ""."""
+    or ""; `assigned` is "me", "none", an officer's id or "". `offices`: `offices_of(user)`
+    when the caller has read it already (the queue page has, for its office menu)."""
     today = today or timezone.localdate()
+    office_ids = [o.pk for o in (offices if offices is not None else offices_of(user))]
     if office is not None:
-        if not offices_of(user).filter(pk=office.pk).exists():
+        if office.pk not in office_ids:
             return Case.objects.none()
         cases = Case.objects.filter(office_id=office.pk)
     else:
         # The ids, not a subquery: the planner then picks the queue's index per office.
-        office_ids = list(offices_of(user).values_list("pk", flat=True))
         cases = Case.objects.filter(office_id__in=office_ids)
     cases = cases.exclude(state=CaseState.DRAFT)
     if state == "open":
@@ -588,8 +613,10 @@ def file_at_window(
 ):
     """An officer files a case for a resident at the service window: for an account (found by
     ID number or phone) or for an applicant without one (name, ID number, phone), who gets the
-    case on My page once an account with that verified ID number exists. The case is received
-    at once: reference, due date, and the resident is told."""
+    case on My page once an account with that verified ID number exists. The officer has the
+    applicant and the papers in front of them, so the case is received and accepted at once,
+    by them (in the history): reference, the clock starts, due date, and the resident is
+    told."""
     from .identity import normalise
 
     _check_officer(officer, service)
@@ -633,8 +660,9 @@ def record_hotline_call(
     phone="",
     applicant=None,
 ):
-    """The hotline operator records an enquiry or complaint as a case. The caller follows it
-    online (an account found by phone) or gets an SMS with the reference."""
+    """The hotline operator records an enquiry or complaint as a case, accepted at once by the
+    operator (the promised reply time runs from the call). The caller follows it online (an
+    account found by phone) or gets an SMS with the reference."""
     if service.kind not in {Service.Kind.ENQUIRY, Service.Kind.COMPLAINT}:
         raise CaseError(_("Hotline calls are recorded under an enquiry or complaint service."))
     _check_officer(operator, service)

@@ -212,28 +212,41 @@ def record_unchanged(rows, *, by, at=None):
     if not isinstance(by, System):
         raise TypeError("record_unchanged() is for jobs: pass by=System(label).")
     at = at or timezone.now()
+    actor = by.user if by.user is not None and by.user.pk else None
+    label = by.label[:150]
+    # A batch holds thousands of rows of a handful of steps: check each (model, step, state)
+    # and render its resident text once.
+    checked = {}
     records = []
     for obj, step_name, reason in rows:
-        workflow = workflow_for(obj)
-        state = getattr(obj, workflow.field)
-        step = workflow.steps_by_name.get(step_name)
-        if step is None or step.target != state or state not in step.source:
-            raise _refusal(workflow, step, obj, state)
-        if SYSTEM not in step.by:
-            raise TransitionForbidden()
+        model = type(obj)
+        field_and_label = checked.get(model)
+        if field_and_label is None:
+            workflow = workflow_for(obj)
+            field_and_label = checked[model] = (workflow, workflow.field, workflow.label)
+        workflow, field, model_label = field_and_label
+        state = getattr(obj, field)
+        text = checked.get((model, step_name, state))
+        if text is None:
+            step = workflow.steps_by_name.get(step_name)
+            if step is None or step.target != state or state not in step.source:
+                raise _refusal(workflow, step, obj, state)
+            if SYSTEM not in step.by:
+                raise TransitionForbidden()
+            text = checked[(model, step_name, state)] = source_text(step.resident_text)[:300]
         records.append(
             StateChange(
-                model=workflow.label,
+                model=model_label,
                 object_id=str(obj.pk),
-                step=step.name,
+                step=step_name,
                 from_state=state,
                 to_state=state,
                 actor_kind=SYSTEM,
-                actor=by.user if by.user is not None and by.user.pk else None,
-                actor_label=by.label[:150],
+                actor=actor,
+                actor_label=label,
                 at=at,
                 reason=" ".join(str(reason or "").split())[:REASON_MAX_LENGTH],
-                resident_text=source_text(step.resident_text)[:300],
+                resident_text=text,
             )
         )
     return StateChange.objects.bulk_create(records)

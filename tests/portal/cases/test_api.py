@@ -280,3 +280,61 @@ def test_hostile_input_is_a_json_error_never_a_500(client, token, case, method, 
     assert response.status_code < 500, response.content[:300]
     if response.status_code >= 400:
         assert {"code", "message"} <= set(response.json())
+
+
+ERRORS_IN = {
+    "zh-hant": {
+        "not_found": "這個辦事處沒有這宗個案。",
+        "invalid": "個案現為「已遞交」，不能這樣處理。",
+        "unauthorized": "需要有效的 Bearer 權杖。",
+    },
+    "zh-hans": {
+        "not_found": "这个办事处没有这宗个案。",
+        "invalid": "个案现为“已递交”，不能这样处理。",
+        "unauthorized": "需要有效的 Bearer 令牌。",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["zh-hant", "zh-hans"])
+def test_error_messages_are_in_the_callers_language(client, token, case, language):
+    """Accept-Language chooses the message's language, as on every page; the code stays."""
+    client.cookies.pop("portal_language", None)
+    expected = ERRORS_IN[language]
+    headers = {
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "HTTP_ACCEPT_LANGUAGE": language,
+        "HTTP_IDEMPOTENCY_KEY": f"lang-{language}",
+    }
+
+    def post(path, data, **extra):
+        return client.post(
+            f"/api/cases{path}", data, content_type="application/json", **{**headers, **extra}
+        )
+
+    missing = client.get("/api/cases/cases/NO-SUCH-REF", **headers)
+    assert missing.status_code == 404
+    assert missing.json() == {"code": "not_found", "message": expected["not_found"]}
+    refused = post(f"/cases/{case.reference}/status", {"step": "approve"})
+    assert refused.status_code == 409
+    assert refused.json() == {"code": "invalid", "message": expected["invalid"]}
+    no_token = client.get("/api/cases/cases", HTTP_ACCEPT_LANGUAGE=language)
+    assert no_token.json() == {"code": "unauthorized", "message": expected["unauthorized"]}
+    # The rest: some Chinese, none of the English.
+    english = {}
+    for language_header in (language, "en"):
+        answers = [
+            post(f"/cases/{case.reference}/status", {"step": "accept"}, HTTP_IDEMPOTENCY_KEY=""),
+            post(f"/cases/{case.reference}/status", {"step": "fly"}),
+            post(f"/cases/{case.reference}/status", {"reason": "no step"}),
+            post(f"/cases/{case.reference}/messages", {"body": " "}),
+            post(f"/cases/{case.reference}/messages", "not json"),
+            client.get("/api/cases/cases", {"state": "lost"}, **headers),
+        ]
+        headers["HTTP_ACCEPT_LANGUAGE"] = "en"
+        english[language_header] = [(a.status_code, a.json()) for a in answers]
+    for (status, body), (en_status, en_body) in zip(english[language], english["en"], strict=True):
+        assert status == en_status and 400 <= status < 500
+        assert body["code"] == en_body["code"]
+        assert body["message"] != en_body["message"]
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in body["message"]), body

@@ -10,6 +10,7 @@ import pytest
 
 from portal.cases import services
 from portal.cases.models import CaseDocument, CaseState
+from portal.notifications.models import Message
 from portal.workflow.models import StateChange
 from tests.factories import UserFactory
 
@@ -57,7 +58,12 @@ def steps_on_page(response):
 def test_the_officer_sees_the_steps_the_table_allows_and_takes_them(client, officer, case):
     client.force_login(officer)
     page = client.get(admin_url(case))
-    assert steps_on_page(page) == ["accept", "withdraw_for_resident", "request_correction"]
+    assert steps_on_page(page) == [
+        "accept",
+        "reject",
+        "withdraw_for_resident",
+        "request_correction",
+    ]
     response = post_step(client, case, "accept", note="All papers seen.")
     assert "Done: the case is now “Accepted”." in response.content.decode()
     case.refresh_from_db()
@@ -104,6 +110,36 @@ def test_reject_needs_a_reason_and_a_correction_needs_a_message(client, officer,
     post_step(client, case, "start")  # not from "correction requested"
     case.refresh_from_db()
     assert case.state == CaseState.CORRECTION_REQUESTED
+
+
+def test_an_application_that_cannot_be_taken_on_is_rejected_straight_from_submitted(
+    client, officer, resident, case
+):
+    """Incomplete, or the applicant is not eligible: the officer rejects it at once, with the
+    reason, which the resident is sent and reads on the case page."""
+    client.force_login(officer)
+    response = post_step(client, case, "reject", reason="")
+    assert "Give a reason for this change." in response.content.decode()
+    case.refresh_from_db()
+    assert case.state == CaseState.SUBMITTED
+    response = post_step(client, case, "reject", reason="You must live in the district to apply.")
+    assert "Done: the case is now “Rejected”." in response.content.decode()
+    case.refresh_from_db()
+    assert case.state == CaseState.REJECTED and case.decided_on is not None
+    assert case.decision_reason == "You must live in the district to apply."
+    rejected = StateChange.objects.get(object_id=str(case.pk))
+    assert (rejected.step, rejected.from_state, rejected.actor) == (
+        "reject",
+        CaseState.SUBMITTED,
+        officer,
+    )
+    told = Message.objects.get(user=resident, kind="cases.status_changed")
+    assert "You must live in the district to apply." in told.body
+    client.force_login(resident)
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert "You must live in the district to apply." in page
+    assert "Your application was not approved." in page
+    assert "Withdraw application" not in page
 
 
 def test_an_officer_of_another_office_is_refused(client, case):

@@ -105,6 +105,32 @@ def test_queue_query_count_does_not_grow_with_the_page(officer_client, office_a)
     assert len(many) == len(few)
 
 
+def test_the_queue_pages_without_counting_every_case(officer_client, office_a, monkeypatch):
+    """The total is counted up to a cap (100,000 open cases are not counted for each page):
+    beyond it the page says "more than"; the pages go on with Previous and Next."""
+    from portal.cases import admin_views
+
+    monkeypatch.setattr(admin_views, "QUEUE_PAGE_SIZE", 3)
+    monkeypatch.setattr(admin_views, "QUEUE_COUNT_CAP", 5)
+    today = timezone.localdate()
+    cases = [case_due(office_a, today + timedelta(days=day)) for day in range(8)]
+    url = reverse("cases_admin_queue")
+    with CaptureQueriesContext(connection) as queries:
+        first = officer_client.get(url).content.decode()
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT 6" in sql for sql in counts)
+    assert "More than 5 cases" in first and "Page 1" in first
+    assert [c.reference in first for c in cases] == [True] * 3 + [False] * 5
+    assert "page=2" in first and "Previous" not in first
+    last = officer_client.get(url, {"page": "3"}).content.decode()
+    assert [c.reference in last for c in cases] == [False] * 6 + [True] * 2
+    assert "Previous" in last and "page=4" not in last
+    # Fewer than a page: the count is the rows shown, with no count query at all.
+    with CaptureQueriesContext(connection) as queries:
+        few = officer_client.get(url, {"risk": "overdue"}).content.decode()
+    assert "0 cases" in few and not [q for q in queries if "COUNT(" in q["sql"].upper()]
+
+
 def test_an_officer_of_office_a_cannot_open_or_act_on_office_bs_case(officer_client, office_b):
     theirs = case_due(office_b, timezone.localdate() + timedelta(days=5))
     url = reverse("cases_admin_case", args=[theirs.pk])

@@ -2,6 +2,7 @@
 one, linked once an account with that verified ID number appears) and the district hotline."""
 
 from django.urls import reverse
+from django.utils import timezone
 
 import pytest
 
@@ -10,6 +11,7 @@ from portal.cases.identity import is_valid
 from portal.cases.models import Case, CaseState, ResidentIdentity, Service
 from portal.notifications import sms
 from portal.notifications.models import Message
+from portal.workflow.models import StateChange
 from tests.factories import StreetFactory, UserFactory
 
 from .factories import OfficeFactory, ServiceFactory, officer_of
@@ -56,7 +58,7 @@ def test_id_number_checksums(number, valid):
 
 
 def test_filed_for_a_resident_found_by_phone_shows_on_their_my_page(
-    officer_client, service, client
+    officer_client, officer, service, client
 ):
     resident = UserFactory()
     resident.profile.phone = "91234567"
@@ -69,12 +71,25 @@ def test_filed_for_a_resident_found_by_phone_shows_on_their_my_page(
     response = officer_client.post(file_url, {"resident": resident.pk})
     case = Case.objects.get(applicant=resident)
     assert response.url == reverse("cases_admin_case", args=[case.pk])
-    assert case.channel == Case.Channel.WINDOW and case.state == CaseState.SUBMITTED
+    # Received and accepted at once, by the officer at the window: no "submitted" step left.
+    assert case.channel == Case.Channel.WINDOW and case.state == CaseState.ACCEPTED
+    assert case.accepted_on == case.received_on == timezone.localdate()
     assert case.reference.startswith("WIN-") and case.due_date
+    (received,) = StateChange.objects.filter(object_id=str(case.pk))
+    assert (received.step, received.from_state, received.to_state, received.actor) == (
+        "receive_at_window",
+        CaseState.DRAFT,
+        CaseState.ACCEPTED,
+        officer,
+    )
     client.force_login(resident)
     client.cookies["portal_language"] = "en"
     page = client.get(reverse("mypage:index")).content.decode()
     assert "Elderly allowance" in page and "filed at the window" in page
+    case_page = client.get(case.get_absolute_url()).content.decode()
+    assert "received your application at the window and accepted it" in case_page
+    told = Message.objects.get(user=resident, kind="cases.submitted")
+    assert case.reference in told.body
 
 
 def test_filed_without_an_account_links_when_the_id_number_is_verified(officer_client, service):
@@ -150,6 +165,9 @@ def test_the_hotline_records_a_complaint_and_texts_the_reference(
         )
     case = Case.objects.get(channel=Case.Channel.HOTLINE)
     assert response.status_code == 302
+    # The call is taken in and accepted by the operator: the reply time runs from the call.
+    assert case.state == CaseState.ACCEPTED and case.accepted_on == timezone.localdate()
+    assert StateChange.objects.get(object_id=str(case.pk)).step == "receive_call"
     assert case.community == street.community and case.category == "Noise"
     assert case.due_date is not None and case.applicant is None
     assert sms.outbox and case.reference in sms.outbox[-1]["text"]
