@@ -207,6 +207,9 @@ def _without_primitive_extensions_of_extensions(data):
 # validated, so an invalid element is checked (and reported with its path) every time.
 
 ELEMENT_CACHE_SIZE = 5000
+# Larger elements (an attachment's data, a long note) are neither kept nor looked into: they
+# seldom repeat, and the cache's memory stays bounded (ELEMENT_CACHE_SIZE keys of this size).
+ELEMENT_MAX_TEXT = 2000
 _elements = {}
 
 
@@ -270,7 +273,12 @@ def _with_known_elements(node, model, fresh, trail):
 def _known(element, model, fresh, trail):
     # repr() is exact for decoded JSON: it tells "1" from 1, 1 from True, and prints each
     # decimal as written (wire.ExactDecimal); and it costs far less than encoding JSON.
-    key = (model, repr(element))
+    text = repr(element)
+    if len(text) > ELEMENT_MAX_TEXT:
+        # Validated as it is, without looking inside: each nested element would be printed
+        # again, which for a deep tree costs its depth times its size.
+        return element
+    key = (model, text)
     instance = _elements.get(key)
     if instance is not None:
         return instance

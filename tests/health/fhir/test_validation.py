@@ -103,3 +103,12 @@ def test_the_resource_is_returned_unchanged():
     assert validate_resource(body) is body
     assert validate_resource(body) is body
     assert repr(body) == text
+
+
+def test_large_elements_are_not_kept():
+    from health.fhir import validation
+
+    note = [{"text": "x" * validation.ELEMENT_MAX_TEXT}]
+    validate_resource(observation(note=note))
+    kept = [text for _model, text in validation._elements if "x" * 100 in text]
+    assert kept == []
