@@ -103,9 +103,18 @@ class IndexBase(models.Model):
     """Common columns of the search-index rows; rows are replaced on every write."""
 
     # No index of its own: each table's explicit indexes start with `resource`, and every
-    # extra index costs on the import path that writes tens of thousands of rows.
+    # extra index costs on the import path that writes tens of thousands of rows. No
+    # foreign key constraint in the database either: PostgreSQL checks one per index row
+    # (about 24 per resource) at commit, which cost an import a third of its time
+    # (docs/benchmarks.md). Index rows are written and removed only by store.py, in the
+    # transaction that writes their resource; deleting a Resource through Django still
+    # deletes them (the cascade is Django's).
     resource = models.ForeignKey(
-        Resource, on_delete=models.CASCADE, related_name="+", db_index=False
+        Resource,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     resource_type = models.CharField(max_length=64)
     param = models.CharField(max_length=64)

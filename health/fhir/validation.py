@@ -6,7 +6,8 @@ OperationOutcome whose `expression` names the element at fault (FHIRPath-like, e
 """
 
 import re
-from functools import lru_cache
+import typing
+from functools import cache, lru_cache
 
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B import resource as r4b_resource
@@ -193,6 +194,110 @@ def _without_primitive_extensions_of_extensions(data):
     return copy, moved
 
 
+# -- validated elements, reused --------------------------------------------------------------
+#
+# Building fhir.resources' models is most of an import's validation cost, and most of a
+# record's elements repeat: the same codings, categories, subject and encounter references
+# in thousands of resources. An element (a complex value, such as a CodeableConcept) that
+# has validated as its model once is valid wherever that model is expected, whatever
+# resource holds it: the models' checks look only at the element itself. So the model
+# instance built for it is kept, keyed by its model and its exact JSON text, and passed
+# in place of the same element in later resources; pydantic accepts an instance of the
+# field's own model as it is. Elements are only ever kept after the whole resource
+# validated, so an invalid element is checked (and reported with its path) every time.
+
+ELEMENT_CACHE_SIZE = 5000
+# Larger elements (an attachment's data, a long note) are neither kept nor looked into: they
+# seldom repeat, and the cache's memory stays bounded (ELEMENT_CACHE_SIZE keys of this size).
+ELEMENT_MAX_TEXT = 2000
+_elements = {}
+
+
+def _model_of(annotation):
+    """The fhir.resources model class an annotation leads to, or None for primitives."""
+    stack = [annotation]
+    while stack:
+        item = stack.pop()
+        klass = getattr(item, "get_model_klass", None)
+        if klass is not None:
+            return klass()
+        stack.extend(typing.get_args(item))
+    return None
+
+
+@cache
+def _children(model):
+    """{JSON key: (attribute, model class)} of a model's complex elements (not resources:
+    `contained` and Bundle entries hold resources of any type)."""
+    out = {}
+    for name, info in model.model_fields.items():
+        child = _model_of(info.annotation)
+        if child is None or child.__name__ in ("Resource", "DomainResource"):
+            continue
+        if issubclass(child, r4b_resource.Resource):
+            continue
+        out[info.alias or name] = (name, child)
+    return out
+
+
+def _with_known_elements(node, model, fresh, trail):
+    """`node` with every element validated before replaced by its model instance (a
+    shallow copy; `node` is left as it is), or `node` itself when none is known. Elements
+    not known yet are listed in `fresh` as (key, trail of attributes to their instance)."""
+    plan = _children(model)
+    out = None
+    for key, value in node.items():
+        step = plan.get(key)
+        if step is None:
+            continue
+        name, child = step
+        kind = type(value)
+        if kind is dict:
+            new = _known(value, child, fresh, (*trail, name))
+        elif kind is list:
+            new = [
+                _known(item, child, fresh, (*trail, name, i)) if type(item) is dict else item
+                for i, item in enumerate(value)
+            ]
+            if all(a is b for a, b in zip(new, value, strict=True)):
+                new = value
+        else:
+            continue
+        if new is not value:
+            if out is None:
+                out = dict(node)
+            out[key] = new
+    return node if out is None else out
+
+
+def _known(element, model, fresh, trail):
+    # repr() is exact for decoded JSON: it tells "1" from 1, 1 from True, and prints each
+    # decimal as written (wire.ExactDecimal); and it costs far less than encoding JSON.
+    text = repr(element)
+    if len(text) > ELEMENT_MAX_TEXT:
+        # Validated as it is, without looking inside: each nested element would be printed
+        # again, which for a deep tree costs its depth times its size.
+        return element
+    key = (model, text)
+    instance = _elements.get(key)
+    if instance is not None:
+        return instance
+    fresh.append((key, trail))
+    return _with_known_elements(element, model, fresh, trail)
+
+
+def _keep_elements(instance, fresh):
+    """Remember the instances of the elements that were validated for the first time."""
+    if len(_elements) + len(fresh) > ELEMENT_CACHE_SIZE:
+        _elements.clear()
+    for key, trail in fresh:
+        found = instance
+        for step in trail:
+            found = found[step] if type(step) is int else getattr(found, step)
+        if isinstance(found, key[0]):
+            _elements[key] = found
+
+
 def _element_model():
     return get_fhir_model_class("Element")
 
@@ -239,12 +344,22 @@ def validate_resource(data, expected_type=None, path=None):
         )
     if "id" in data and (not isinstance(data["id"], str) or not ID_RE.match(data["id"])):
         raise FhirError(400, "Invalid resource id", code="value", expression=f"{where}.id")
-    model_data, moved = data, []
-    if not _tree_is_clean(data, _type_set()):
-        _check_resource_types(data, where)
-        model_data, moved = _without_primitive_extensions_of_extensions(data)
+    model = get_fhir_model_class(rtype)
+    # The resource with the elements validated before in place (see _with_known_elements):
+    # the checks below skip them, as they passed every one of them already.
+    fresh = []
     try:
-        get_fhir_model_class(rtype).model_validate(model_data)
+        known = _with_known_elements(data, model, fresh, ())
+    except RecursionError:
+        raise FhirError(422, f"{where}: nested too deeply", code="structure") from None
+    checked, moved = known, []
+    if not _tree_is_clean(known, _type_set()):
+        _check_resource_types(data, where)
+        known, moved = _without_primitive_extensions_of_extensions(data)
+        checked = data
+        fresh = []  # nothing is kept from a resource that needed the workaround
+    try:
+        instance = model.model_validate(known)
         for sub_path, element in moved:
             if not isinstance(element, dict):
                 raise FhirError(
@@ -272,7 +387,8 @@ def validate_resource(data, expected_type=None, path=None):
         raise FhirError(422, f"{where}: invalid content ({exc})", code="value") from exc
     except RecursionError:
         raise FhirError(422, f"{where}: nested too deeply", code="structure") from None
-    issues = code_issues(data, where) + narrative_issues(data, where)
+    issues = code_issues(checked, where) + narrative_issues(checked, where)
     if issues:
         raise FhirError(422, issues[0]["diagnostics"], issues=issues)
+    _keep_elements(instance, fresh)
     return data

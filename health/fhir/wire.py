@@ -78,18 +78,20 @@ def _too_deep():
 
 def check_depth(data):
     """Raise FhirError (400) when a decoded value nests deeper than MAX_DEPTH."""
-    level = [data]
+    level = [data] if type(data) in (dict, list) else []
     depth = 0
     while level:
         depth += 1
         if depth > MAX_DEPTH:
             raise _too_deep()
         following = []
+        push = following.append
         for node in level:
-            if type(node) is dict:
-                following.extend(v for v in node.values() if type(v) in (dict, list))
-            elif type(node) is list:
-                following.extend(v for v in node if type(v) in (dict, list))
+            # Plain loops: this runs over every element of every file an import reads.
+            for value in node.values() if type(node) is dict else node:
+                kind = type(value)
+                if kind is dict or kind is list:
+                    push(value)
         level = following
 
 
