@@ -10,10 +10,12 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from wagtail.models import PageViewRestriction
+
 import pytest
 
 from cms import page_cache
-from cms.models import AnnouncementPage
+from cms.models import AnnouncementPage, HomePage
 from cms.tasks import publish_scheduled
 from tests.cms import factories as cms
 from tests.factories import UserFactory
@@ -256,3 +258,33 @@ def test_a_frozen_redis_serves_pages_rendered_and_keeps_them_out_of_the_database
         keys = [key for (key,) in cursor.fetchall()]
     assert keys, "the default cache fell back to the table"
     assert not [key for key in keys if "cms:page" in key], keys  # pages did not
+
+
+def test_a_page_whose_template_uses_a_csp_nonce_is_not_stored(client, monkeypatch):
+    """Its body names a nonce only its own header allows: replayed, the script would be
+    refused. Public templates use none; one that starts to is served uncached, not broken."""
+    original = HomePage.page_context
+
+    def with_nonce(self, request):
+        str(request.csp_nonce)  # what `{{ request.csp_nonce }}` in a template does
+        return original(self, request)
+
+    monkeypatch.setattr(HomePage, "page_context", with_nonce)
+    nonces = set()
+    for _ in range(2):
+        response = get(client, "/")
+        assert response.status_code == 200 and HEADER not in response
+        nonces.add(re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1))
+    assert len(nonces) == 2
+
+
+def test_a_page_behind_a_password_is_not_cached(client):
+    announcement = cms.announcement(title="內部通告", translations={"en": "Staff only"})
+    english = announcement.get_translation(_locale("en"))
+    for page in (announcement, english):
+        PageViewRestriction.objects.create(
+            page=page, restriction_type=PageViewRestriction.PASSWORD, password="secret"
+        )
+    for _ in range(2):
+        response = get(client, english.url)
+        assert HEADER not in response and "Staff only" not in response.content.decode()
