@@ -29,6 +29,11 @@ clinics purge everything. Entries also expire by themselves at the next schedule
 (an announcement's expiry, an alert banner's start or end) and after at most
 `CMS_PAGE_CACHE_SECONDS`.
 
+Each process also keeps the entries it served last in memory for `CMS_PAGE_CACHE_LOCAL_SECONDS`
+(1 s; at most `LOCAL_MAX_ENTRIES`), so a busy page costs no Redis round trip at all: a purge
+empties the purging process's memory at once, and other processes serve the old page for at
+most that second.
+
 While Redis is away or frozen the `pages` cache answers nothing after at most one timeout
 (portal/cache.py, the shared breaker): pages are rendered as without a cache, and no page is
 written to the database fallback where it could crowd out the sign-in rate limits.
@@ -36,7 +41,10 @@ written to the database fallback where it could crowd out the sign-in rate limit
 
 import hashlib
 import re
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from datetime import timedelta
 
 from django.conf import settings
@@ -66,6 +74,38 @@ CSRF_STORED = re.compile(rb'(name="csrfmiddlewaretoken" value=")' + CSRF_PLACEHO
 def page_cache():
     """The `pages` cache; None where settings.CACHES names none (the page cache is off)."""
     return caches[CACHE_ALIAS] if CACHE_ALIAS in settings.CACHES else None
+
+
+# Entries this process served in the last CMS_PAGE_CACHE_LOCAL_SECONDS: {key: (when, entry)}.
+LOCAL_MAX_ENTRIES = 256
+_local = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def local_get(key):
+    seconds = settings.CMS_PAGE_CACHE_LOCAL_SECONDS
+    if not seconds:
+        return None
+    with _local_lock:
+        found = _local.get(key)
+    if found is not None and time.monotonic() - found[0] < seconds:
+        return found[1]
+    return None
+
+
+def local_put(key, entry):
+    if not settings.CMS_PAGE_CACHE_LOCAL_SECONDS:
+        return
+    with _local_lock:
+        _local[key] = (time.monotonic(), entry)
+        _local.move_to_end(key)
+        while len(_local) > LOCAL_MAX_ENTRIES:
+            _local.popitem(last=False)
+
+
+def forget_local():
+    with _local_lock:
+        _local.clear()
 
 
 def path_generation_key(path):
@@ -101,6 +141,7 @@ def purge(paths):
     change that caused it commits; entries made under the old ones are never served again."""
 
     def bump():
+        forget_local()
         cache = page_cache()
         if cache is None:
             return
@@ -283,7 +324,13 @@ class PublicPageCacheMiddleware:
         key = entry_key(request, translation.get_language())
         if key is None:
             return None
+        entry = local_get(key)
+        if entry is not None:
+            return response_from(entry, request)
         lookup = Lookup(request, key)
         request._page_cache_lookup = lookup
         entry = lookup.fetch()
-        return response_from(entry, request) if entry is not None else None
+        if entry is None:
+            return None
+        local_put(key, entry)
+        return response_from(entry, request)

@@ -265,6 +265,9 @@ else:
 # Anonymous views of public pages come from the `pages` cache (cms/page_cache.py) for at most
 # this many seconds (purged sooner on every change that affects them); 0 turns it off.
 CMS_PAGE_CACHE_SECONDS = env_int("CMS_PAGE_CACHE_SECONDS", 600)
+# ... and each process keeps what it served in memory this long (other processes see a purge
+# at most this late; 0: every view asks the cache).
+CMS_PAGE_CACHE_LOCAL_SECONDS = env_float("CMS_PAGE_CACHE_LOCAL_SECONDS", 1)
 
 # Celery ---------------------------------------------------------------------------------------
 if REDIS_URL:

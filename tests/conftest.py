@@ -108,6 +108,9 @@ def _test_settings(settings, tmp_path):
     cache.clear()  # rate-limit counters and cached fragments must not leak between tests
     if "pages" in settings.CACHES:
         caches["pages"].clear()  # nor public pages cached by one test (cms/page_cache.py)
+    from cms.page_cache import forget_local
+
+    forget_local()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -5,6 +5,7 @@ purges the pages it affects."""
 import logging
 import re
 
+from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -219,6 +220,7 @@ def test_a_frozen_redis_serves_pages_rendered_and_keeps_them_out_of_the_database
         "socket_timeout": settings.REDIS_TIMEOUT_SECONDS,
     }
     settings.SECURE_SSL_REDIRECT = False
+    settings.CMS_PAGE_CACHE_LOCAL_SECONDS = 0  # every view asks Redis, as after a second
     settings.CACHES = {
         "default": {
             "BACKEND": "portal.cache.ResilientRedisCache",
@@ -288,3 +290,13 @@ def test_a_page_behind_a_password_is_not_cached(client):
     for _ in range(2):
         response = get(client, english.url)
         assert HEADER not in response and "Staff only" not in response.content.decode()
+
+
+def test_another_process_sees_a_purge_once_its_memory_of_the_page_expires(client, settings):
+    cached(client, "/")
+    assert get(client, "/")[HEADER] == "hit"  # from the cache, and now this process's memory
+    # Another process publishes: new generation in the shared cache, our memory untouched.
+    caches["pages"].set(page_cache.SITE_GENERATION, "from-another-process", timeout=None)
+    assert get(client, "/")[HEADER] == "hit"  # for at most CMS_PAGE_CACHE_LOCAL_SECONDS
+    settings.CMS_PAGE_CACHE_LOCAL_SECONDS = 0  # ... which have passed
+    assert get(client, "/")[HEADER] == "miss"
