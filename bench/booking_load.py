@@ -137,8 +137,8 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_server(workers):
-    port = free_port()
+def start_server(workers, port=None):
+    port = port or free_port()
     process = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
@@ -156,7 +156,7 @@ def start_server(workers):
         env={**os.environ, "DEBUG": "false"},
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded machine takes a while to import Django twice
     while time.monotonic() < deadline:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)

@@ -192,6 +192,7 @@ class BasePage(Page):
                 url = translated.get_url(request)
                 if url and url != request.path:
                     return redirect(url)
+        request.served_page = self  # the page cache keeps it if it has no view restriction
         return super().serve(request, *args, **kwargs)
 
     def page_context(self, request):

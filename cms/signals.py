@@ -1,20 +1,42 @@
 """What follows a publish or an unpublish: the page's search text is written or removed, the
-footer's cached links (per language) are cleared, and an urgent announcement's residents are
-queued to be told."""
+footer's cached links (per language) are cleared, the public page cache is purged for the pages
+the change affects (cms/page_cache.py), and an urgent announcement's residents are queued to be
+told. Moves, slug changes, deletions and edits to what every page may show (alert banners,
+categories, communities, services, clinics) purge the whole page cache."""
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_delete
 
-from wagtail.signals import page_published, page_unpublished
+from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
 from portal.celery import publish
 
+from . import page_cache
 from .templatetags.cms_tags import footer_cache_key
+
+# Shown on public pages beyond the pages themselves: a change purges every cached page.
+SHOWN_ON_PAGES = [
+    "cms.AlertBanner",
+    "cms.AnnouncementCategory",
+    "accounts.Community",
+    "accounts.Street",
+    "cases.Service",
+    "booking.Clinic",
+]
 
 
 def clear_footer(**kwargs):
     cache.delete_many([footer_cache_key(code) for code, _name in settings.LANGUAGES])
+
+
+def purge_page_cache(sender, instance, **kwargs):
+    page_cache.purge_page(instance)
+
+
+def purge_all_pages(sender, **kwargs):
+    page_cache.purge_all()
 
 
 def announce_urgent(sender, instance, **kwargs):
@@ -44,8 +66,29 @@ def unindex_for_search(sender, instance, **kwargs):
 
 
 def connect():
+    from wagtail.models import Page
+
+    from . import models
+
     page_published.connect(index_for_search, dispatch_uid="cms-search-published")
     page_unpublished.connect(unindex_for_search, dispatch_uid="cms-search-unpublished")
     page_published.connect(clear_footer, dispatch_uid="cms-footer-published")
     page_unpublished.connect(clear_footer, dispatch_uid="cms-footer-unpublished")
     page_published.connect(announce_urgent, dispatch_uid="cms-urgent-published")
+    page_published.connect(purge_page_cache, dispatch_uid="cms-page-cache-published")
+    page_unpublished.connect(purge_page_cache, dispatch_uid="cms-page-cache-unpublished")
+    page_slug_changed.connect(purge_all_pages, dispatch_uid="cms-page-cache-slug")
+    post_page_move.connect(purge_all_pages, dispatch_uid="cms-page-cache-moved")
+    for model in [Page, *[m for m in vars(models).values() if _is_page_type(m)]]:
+        uid = f"cms-page-cache-deleted-{model._meta.label}"
+        pre_delete.connect(purge_all_pages, sender=model, dispatch_uid=uid)
+    for label in SHOWN_ON_PAGES:
+        post_save.connect(purge_all_pages, sender=label, dispatch_uid=f"cms-page-cache-{label}")
+        uid = f"cms-page-cache-{label}-deleted"
+        post_delete.connect(purge_all_pages, sender=label, dispatch_uid=uid)
+
+
+def _is_page_type(value):
+    from wagtail.models import Page
+
+    return isinstance(value, type) and issubclass(value, Page) and not value._meta.abstract

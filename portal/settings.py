@@ -157,6 +157,8 @@ MIDDLEWARE = [
     "portal.accounts.middleware.StaffMFAMiddleware",
     "portal.admin_guards.AdminRequestGuardMiddleware",  # tampered admin requests: 400, not 500
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last, so a cached public page still passes through every middleware above.
+    "cms.page_cache.PublicPageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -237,6 +239,17 @@ if REDIS_URL:
             # culling at the default 300 entries would drop lock-outs under a wide attack.
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         },
+        # The public page cache (cms/page_cache.py): the same Redis, with no fallback: while
+        # Redis is away pages are rendered, not written to the table above.
+        "pages": {
+            "BACKEND": "portal.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "pages",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        },
     }
     # Sessions stay in the database alone (Django's default), not cached_db: while Redis is
     # away the cache drops deletes, and a signed-out session would come back with Redis.
@@ -245,8 +258,19 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": VAR_DIR / "cache",
-        }
+        },
+        "pages": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": VAR_DIR / "page-cache",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        },
     }
+# Anonymous views of public pages come from the `pages` cache (cms/page_cache.py) for at most
+# this many seconds (purged sooner on every change that affects them); 0 turns it off.
+CMS_PAGE_CACHE_SECONDS = env_int("CMS_PAGE_CACHE_SECONDS", 600)
+# ... and each process keeps what it served in memory this long (other processes see a purge
+# at most this late; 0: every view asks the cache).
+CMS_PAGE_CACHE_LOCAL_SECONDS = env_float("CMS_PAGE_CACHE_LOCAL_SECONDS", 1)
 
 # Celery ---------------------------------------------------------------------------------------
 if REDIS_URL:

@@ -100,12 +100,17 @@ def _forget_records_kept_in_the_database(request, settings):
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     from portal.redis_breaker import reset_all as reset_redis_breakers
 
     reset_redis_breakers()  # a Redis one test froze is not skipped by the next
     cache.clear()  # rate-limit counters and cached fragments must not leak between tests
+    if "pages" in settings.CACHES:
+        caches["pages"].clear()  # nor public pages cached by one test (cms/page_cache.py)
+    from cms.page_cache import forget_local
+
+    forget_local()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
