@@ -193,14 +193,16 @@ def boards(
     routes = _rows(version, Route, sorted(route_pks), "routes", select=["agency"])
 
     tr = Translator(version, language)
-    for route in routes.values():
-        tr.want(route.route_id, route.short_name)
-        tr.want(route.route_id, route.long_name)
-    for call in calls:
-        tr.want(call.trip_id, call.headsign)
-        tr.want(call.trip_id, call.stop_headsign)
-    for stop in stop_rows.values():
-        tr.want(stop.stop_id, stop.name)
+    tr.want_many(
+        {r.route_id for r in routes.values()}
+        | {c.trip_id for c in calls}
+        | {s.stop_id for s in stop_rows.values()},
+        {r.short_name for r in routes.values()}
+        | {r.long_name for r in routes.values()}
+        | {c.headsign for c in calls}
+        | {c.stop_headsign for c in calls}
+        | {s.name for s in stop_rows.values()},
+    )
 
     route_names = {}
     for pk, route in routes.items():
@@ -279,13 +281,7 @@ def boards(
                     tz=tz,
                 )
             )
-        served_routes = sorted(
-            (routes[pk] for pk in served.get(stop.pk, [])),
-            key=lambda r: (
-                r.sort_order if r.sort_order is not None else 1 << 30,
-                _natural(r.short_name or r.long_name),
-            ),
-        )
+        served_routes = _in_route_order(version, routes, served.get(stop.pk, []))
         boards_by_stop[stop.pk] = Board(
             stop=stop,
             name=tr.get("stops", "stop_name", stop.stop_id, stop.name),
@@ -312,6 +308,23 @@ def boards(
 
 def board(feed, stop, **kwargs):
     return boards(feed, [stop], **kwargs)[stop.pk]
+
+
+def _in_route_order(version, routes, pks):
+    """The routes in the feed's order (route_sort_order, then by name as riders expect);
+    the order of a set of routes is kept in the version's memo."""
+    orders = bounded(version_memo(version), "route_order", 20_000)
+    key = tuple(pks)
+    order = orders.get(key)
+    if order is None:
+        order = orders[key] = sorted(
+            pks,
+            key=lambda pk: (
+                routes[pk].sort_order if routes[pk].sort_order is not None else 1 << 30,
+                _natural(routes[pk].short_name or routes[pk].long_name),
+            ),
+        )
+    return [routes[pk] for pk in order]
 
 
 def _natural(text):

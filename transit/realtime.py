@@ -522,17 +522,30 @@ def _stale_after(kind):
 def freshness_of(feed, kinds, now=None):
     """{kind: Freshness} of the feed's realtime feeds of those kinds, in one query."""
     now = now or timezone.now()
-    found = {
-        kind: values
-        for kind, *values in RealtimeFeedState.objects.filter(
-            feed=feed, kind__in=kinds
-        ).values_list("kind", "snapshot_time", "snapshot_id", "max_delay")
-    }
+    # Plain SQL: on every board, and the ORM's query building costs more CPU (1.3 ms) than
+    # the rest of the board's own work.
+    marks = ", ".join(["%s"] * len(kinds))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT kind, snapshot_time, snapshot_id, max_delay FROM "
+            f"{RealtimeFeedState._meta.db_table} WHERE feed_id = %s AND kind IN ({marks})",
+            [feed.pk, *kinds],
+        )
+        found = {kind: (_aware(stamp), *rest) for kind, stamp, *rest in cursor.fetchall()}
     result = {}
     for kind in kinds:
         stamp, snapshot_id, max_delay = found.get(kind, (None, "", None))
         result[kind] = Freshness(stamp, now, _stale_after(kind), snapshot_id, max_delay)
     return result
+
+
+def _aware(value):
+    """A timestamp from a plain query: aware on PostgreSQL; text or naive UTC on SQLite."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def freshness(feed, kind, now=None):

@@ -391,6 +391,15 @@ class Translator:
         if value:
             self.wanted_values.add(value)
 
+    def want_many(self, record_ids, values):
+        """want() for many at once: record ids and values (empty ones are ignored)."""
+        self.wanted_ids.update(record_ids)
+        self.wanted_values.update(values)
+        self.wanted_ids.discard("")
+        self.wanted_ids.discard(None)
+        self.wanted_values.discard("")
+        self.wanted_values.discard(None)
+
     def _load(self):
         default = (self.version.default_language or "").lower()
         if default and default in self.candidates[:1]:
