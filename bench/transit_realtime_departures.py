@@ -126,6 +126,9 @@ def main():
     parser.add_argument("--at", default="2026-03-03T08:00", help="local time (a weekday peak)")
     parser.add_argument("--trip-updates", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=300)
+    parser.add_argument(
+        "--profile", type=int, default=0, help="also profile this many boards (cProfile)"
+    )
     args = parser.parse_args()
     feed = Feed.objects.select_related("live_version").get(code=args.feed)
     version = feed.live_version
@@ -167,13 +170,26 @@ def main():
         cpu_samples.append((time.process_time() - started_cpu) * 1000)
         live = sum(d.status != "timetable" for d in result.departures)
     samples.sort()
+    cpu_samples.sort()
     p95 = samples[int(len(samples) * 0.95) - 1]
+    cpu_p95 = cpu_samples[int(len(cpu_samples) * 0.95) - 1]
     print(
         f"departures at {stop.stop_id}: p50 {statistics.median(samples):.1f} ms, "
         f"p95 {p95:.1f} ms, max {samples[-1]:.1f} ms over {args.repeat} boards (this "
-        f"process's CPU p50 {statistics.median(cpu_samples):.1f} ms); {len(queries)} queries; "
+        f"process's CPU p50 {statistics.median(cpu_samples):.1f} ms, p95 {cpu_p95:.1f} ms); "
+        f"{len(queries)} queries; "
         f"{live} of {len(result.departures)} shown departures live"
     )
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.profile):
+            board(feed, stop, at=now, now=now, limit=10)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
 
 if __name__ == "__main__":

@@ -73,22 +73,36 @@ def view(alert, language=None):
     )
 
 
-def current_alerts(feed, now=None):
-    """The feed's alerts active now, or None when the alert feed is stale or never came."""
+# {feed pk: (snapshot id, [RealtimeAlert])}: the stored alerts this process has read, kept until
+# a new snapshot (a new id) is stored.
+_ALERTS_MEMO = {}
+
+
+def current_alerts(feed, now=None, fresh=None):
+    """The feed's alerts active now, or None when the alert feed is stale or never came.
+    `fresh`: the alert feed's Freshness when the caller has it already."""
     now = now or timezone.now()
-    if not realtime.freshness(feed, realtime.ALERTS, now).live:
+    fresh = fresh or realtime.freshness(feed, realtime.ALERTS, now)
+    if not fresh.live:
         return None
-    return [a for a in RealtimeAlert.objects.filter(feed=feed) if is_active(a, now)]
+    held = _ALERTS_MEMO.get(feed.pk)
+    if held is not None and fresh.snapshot_id and held[0] == fresh.snapshot_id:
+        stored = held[1]
+    else:
+        stored = list(RealtimeAlert.objects.filter(feed=feed))
+        if fresh.snapshot_id:
+            _ALERTS_MEMO[feed.pk] = (fresh.snapshot_id, stored)
+    return [a for a in stored if is_active(a, now)]
 
 
-def alerts_for_boards(feed, boards, members, stop_rows, now, language, configured):
+def alerts_for_boards(feed, boards, members, stop_rows, now, language, configured, fresh=None):
     """Attach to each board the alerts for the stop (and its platforms and station), the
     routes serving it, their agencies and the trips on the board."""
     if not configured:
         for board in boards.values():
             board.alerts = []
         return
-    active = current_alerts(feed, now)
+    active = current_alerts(feed, now, fresh)
     for pk, board in boards.items():
         if active is None:
             board.alerts = None

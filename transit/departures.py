@@ -14,11 +14,12 @@ from django.utils import timezone
 
 from . import realtime
 from .models import Route, Stop, StopTime, Trip
-from .timetable import Translator, scheduled_calls, zone
+from .timetable import Translator, bounded, scheduled_calls, version_memo, zone
 
 # Predictions can bring a call scheduled before "now" into the future: look this far back
 # for delayed vehicles.
 LOOKBACK = dt.timedelta(minutes=30)
+TIMETABLE = realtime.Prediction("timetable")
 
 
 @dataclass
@@ -101,9 +102,14 @@ def stop_members(stops):
 
 
 def routes_at(version, stop_pks):
-    """Routes serving the stops (cached per version: the timetable of a version never
-    changes)."""
-    key = f"transit:routes-at:{version.pk}:{','.join(map(str, sorted(stop_pks)))}"
+    """Routes serving the stops (kept per version in this process and in the cache: the
+    timetable of a version never changes)."""
+    served = bounded(version_memo(version), "routes_at", 20_000)
+    memo_key = tuple(sorted(stop_pks))
+    pks = served.get(memo_key)
+    if pks is not None:
+        return pks
+    key = f"transit:routes-at:{version.pk}:{','.join(map(str, memo_key))}"
     pks = cache.get(key)
     if pks is None:
         st, trip = StopTime._meta.db_table, Trip._meta.db_table
@@ -116,7 +122,21 @@ def routes_at(version, stop_pks):
             )
             pks = [r[0] for r in cursor.fetchall()]
         cache.set(key, pks, 6 * 3600)
+    served[memo_key] = pks
     return pks
+
+
+def _rows(version, model, pks, name, **related):
+    """{pk: row} of a version's stops or routes, from this process's memo of the version
+    (a version's rows never change), reading only those not met before."""
+    held = bounded(version_memo(version), name, 20_000)
+    missing = [pk for pk in pks if pk not in held]
+    if missing:
+        query = model.objects.filter(pk__in=missing)
+        if related:
+            query = query.select_related(*related["select"])
+        held.update((row.pk, row) for row in query)
+    return {pk: held[pk] for pk in pks if pk in held}
 
 
 def boards(
@@ -131,119 +151,142 @@ def boards(
     all_pks = sorted({pk for pks in members.values() for pk in pks})
     window = dt.timedelta(minutes=settings.TRANSIT_DEPARTURES_WINDOW_MINUTES)
     trip_updates_url, alerts_url = realtime.realtime_urls(feed)
-    fresh = realtime.freshness(feed, realtime.TRIP_UPDATES, now) if trip_updates_url else None
+    kinds = [realtime.TRIP_UPDATES] * bool(trip_updates_url) + [realtime.ALERTS] * bool(
+        alerts_url and with_alerts
+    )
+    states = realtime.freshness_of(feed, kinds, now) if kinds else {}
+    fresh = states.get(realtime.TRIP_UPDATES)
     live = bool(fresh and fresh.live)
+    lookback = LOOKBACK
+    if live and fresh.max_delay is not None:
+        # No vehicle in the snapshot is later than its largest delay.
+        lookback = min(LOOKBACK, dt.timedelta(seconds=max(0, fresh.max_delay)))
     calls = scheduled_calls(
         version,
         all_pks,
         at,
         at + window,
         limit=limit * 2 + 10,
-        realtime_since=at - LOOKBACK if live else None,
+        realtime_since=at - lookback if live and lookback else None,
         realtime_feed_id=feed.pk,
         groups=[members[s.pk] for s in stops],
     )
-    updates = realtime.trip_updates_for(feed, realtime.snapshot_keys(calls)) if live else {}
+    updates = (
+        realtime.trip_updates_for(feed, realtime.snapshot_keys(calls), fresh.snapshot_id)
+        if live
+        else {}
+    )
 
-    stop_rows = {s.pk: s for s in Stop.objects.filter(pk__in=all_pks)}
-    parents = {s.parent_id for s in stop_rows.values() if s.parent_id}
-    parent_rows = {s.pk: s for s in Stop.objects.filter(pk__in=parents - set(stop_rows))}
+    given = {s.pk: s for s in stops}
+    stop_rows = {
+        **_rows(version, Stop, [pk for pk in all_pks if pk not in given], "stops"),
+        **given,
+    }
+    parents = {s.parent_id for s in stop_rows.values() if s.parent_id} - set(stop_rows)
+    parent_rows = _rows(version, Stop, sorted(parents), "stops")
     route_pks = {c.route_pk for c in calls}
     served = {}
     if with_routes:
         for stop in stops:
             served[stop.pk] = routes_at(version, members[stop.pk])
             route_pks.update(served[stop.pk])
-    routes = {r.pk: r for r in Route.objects.filter(pk__in=route_pks).select_related("agency")}
+    routes = _rows(version, Route, sorted(route_pks), "routes", select=["agency"])
 
     tr = Translator(version, language)
-    for route in routes.values():
-        tr.want(route.route_id, route.short_name)
-        tr.want(route.route_id, route.long_name)
-    for call in calls:
-        tr.want(call.trip_id, call.headsign)
-        tr.want(call.trip_id, call.stop_headsign)
-    for stop in [*stops, *stop_rows.values()]:
-        tr.want(stop.stop_id, stop.name)
+    tr.want_many(
+        {r.route_id for r in routes.values()}
+        | {c.trip_id for c in calls}
+        | {s.stop_id for s in stop_rows.values()},
+        {r.short_name for r in routes.values()}
+        | {r.long_name for r in routes.values()}
+        | {c.headsign for c in calls}
+        | {c.stop_headsign for c in calls}
+        | {s.name for s in stop_rows.values()},
+    )
 
+    route_names = {}
+    for pk, route in routes.items():
+        long_name = tr.get("routes", "route_long_name", route.route_id, route.long_name)
+        short_name = tr.get("routes", "route_short_name", route.route_id, route.short_name)
+        route_names[pk] = (short_name, long_name)
+
+    # First the time of every call (timetable or prediction), then Departures only for those
+    # shown.
     member_of = {pk: owner for owner, pks in members.items() for pk in pks}
-    result = {s.pk: [] for s in stops}
+    candidates = {s.pk: [] for s in stops}
     for call in calls:
-        route = routes[call.route_pk]
-        platform = stop_rows[call.stop_pk]
         scheduled = call.departure_at
-        key = (
-            call.trip_id,
-            call.service_day,
-            call.start_time if call.start_time is not None else -1,
+        update = updates.get(
+            (call.trip_id, call.service_day, -1 if call.start_time is None else call.start_time)
         )
-        update = updates.get(key)
         if update is not None and call.exact_times:
             prediction = realtime.predict(update, call.stop_sequence, scheduled)
         else:
-            prediction = realtime.Prediction("timetable")
+            prediction = TIMETABLE
         when = prediction.departure or scheduled
         if when < at:
             continue
-        age = fresh.age if prediction.status != "timetable" and fresh else None
-        if update is not None and update.timestamp and prediction.status != "timetable":
-            age = max(0, int((now - update.timestamp).total_seconds()))
-        tz_name = (
-            platform.timezone
-            or (
-                parent_rows.get(platform.parent_id) or stop_rows.get(platform.parent_id) or platform
-            ).timezone
-            or route.agency.timezone
+        short_name, long_name = route_names[call.route_pk]
+        candidates[member_of[call.stop_pk]].append(
+            (when, short_name or long_name, call.trip_id, scheduled, call, prediction, update)
         )
-        headsign = tr.get(
-            "stop_times", "stop_headsign", call.trip_id, call.stop_headsign, str(call.stop_sequence)
-        ) or tr.get("trips", "trip_headsign", call.trip_id, call.headsign)
-        result[member_of[call.stop_pk]].append(
-            Departure(
-                stop=platform,
-                route=route,
-                route_name=tr.get("routes", "route_short_name", route.route_id, route.short_name)
-                or tr.get("routes", "route_long_name", route.route_id, route.long_name),
-                route_long_name=tr.get(
-                    "routes", "route_long_name", route.route_id, route.long_name
-                ),
-                headsign=headsign or "",
-                trip_id=call.trip_id,
-                scheduled=scheduled,
-                expected=prediction.departure,
-                delay=prediction.delay,
-                status=prediction.status,
-                age=age,
-                approximate=not call.exact_times,
-                headway_minutes=round(call.headway / 60) if call.headway else None,
-                wheelchair_accessible={1: True, 2: False}.get(call.wheelchair_accessible),
-                stop_sequence=call.stop_sequence,
-                service_day=call.service_day,
-                tz=zone(tz_name),
-            )
-        )
+
+    zones = {}
     boards_by_stop = {}
     for stop in stops:
-        departures = sorted(result[stop.pk], key=lambda d: (d.when, d.route_name, d.trip_id))
-        served_routes = sorted(
-            (routes[pk] for pk in served.get(stop.pk, [])),
-            key=lambda r: (
-                r.sort_order if r.sort_order is not None else 1 << 30,
-                _natural(r.short_name or r.long_name),
-            ),
-        )
+        shown = sorted(candidates[stop.pk], key=lambda c: c[:3])[:limit]
+        departures = []
+        for _when, route_name, trip_id, scheduled, call, prediction, update in shown:
+            route = routes[call.route_pk]
+            platform = stop_rows[call.stop_pk]
+            age = fresh.age if prediction.status != "timetable" and fresh else None
+            if update is not None and update.timestamp and prediction.status != "timetable":
+                age = max(0, int((now - update.timestamp).total_seconds()))
+            tz = zones.get(call.stop_pk)
+            if tz is None:
+                tz = zones[call.stop_pk] = zone(
+                    platform.timezone
+                    or (
+                        parent_rows.get(platform.parent_id)
+                        or stop_rows.get(platform.parent_id)
+                        or platform
+                    ).timezone
+                    or route.agency.timezone
+                )
+            headsign = tr.get(
+                "stop_times",
+                "stop_headsign",
+                trip_id,
+                call.stop_headsign,
+                str(call.stop_sequence),
+            ) or tr.get("trips", "trip_headsign", trip_id, call.headsign)
+            departures.append(
+                Departure(
+                    stop=platform,
+                    route=route,
+                    route_name=route_name,
+                    route_long_name=route_names[call.route_pk][1],
+                    headsign=headsign or "",
+                    trip_id=trip_id,
+                    scheduled=scheduled,
+                    expected=prediction.departure,
+                    delay=prediction.delay,
+                    status=prediction.status,
+                    age=age,
+                    approximate=not call.exact_times,
+                    headway_minutes=round(call.headway / 60) if call.headway else None,
+                    wheelchair_accessible={1: True, 2: False}.get(call.wheelchair_accessible),
+                    stop_sequence=call.stop_sequence,
+                    service_day=call.service_day,
+                    tz=tz,
+                )
+            )
+        served_routes = _in_route_order(version, routes, served.get(stop.pk, []))
         boards_by_stop[stop.pk] = Board(
             stop=stop,
             name=tr.get("stops", "stop_name", stop.stop_id, stop.name),
-            departures=departures[:limit],
-            routes=[
-                (
-                    r,
-                    tr.get("routes", "route_short_name", r.route_id, r.short_name),
-                    tr.get("routes", "route_long_name", r.route_id, r.long_name),
-                )
-                for r in served_routes
-            ],
+            departures=departures,
+            routes=[(r, *route_names[r.pk]) for r in served_routes],
             trip_updates=fresh,
             realtime_configured=bool(trip_updates_url),
         )
@@ -251,13 +294,37 @@ def boards(
         from .alerts import alerts_for_boards
 
         alerts_for_boards(
-            feed, boards_by_stop, members, stop_rows, now, language, configured=bool(alerts_url)
+            feed,
+            boards_by_stop,
+            members,
+            stop_rows,
+            now,
+            language,
+            configured=bool(alerts_url),
+            fresh=states.get(realtime.ALERTS),
         )
     return boards_by_stop
 
 
 def board(feed, stop, **kwargs):
     return boards(feed, [stop], **kwargs)[stop.pk]
+
+
+def _in_route_order(version, routes, pks):
+    """The routes in the feed's order (route_sort_order, then by name as riders expect);
+    the order of a set of routes is kept in the version's memo."""
+    orders = bounded(version_memo(version), "route_order", 20_000)
+    key = tuple(pks)
+    order = orders.get(key)
+    if order is None:
+        order = orders[key] = sorted(
+            pks,
+            key=lambda pk: (
+                routes[pk].sort_order if routes[pk].sort_order is not None else 1 << 30,
+                _natural(routes[pk].short_name or routes[pk].long_name),
+            ),
+        )
+    return [routes[pk] for pk in order]
 
 
 def _natural(text):

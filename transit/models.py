@@ -329,6 +329,12 @@ class RealtimeFeedState(models.Model):
     last_modified = models.CharField(max_length=100, blank=True)  # for If-Modified-Since
     entity_count = models.IntegerField(default=0)
     unmatched_count = models.IntegerField(default=0)
+    # A new random id each time a snapshot is stored: web processes keep what they read of a
+    # snapshot in memory under this id (transit.realtime), so a new one is never missed.
+    snapshot_id = models.CharField(max_length=32, blank=True)
+    # The largest delay (s) in the snapshot: boards look back only that far for late vehicles
+    # (None: not known, look back the full LOOKBACK).
+    max_delay = models.IntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -34,6 +34,33 @@ NO_FREQUENCY = ", ".join(f"CAST(NULL AS INTEGER) AS f_{n}" for n in range(5))
 SERVICE_CACHE_SECONDS = 6 * 3600
 
 
+# Per-process memory for what never changes within a feed version (versions are never changed
+# after import): services per day, time zones, routes, stops, translations. Keyed by the
+# version's pk *and* start time, so a pk reused (a rolled-back test on SQLite) never sees an
+# older version's entries. A few versions at most; each entry bounds itself.
+_VERSION_MEMOS = {}
+MEMO_VERSIONS = 8
+
+
+def version_memo(version):
+    """This process's memo dict for a feed version (see above)."""
+    key = (version.pk, version.started_at)
+    memo = _VERSION_MEMOS.get(key)
+    if memo is None:
+        if len(_VERSION_MEMOS) >= MEMO_VERSIONS:
+            _VERSION_MEMOS.clear()
+        memo = _VERSION_MEMOS[key] = {}
+    return memo
+
+
+def bounded(memo, name, size):
+    """memo[name], a dict emptied when it reaches `size` entries."""
+    table = memo.get(name)
+    if table is None or len(table) >= size:
+        table = memo[name] = {}
+    return table
+
+
 def service_day_origin(day, tz):
     """The instant of 00:00:00 in GTFS terms: noon of `day` in `tz`, minus 12 hours."""
     noon = dt.datetime.combine(day, dt.time(12), tzinfo=tz)
@@ -86,7 +113,7 @@ def version_timezones(version_id):
     return cached
 
 
-@dataclass
+@dataclass(slots=True)
 class ScheduledCall:
     """One scheduled call of a trip at a stop, on one service day."""
 
@@ -127,27 +154,35 @@ class _DayWindow:
     services: frozenset = field(default_factory=frozenset)
 
 
-def _day_windows(version_id, start, end, max_departure=None):
+def _day_windows(version, start, end, max_departure=None):
     """For each agency time zone and each service day that can reach [start, end]: the
     window in seconds from that day's origin. Yesterday counts while its trips can still run
-    (times past 24:00, up to the feed's `max_departure`)."""
+    (times past 24:00, up to the feed's `max_departure`). Time zones, services and origins of
+    a day come from the version's memo after the first board of that day."""
+    memo = version_memo(version)
+    zones = memo.get("zones")
+    if zones is None:
+        zones = memo["zones"] = sorted(set(version_timezones(version.pk).values()))
+    origins, days = bounded(memo, "origins", 256), bounded(memo, "services", 256)
     windows = []
-    for tz_name in sorted(set(version_timezones(version_id).values())):
+    for tz_name in zones:
         tz = zone(tz_name)
         first = start.astimezone(tz).date() - dt.timedelta(days=1)
         last = end.astimezone(tz).date()
-        day = first
-        while day <= last:
-            origin = service_day_origin(day, tz)
+        for n in range((last - first).days + 1):
+            day = first + dt.timedelta(days=n)
+            origin = origins.get((tz_name, day))
+            if origin is None:
+                origin = origins[(tz_name, day)] = service_day_origin(day, tz)
             low = int((start - origin).total_seconds())
             high = int((end - origin).total_seconds())
             if high < 0 or (max_departure is not None and low > max_departure):
-                day += dt.timedelta(days=1)
                 continue  # the window is before this day begins, or after its last trip
-            services = active_services(version_id, day)
+            services = days.get(day)
+            if services is None:
+                services = days[day] = active_services(version.pk, day)
             if services:
                 windows.append(_DayWindow(tz_name, day, origin, max(low, 0), high, services))
-            day += dt.timedelta(days=1)
     return windows
 
 
@@ -175,7 +210,7 @@ def scheduled_calls(
     """
     if not stop_pks:
         return []
-    windows = _day_windows(version.pk, realtime_since or start, end, version.max_departure)
+    windows = _day_windows(version, realtime_since or start, end, version.max_departure)
     if not windows:
         return []
     st, trip, route, agency = (
@@ -335,16 +370,17 @@ def language_candidates(language=None):
 
 
 class Translator:
-    """Looks up translations.txt texts for one version and language in one query.
+    """Looks up translations.txt texts for one version and language.
 
-    `want(table, field, record_id, value)` registers what will be needed; `get(...)` answers
-    with the best translation or the original value.
+    `want(record_id, value)` registers what will be needed; `get(...)` answers with the best
+    translation or the original value. What was looked up once is kept in the version's memo
+    in this process, so a board asks the database only for names it has not met yet (none,
+    once a stop's boards have been shown).
     """
 
     def __init__(self, version, language=None):
         self.version = version
         self.candidates = language_candidates(language)
-        self.rank = {lang: i for i, lang in enumerate(self.candidates)}
         self.wanted_ids = set()
         self.wanted_values = set()
         self.loaded = None
@@ -355,18 +391,38 @@ class Translator:
         if value:
             self.wanted_values.add(value)
 
+    def want_many(self, record_ids, values):
+        """want() for many at once: record ids and values (empty ones are ignored)."""
+        self.wanted_ids.update(record_ids)
+        self.wanted_values.update(values)
+        self.wanted_ids.discard("")
+        self.wanted_ids.discard(None)
+        self.wanted_values.discard("")
+        self.wanted_values.discard(None)
+
     def _load(self):
-        self.loaded = {}
         default = (self.version.default_language or "").lower()
         if default and default in self.candidates[:1]:
+            self.loaded = {}
             return  # the feed is already in the reader's language
-        if not self.wanted_ids and not self.wanted_values:
+        memo = version_memo(self.version)
+        known = memo.get(("translations", self.candidates))
+        if known is None or len(known["ids"]) + len(known["values"]) > 200_000:
+            known = memo[("translations", self.candidates)] = {
+                "ids": set(),
+                "values": set(),
+                "texts": {},
+            }
+        self.loaded = known["texts"]
+        ids = self.wanted_ids - known["ids"]
+        values = self.wanted_values - known["values"]
+        if not ids and not values:
             return
         condition = Q()
-        if self.wanted_ids:
-            condition |= Q(record_id__in=self.wanted_ids)
-        if self.wanted_values:
-            condition |= Q(field_value__in=self.wanted_values)
+        if ids:
+            condition |= Q(record_id__in=ids)
+        if values:
+            condition |= Q(field_value__in=values)
         rows = Translation.objects.filter(
             condition, version_id=self.version.pk, language__in=self.candidates
         ).values_list(
@@ -378,18 +434,23 @@ class Translator:
             "language",
             "translation",
         )
+        rank = {lang: i for i, lang in enumerate(self.candidates)}
+        loaded = self.loaded
         for table, fname, record_id, sub_id, value, lang, text in rows:
             key = (table, fname, record_id, sub_id) if record_id else (table, fname, "=", value)
-            rank = self.rank.get(lang, 99)
-            if key not in self.loaded or rank < self.loaded[key][0]:
-                self.loaded[key] = (rank, text)
+            order = rank.get(lang, 99)
+            if key not in loaded or order < loaded[key][0]:
+                loaded[key] = (order, text)
+        known["ids"] |= ids
+        known["values"] |= values
 
     def get(self, table, field_name, record_id, value, sub_id=""):
         if self.loaded is None:
             self._load()
         if not value:
             return value
-        hit = self.loaded.get((table, field_name, record_id, sub_id)) or self.loaded.get(
-            (table, field_name, "=", value)
-        )
-        return hit[1] if hit else value
+        loaded = self.loaded
+        hit = loaded.get((table, field_name, record_id, sub_id))
+        if hit is None:
+            hit = loaded.get((table, field_name, "=", value))
+        return value if hit is None else hit[1]

@@ -4,6 +4,9 @@ trips, staleness, garbage and broken feeds, and alerts."""
 import datetime as dt
 import zoneinfo
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 import pytest
 
 from transit import realtime
@@ -255,3 +258,49 @@ def test_a_late_trip_scheduled_before_now_is_still_shown(feed):
     assert (late.status, late.local_time) == ("live", hk(8, 10))
     # The 07:50 shuttle reached the pier at 08:03 (a minute late): gone, not listed.
     assert all(d.scheduled >= hk(8, 5) or d.trip_id == "1-0800" for d in items)
+
+
+def test_a_repeated_board_asks_only_for_the_realtime_state_and_the_timetable(feed):
+    message = realtime_message(NOW.timestamp() - 20)
+    add_trip_update(
+        message,
+        "1-0800",
+        start_date="20260302",
+        stops=[{"stop_sequence": 1, "departure_delay": 180}],
+    )
+    publish(feed, message)
+    alerts = realtime_message(NOW.timestamp())
+    add_alert(alerts, "roadworks", header={"en": "Roadworks"}, entities=[{"route_id": "1"}])
+    publish(feed, alerts, kind="alerts")
+    stop = Stop.objects.get(version=feed.live_version, stop_id="PIER")
+    first = board(feed, stop, at=NOW, now=NOW, limit=20, language="zh-hant")
+    with CaptureQueriesContext(connection) as queries:
+        again = board(feed, stop, at=NOW, now=NOW, limit=20, language="zh-hant")
+    # Both realtime states in one query, the timetable in one; stops, routes, names, the
+    # snapshot's trip updates and alerts come from what this process read the first time.
+    assert len(queries) == 2
+    assert [(d.trip_id, d.status, d.delay, d.route_name, d.headsign) for d in again.departures] == [
+        (d.trip_id, d.status, d.delay, d.route_name, d.headsign) for d in first.departures
+    ]
+    assert find(again.departures, "1-0800").delay == 180
+    assert [a.alert_id for a in again.alerts] == ["roadworks"]
+
+
+def test_a_new_snapshot_replaces_what_the_process_read_of_the_old_one(feed):
+    for delay in (180, 300):
+        message = realtime_message(NOW.timestamp() - 20)
+        add_trip_update(
+            message,
+            "1-0800",
+            start_date="20260302",
+            stops=[{"stop_sequence": 1, "departure_delay": delay}],
+        )
+        publish(feed, message)
+        assert find(deps(feed, "PIER").departures, "1-0800").delay == delay
+    publish(feed, realtime_message(NOW.timestamp() - 10))  # no trip updates at all now
+    assert find(deps(feed, "PIER").departures, "1-0800").status == "timetable"
+    for header in ("Roadworks", "Detour"):
+        message = realtime_message(NOW.timestamp())
+        add_alert(message, "a", header={"en": header}, entities=[{"route_id": "1"}])
+        publish(feed, message, kind="alerts")
+        assert [a.header for a in deps(feed, "PIER", language="en").alerts] == [header]
