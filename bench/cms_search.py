@@ -16,8 +16,9 @@ frequency (a Zipf-like law, since the dictionary's counts come from a real corpu
 
 They are loaded as live pages under one parent (unless there already) and indexed with
 cms.search.index_pages, the code publishing uses. Pages matched are counted with
-cms_search_matches, the database function the search calls. Timed: cms.search.ranked_page_ids plus the
-specific pages of the first page of 20, i.e. what `/search/` does, for
+cms_search_matches, the database function the search calls. Timed:
+cms.search.ranked_page_ids plus the specific pages of the first page of 20, i.e. what
+`/search/` does, for
 
 - typed queries: two-character nouns, verbs and places of the vocabulary, drawn in proportion
   to their frequency (what residents type most is what is most said), half typed in
