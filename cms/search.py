@@ -192,7 +192,7 @@ def matching_entries(query):
     columns = ("page_id", "translation_key", "language")
     entries = SearchEntry.objects.filter(condition).order_by("-published_at", "-pk")
     newest = list(entries.values_list(*columns)[:RANK_CAP])
-    if len(newest) > RANKED_MATCHES:
+    if len(newest) > RANKED_MATCHES or not chinese:  # (English: newest first on SQLite)
         return newest
     rank = Case(When(title_hits, then=1), default=0, output_field=IntegerField())
     return list(
