@@ -1,8 +1,10 @@
 """Site search finds Chinese words inside sentences, in either script; English is stemmed;
 results are ranked, live, unexpired, and one per translation."""
 
+import io
 import time
 
+from django.core.management import call_command
 from django.utils import timezone
 
 import pytest
@@ -17,9 +19,9 @@ from tests.cms import factories as cms
 pytestmark = pytest.mark.django_db
 
 
-def found(client, query, language="zh-hant"):
+def found(client, query, language="zh-hant", page=1):
     client.cookies["portal_language"] = language
-    response = client.get("/search/", {"q": query})
+    response = client.get("/search/", {"q": query, "page": page})
     assert response.status_code == 200
     html = BeautifulSoup(response.content.decode(), "html.parser")
     return [a.get_text() for a in html.select(".cms-announcement__title a")]
@@ -59,6 +61,36 @@ def test_title_matches_rank_first(client):
     cms.announcement(title="一般消息", summary="長者可參加活動。", slug="body")
     cms.announcement(title="長者活動", summary="歡迎參加。", slug="title")
     assert found(client, "長者") == ["長者活動", "一般消息"]
+
+
+def test_a_word_on_very_many_pages_lists_the_newest_first_and_completely(client, monkeypatch):
+    # Above RANKED_MATCHES matches (200 on the site) there is no ranking: newest first.
+    monkeypatch.setattr(search, "RANKED_MATCHES", 3)
+    cms.announcement(title="居民大會", summary="歡迎出席。", slug="oldest")
+    titles = [f"第{n}號通告" for n in range(1, 23)]
+    for n, title in enumerate(titles, 1):
+        cms.announcement(title=title, summary="居民請留意。", slug=f"n{n}")
+    cms.announcement(title="道路工程", summary="海旁道晚上封路。", slug="other")
+    newest_first = [*reversed(titles), "居民大會"]
+    assert found(client, "居民") == newest_first[:20]
+    assert found(client, "居民", page=2) == newest_first[20:]
+    assert found(client, "居民大會") == ["居民大會"]  # a rare query is ranked as before
+
+
+def test_reindexing_many_pages_at_once_builds_what_publishing_builds(client):
+    pages = [
+        cms.announcement(title="長者卡申請", summary="社會福利署辦理。", slug="one"),
+        cms.announcement(title="Clinic hours", summary="Clinics open earlier.", slug="two"),
+    ]
+    entries = SearchEntry.objects.filter(page__in=pages).order_by("page_id")
+    built = list(entries.values_list("page_id", "text", "title_text", "vector"))
+    entries.delete()
+    call_command("cms_reindex", stdout=io.StringIO())
+    assert list(entries.values_list("page_id", "text", "title_text", "vector")) == built
+    assert search.index_pages(iter(pages)) == 2  # again: refreshed, not doubled
+    assert list(entries.values_list("page_id", "text", "title_text", "vector")) == built
+    assert found(client, "社會") == ["長者卡申請"]
+    assert found(client, "opened", "en") == ["Clinic hours"]
 
 
 def test_expired_and_unpublished_pages_are_not_found(client):
