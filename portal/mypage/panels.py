@@ -27,8 +27,10 @@ key holds the resident's id, the panel, the language, the local date and the res
 *generation*, a token replaced by `changed(user_id)` whenever something that a cached panel
 shows changes for them: a save or delete of a model in a panel's `invalidated_by` (a map from
 model to the path of its user id, connected by `connect_invalidation()` at start-up), and any
-status change of theirs through portal.workflow (`transitioned`); apps call `changed()`
-themselves for changes made without either (the FHIR store's writes, for records). So a
+status change of theirs through portal.workflow (`transitioned`, and `recorded_unchanged`
+for a bulk job's history rows: due dates a calendar change moved); apps call `changed()`
+themselves for changes made without either (the FHIR store's writes, for records; the
+inbox's mark-read and merge UPDATEs). So a
 fragment is only ever served to the resident it was rendered for, and never after a change
 that affects it; `cache_seconds` bounds what no signal reports (a clinic renamed). Panels
 that show live data (departures) or are cheap stay uncached.
@@ -200,8 +202,9 @@ def _value_at(obj, path):
 
 def connect_invalidation():
     """Connect the saves and deletes of every cached panel's `invalidated_by` models to
-    `changed()`, and portal.workflow's status changes (called from MyPageConfig.ready())."""
-    from portal.workflow.signals import transitioned
+    `changed()`, and portal.workflow's status changes and bulk history rows (called from
+    MyPageConfig.ready())."""
+    from portal.workflow.signals import recorded_unchanged, transitioned
 
     for panel in registered_panels():
         for model, path in panel.invalidated_by.items():
@@ -214,11 +217,17 @@ def connect_invalidation():
                 receiver, sender=model, weak=False, dispatch_uid=f"mypage-del-{model}"
             )
     transitioned.connect(_transitioned, dispatch_uid="mypage-transitioned")
+    recorded_unchanged.connect(_recorded_unchanged, dispatch_uid="mypage-recorded-unchanged")
 
 
 # The foreign keys that name the resident an object of a workflow belongs to, read without a
 # query (a transition's statement count is pinned).
-OWNER_ATTNAMES = ("resident_id", "applicant_id", "user_id", "owner_id")
+OWNER_ATTNAMES = ("resident_id", "applicant_id", "holder_id", "user_id", "owner_id")
+
+
+def _owner_attname(model):
+    names = {f.attname for f in model._meta.concrete_fields}
+    return next((a for a in OWNER_ATTNAMES if a in names), None)
 
 
 def _transitioned(sender, change, **kwargs):
@@ -227,3 +236,18 @@ def _transitioned(sender, change, **kwargs):
         if owner:
             changed(owner)
             return
+
+
+def _recorded_unchanged(sender, objects, **kwargs):
+    """A bulk job's history rows (a calendar change moved due dates): the residents of the
+    objects, read in one query when the job loaded the objects without their owner."""
+    attname = _owner_attname(sender)
+    if attname is None:
+        return
+    owners = {obj.__dict__[attname] for obj in objects if attname in obj.__dict__}
+    missing = [obj.pk for obj in objects if attname not in obj.__dict__]
+    if missing:
+        owners.update(
+            sender._default_manager.filter(pk__in=missing).values_list(attname, flat=True)
+        )
+    changed(*owners)
