@@ -134,6 +134,34 @@ def generation(user):
     return token
 
 
+def request_generation(request):
+    """The signed-in resident's generation, read once per request."""
+    token = getattr(request, "_mypage_generation", None)
+    if token is None:
+        token = request._mypage_generation = generation(request.user)
+    return token
+
+
+_MISSING = object()
+
+
+def resident_value(request, name, compute, seconds=300):
+    """A small value of the signed-in resident's (their unread count, their My page layout):
+    `compute()` once, then served from the cache under their generation, so the same
+    `changed()` calls that drop their fragments drop it; the caller makes sure every change
+    of what it depends on calls `changed()` (a model in a panel's `invalidated_by`, or by
+    hand). Not language-dependent; computed each time when the panel cache is off."""
+    user = request.user
+    if not settings.MYPAGE_CACHE_PANELS or not user.is_authenticated:
+        return compute()
+    key = f"mypage:value:{name}:{_resident_key(user)}:{request_generation(request)}"
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
+
+
 def changed(*user_ids):
     """Something cached panels show changed for these residents: drop their fragments. Call
     inside or outside a transaction; inside, it takes effect again when it commits (a page
@@ -206,18 +234,22 @@ def connect_invalidation():
     MyPageConfig.ready())."""
     from portal.workflow.signals import recorded_unchanged, transitioned
 
+    from .models import PanelLayout
+
     for panel in registered_panels():
         for model, path in panel.invalidated_by.items():
-
-            def receiver(sender, instance, path=path, **kwargs):
-                changed(_value_at(instance, path))
-
-            post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"mypage-{model}")
-            post_delete.connect(
-                receiver, sender=model, weak=False, dispatch_uid=f"mypage-del-{model}"
-            )
+            _connect(model, path)
+    _connect(PanelLayout, "user_id")  # the layout is kept with the fragments (views.py)
     transitioned.connect(_transitioned, dispatch_uid="mypage-transitioned")
     recorded_unchanged.connect(_recorded_unchanged, dispatch_uid="mypage-recorded-unchanged")
+
+
+def _connect(model, path):
+    def receiver(sender, instance, **kwargs):
+        changed(_value_at(instance, path))
+
+    post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"mypage-{model}")
+    post_delete.connect(receiver, sender=model, weak=False, dispatch_uid=f"mypage-del-{model}")
 
 
 # The foreign keys that name the resident an object of a workflow belongs to, read without a

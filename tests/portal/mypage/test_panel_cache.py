@@ -174,6 +174,8 @@ def test_a_cached_page_costs_fewer_queries_and_is_the_same_page():
     sql = " ".join(q["sql"] for q in warm.captured_queries)
     for table in ("booking_appointment", "cases_case", "cards_cardapplication", "cards_card"):
         assert f'"{table}"' not in sql
+    # Nor the layout, nor the header's unread count: both are kept with the fragments.
+    assert '"mypage_panellayout"' not in sql and '"notifications_message"' not in sql
     # One read of the profile at most: the uncached announcements panel needs the street.
     profile_reads = [q for q in warm.captured_queries if 'FROM "accounts_profile"' in q["sql"]]
     assert len(profile_reads) <= 1
