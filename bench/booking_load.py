@@ -137,8 +137,8 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_server(workers):
-    port = free_port()
+def start_server(workers, port=None):
+    port = port or free_port()
     process = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),

@@ -205,6 +205,7 @@ def main():
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, help="serve on this port (default: any free one)")
     parser.add_argument(
         "--compare",
         action="store_true",
@@ -231,7 +232,7 @@ def main():
     for cached in [True, False] if args.compare else [True]:
         os.environ["MYPAGE_CACHE_PANELS"] = "true" if cached else "false"
         cache.clear()
-        process, port = start_server(args.workers)
+        process, port = start_server(args.workers, args.port)
         try:
             # Warm every worker (templates, translations, URL maps) outside the measurement.
             warm = jobs[: args.workers * 20] + floor_jobs[: args.workers * 20]
