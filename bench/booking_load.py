@@ -137,7 +137,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_server(workers, port=None):
+def start_server(workers, port=None, wait=30):
     port = port or free_port()
     process = subprocess.Popen(
         [
@@ -156,7 +156,7 @@ def start_server(workers, port=None):
         env={**os.environ, "DEBUG": "false"},
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
