@@ -270,16 +270,16 @@ def _transitioned(sender, change, **kwargs):
             return
 
 
-def _recorded_unchanged(sender, objects, **kwargs):
-    """A bulk job's history rows (a calendar change moved due dates): the residents of the
-    objects, read in one query when the job loaded the objects without their owner."""
-    attname = _owner_attname(sender)
-    if attname is None:
-        return
-    owners = {obj.__dict__[attname] for obj in objects if attname in obj.__dict__}
-    missing = [obj.pk for obj in objects if attname not in obj.__dict__]
-    if missing:
-        owners.update(
-            sender._default_manager.filter(pk__in=missing).values_list(attname, flat=True)
-        )
-    changed(*owners)
+def _recorded_unchanged(sender, changes, **kwargs):
+    """A bulk job's history rows (a calendar change moved due dates): the residents of their
+    objects, one query per model in the batch."""
+    from django.apps import apps
+
+    by_model = {}
+    for change in changes:
+        by_model.setdefault(change.model, set()).add(change.object_id)
+    for label, ids in by_model.items():
+        model = apps.get_model(label)
+        attname = _owner_attname(model)
+        if attname is not None:
+            changed(*model._default_manager.filter(pk__in=ids).values_list(attname, flat=True))

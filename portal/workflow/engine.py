@@ -206,14 +206,13 @@ def record_unchanged(rows, *, by, at=None):
     reason) with the step declared in the object's table leaving from and returning to the
     object's current state; `by` is a System. No notification and no effects run: this is for
     bulk jobs whose own write is already done. Raises TransitionError (nothing written) when a
-    step is not declared that way. Sends `recorded_unchanged` once per model (My page drops
-    the residents' cached panels). Returns the rows written."""
+    step is not declared that way. Sends `recorded_unchanged` with the rows (My page drops the
+    residents' cached panels). Returns the rows written."""
     from .models import StateChange
 
     if not isinstance(by, System):
         raise TypeError("record_unchanged() is for jobs: pass by=System(label).")
     at = at or timezone.now()
-    rows = list(rows)
     records = []
     for obj, step_name, reason in rows:
         workflow = workflow_for(obj)
@@ -239,11 +238,7 @@ def record_unchanged(rows, *, by, at=None):
             )
         )
     written = StateChange.objects.bulk_create(records)
-    by_model = {}
-    for obj, _step, _reason in rows:
-        by_model.setdefault(type(obj), []).append(obj)
-    for model, objects in by_model.items():
-        recorded_unchanged.send(sender=model, objects=objects)
+    recorded_unchanged.send(sender=StateChange, changes=written)
     return written
 
 
