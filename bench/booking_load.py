@@ -137,7 +137,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_server(workers, port=None, wait=30):
+def start_server(workers, port=None):
     port = port or free_port()
     process = subprocess.Popen(
         [
@@ -156,7 +156,7 @@ def start_server(workers, port=None, wait=30):
         env={**os.environ, "DEBUG": "false"},
         start_new_session=True,
     )
-    deadline = time.monotonic() + wait
+    deadline = time.monotonic() + 90  # a loaded machine takes a while to import Django twice
     while time.monotonic() < deadline:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)

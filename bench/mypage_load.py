@@ -17,13 +17,10 @@ docs/benchmarks.md.
 """
 
 import argparse
-import asyncio
 import os
 import random
 import signal
-import statistics
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -46,18 +43,18 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.booking_load import (  # noqa: E402  (sets up Django for a PostgreSQL database)
-    percentile,
     server_cpu_seconds,
     start_server,
 )
+from bench.common import CEILING_PATH, CEILING_STATUS, run, summary  # noqa: E402
 from health.booking.models import Appointment, Clinic, Service, Slot  # noqa: E402
 from health.fhir.models import PatientLink  # noqa: E402
 from portal.accounts.models import Profile  # noqa: E402
 from portal.notifications.models import Message  # noqa: E402
 
 PREFIX = "bench-mypage"
-DEMO_PATIENT = "demo-chan-taiman"
 WARMED = " (every one's My page visited once before measuring)"
+DEMO_PATIENT = "demo-chan-taiman"
 
 
 def seed(residents, items):
@@ -140,49 +137,8 @@ def seed(residents, items):
     return sessions
 
 
-async def _get(port, path, session_key):
-    cookie = f"Cookie: sessionid={session_key}; portal_language=en\r\n" if session_key else ""
-    head = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{cookie}Connection: close\r\n\r\n").encode()
-    started = time.perf_counter()
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(head)
-        response = await asyncio.wait_for(reader.read(), timeout=60)
-        writer.close()
-        status = int(response.split(b"\r\n", 1)[0].split()[1])
-        return status, time.perf_counter() - started
-    except (TimeoutError, OSError, IndexError, ValueError) as error:
-        return f"error {type(error).__name__}", time.perf_counter() - started
-
-
-def run(port, jobs, clients):
-    """Closed loop: `clients` connections, each sending its next request when answered."""
-
-    async def main():
-        queue = list(reversed(jobs))
-        results = []
-
-        async def client():
-            while queue:
-                results.append(await _get(port, *queue.pop()))
-
-        await asyncio.gather(*(client() for _ in range(clients)))
-        return results
-
-    started = time.perf_counter()
-    results = asyncio.run(main())
-    return results, time.perf_counter() - started
-
-
-def summary(name, results, wall, expected):
-    latencies = [t * 1000 for _, t in results]
-    wrong = [s for s, _ in results if s != expected]
-    print(
-        f"{name}: {len(results)} in {wall:.2f} s ({len(results) / wall:.0f}/s), "
-        f"p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms, "
-        f"unexpected answers {len(wrong)}{' ' + str(sorted(set(map(str, wrong)))) if wrong else ''}"
-    )
-    return len(results) / wall, not wrong
+def session_cookie(session_key):
+    return f"sessionid={session_key}; portal_language=en"
 
 
 def in_process(user):
@@ -206,7 +162,7 @@ def main():
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--port", type=int, help="serve on this port (default: any free one)")
+    parser.add_argument("--port", type=int, default=None, help="default: any free port")
     parser.add_argument(
         "--warm-all",
         action="store_true",
@@ -226,8 +182,8 @@ def main():
     cold, warm = in_process(sessions[0][1])
     print(f"My page in-process: {cold} queries on a first visit, {warm} when cached")
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    jobs = [("/me/", random.choice(sessions)[0]) for _ in range(args.requests)]
-    floor_jobs = [("/favicon.ico", None)] * args.requests
+    jobs = [("/me/", session_cookie(random.choice(sessions)[0])) for _ in range(args.requests)]
+    floor_jobs = [(CEILING_PATH, None)] * args.requests
     print(
         f"database: {settings.DATABASES['default']['NAME']}, gunicorn workers: {args.workers}, "
         f"{args.clients} clients closed loop, {args.residents} residents with {args.items} "
@@ -241,13 +197,12 @@ def main():
         os.environ["MYPAGE_CACHE_PANELS"] = "true" if cached else "false"
         cache.clear()
         # A port of its own per run: the last server's socket may not be free yet.
-        # Up to two minutes to start: on a loaded machine booting the workers takes a while.
-        process, port = start_server(args.workers, args.port and args.port + run_index, wait=120)
+        process, port = start_server(args.workers, args.port and args.port + run_index)
         try:
             # Warm every worker (templates, translations, URL maps) outside the measurement.
             warm = jobs[: args.workers * 20] + floor_jobs[: args.workers * 20]
             if args.warm_all:
-                warm += [("/me/", session) for session, _user in sessions]
+                warm += [("/me/", session_cookie(key)) for key, _user in sessions]
             run(port, warm, args.workers * 2)
             cpu_before = server_cpu_seconds(process.pid)
             mypage, mypage_wall = run(port, jobs, args.clients)
@@ -257,8 +212,9 @@ def main():
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
         label = "panel cache on" if cached else "panel cache off"
-        rate, page_ok = summary(f"My page ({label})", mypage, mypage_wall, 200)
-        ceiling, floor_ok = summary("  bare view (/favicon.ico)", floor, floor_wall, 301)
+        page = summary(f"My page ({label})", mypage, mypage_wall, 200)
+        floor_ = summary(f"  bare view ({CEILING_PATH})", floor, floor_wall, CEILING_STATUS)
+        rate, page_ok, ceiling, floor_ok = page["rate"], page["ok"], floor_["rate"], floor_["ok"]
         if cpu_before is not None and cpu_after is not None:
             cpu = (cpu_after - cpu_before) / len(mypage) * 1000
             print(f"  gunicorn CPU per My page: {cpu:.1f} ms")
