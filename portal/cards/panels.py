@@ -14,6 +14,11 @@ class CardPanel(Panel):
     title = _("Social security card")
     order = 27
     template_name = "cards/panels/card.html"
+    # Cached per resident; dropped when an application or card of theirs is saved or deleted
+    # and on every status change of either through portal.workflow (a card's holder_id names
+    # its resident). Five minutes bound what no change reports: a collection point renamed.
+    cache_seconds = 300
+    invalidated_by = {CardApplication: "applicant_id", Card: "holder_id"}
 
     class Media:
         css = {"all": ["cards/panel.css"]}

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.mypage.panels import Panel
 
 from . import services
-from .models import DECIDED_STATES, OPEN_STATES, Case, CaseState, StatusText
+from .models import DECIDED_STATES, OPEN_STATES, Case, CaseState, ResidentIdentity, StatusText
 
 RECENT_DAYS = 60
 PANEL_LIMIT = 5
@@ -20,6 +20,15 @@ class CasesPanel(Panel):
     title = _("My applications")
     order = 25
     template_name = "cases/panels/cases.html"
+    # Cached per resident; dropped when one of their cases is saved (filed, a draft started),
+    # changes status through portal.workflow (which also covers a correction asked for, an
+    # extension and the due date each of those moves), has its due date moved by a calendar
+    # change (the recompute's history rows, `recorded_unchanged`), and when their identity is
+    # verified (cases filed for their ID number become theirs). Five minutes bound what no
+    # change reports: a service's name or status wording edited, a result older than
+    # RECENT_DAYS leaving the list. An assignment changes nothing the panel shows.
+    cache_seconds = 300
+    invalidated_by = {Case: "applicant_id", ResidentIdentity: "user_id"}
 
     class Media:
         css = {"all": ["cases/panel.css"]}

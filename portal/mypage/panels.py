@@ -27,8 +27,10 @@ key holds the resident's id, the panel, the language, the local date and the res
 *generation*, a token replaced by `changed(user_id)` whenever something that a cached panel
 shows changes for them: a save or delete of a model in a panel's `invalidated_by` (a map from
 model to the path of its user id, connected by `connect_invalidation()` at start-up), and any
-status change of theirs through portal.workflow (`transitioned`); apps call `changed()`
-themselves for changes made without either (the FHIR store's writes, for records). So a
+status change of theirs through portal.workflow (`transitioned`, and `recorded_unchanged`
+for a bulk job's history rows: due dates a calendar change moved); apps call `changed()`
+themselves for changes made without either (the FHIR store's writes, for records; the
+inbox's mark-read and merge UPDATEs). So a
 fragment is only ever served to the resident it was rendered for, and never after a change
 that affects it; `cache_seconds` bounds what no signal reports (a clinic renamed). Panels
 that show live data (departures) or are cheap stay uncached.
@@ -132,6 +134,34 @@ def generation(user):
     return token
 
 
+def request_generation(request):
+    """The signed-in resident's generation, read once per request."""
+    token = getattr(request, "_mypage_generation", None)
+    if token is None:
+        token = request._mypage_generation = generation(request.user)
+    return token
+
+
+_MISSING = object()
+
+
+def resident_value(request, name, compute, seconds=300):
+    """A small value of the signed-in resident's (their unread count, their My page layout):
+    `compute()` once, then served from the cache under their generation, so the same
+    `changed()` calls that drop their fragments drop it; the caller makes sure every change
+    of what it depends on calls `changed()` (a model in a panel's `invalidated_by`, or by
+    hand). Not language-dependent; computed each time when the panel cache is off."""
+    user = request.user
+    if not settings.MYPAGE_CACHE_PANELS or not user.is_authenticated:
+        return compute()
+    key = f"mypage:value:{name}:{_resident_key(user)}:{request_generation(request)}"
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
+
+
 def changed(*user_ids):
     """Something cached panels show changed for these residents: drop their fragments. Call
     inside or outside a transaction; inside, it takes effect again when it commits (a page
@@ -200,25 +230,36 @@ def _value_at(obj, path):
 
 def connect_invalidation():
     """Connect the saves and deletes of every cached panel's `invalidated_by` models to
-    `changed()`, and portal.workflow's status changes (called from MyPageConfig.ready())."""
-    from portal.workflow.signals import transitioned
+    `changed()`, and portal.workflow's status changes and bulk history rows (called from
+    MyPageConfig.ready())."""
+    from portal.workflow.signals import recorded_unchanged, transitioned
+
+    from .models import PanelLayout
 
     for panel in registered_panels():
         for model, path in panel.invalidated_by.items():
-
-            def receiver(sender, instance, path=path, **kwargs):
-                changed(_value_at(instance, path))
-
-            post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"mypage-{model}")
-            post_delete.connect(
-                receiver, sender=model, weak=False, dispatch_uid=f"mypage-del-{model}"
-            )
+            _connect(model, path)
+    _connect(PanelLayout, "user_id")  # the layout is kept with the fragments (views.py)
     transitioned.connect(_transitioned, dispatch_uid="mypage-transitioned")
+    recorded_unchanged.connect(_recorded_unchanged, dispatch_uid="mypage-recorded-unchanged")
+
+
+def _connect(model, path):
+    def receiver(sender, instance, **kwargs):
+        changed(_value_at(instance, path))
+
+    post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"mypage-{model}")
+    post_delete.connect(receiver, sender=model, weak=False, dispatch_uid=f"mypage-del-{model}")
 
 
 # The foreign keys that name the resident an object of a workflow belongs to, read without a
 # query (a transition's statement count is pinned).
-OWNER_ATTNAMES = ("resident_id", "applicant_id", "user_id", "owner_id")
+OWNER_ATTNAMES = ("resident_id", "applicant_id", "holder_id", "user_id", "owner_id")
+
+
+def _owner_attname(model):
+    names = {f.attname for f in model._meta.concrete_fields}
+    return next((a for a in OWNER_ATTNAMES if a in names), None)
 
 
 def _transitioned(sender, change, **kwargs):
@@ -227,3 +268,18 @@ def _transitioned(sender, change, **kwargs):
         if owner:
             changed(owner)
             return
+
+
+def _recorded_unchanged(sender, changes, **kwargs):
+    """A bulk job's history rows (a calendar change moved due dates): the residents of their
+    objects, one query per model in the batch."""
+    from django.apps import apps
+
+    by_model = {}
+    for change in changes:
+        by_model.setdefault(change.model, set()).add(change.object_id)
+    for label, ids in by_model.items():
+        model = apps.get_model(label)
+        attname = _owner_attname(model)
+        if attname is not None:
+            changed(*model._default_manager.filter(pk__in=ids).values_list(attname, flat=True))

@@ -9,16 +9,28 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .models import PanelLayout
-from .panels import fragment_keys, generation, panels_media, registered_panels, render_panel
+from .panels import (
+    fragment_keys,
+    panels_media,
+    registered_panels,
+    render_panel,
+    request_generation,
+    resident_value,
+)
 
 LAYOUT_ACTIONS = {"up", "down", "hide", "show"}
 
 
-def _layout_for(user):
-    try:
-        return user.mypage_layout
-    except PanelLayout.DoesNotExist:
-        return PanelLayout(user=user)
+def _stored_layout(user):
+    layout = PanelLayout.objects.filter(user=user).values_list("order", "hidden").first()
+    return layout or ([], [])
+
+
+def _layout_for(request):
+    """The resident's arrangement, kept in the cache with their panels (a save of the layout
+    drops both)."""
+    order, hidden = resident_value(request, "layout", lambda: _stored_layout(request.user))
+    return PanelLayout(user=request.user, order=order, hidden=hidden)
 
 
 def _panels_for(request):
@@ -27,13 +39,13 @@ def _panels_for(request):
 
 @login_required
 def index(request):
-    layout = _layout_for(request.user)
+    layout = _layout_for(request)
     arranged = layout.arrange(_panels_for(request))
     hidden = set(layout.hidden)
     shown = [p for p in arranged if p.slug not in hidden]
     # The resident's generation is read before any panel reads its data; then the cached
     # fragments of all panels in one call.
-    token = generation(request.user) if settings.MYPAGE_CACHE_PANELS else None
+    token = request_generation(request) if settings.MYPAGE_CACHE_PANELS else None
     keys = fragment_keys(shown, request, token)
     cached = cache.get_many(list(keys.values())) if keys else {}
     visible = [render_panel(p, request, keys.get(p.slug), cached) for p in shown]

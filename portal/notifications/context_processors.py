@@ -1,10 +1,16 @@
+from portal.mypage.panels import resident_value
+
 from .services import unread_count
 
 
 def request_unread_count(request):
-    """The signed-in user's unread count, counted at most once per request."""
+    """The signed-in user's unread count, counted at most once per request and kept in the
+    cache under the resident's My page generation: a message written or deleted (the inbox
+    panel's `invalidated_by`), folded into a burst or marked read (services.py) drops it."""
     if not hasattr(request, "_notifications_unread"):
-        request._notifications_unread = unread_count(request.user)
+        request._notifications_unread = resident_value(
+            request, "unread", lambda: unread_count(request.user)
+        )
     return request._notifications_unread
 
 

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from portal.celery import publish
+from portal.mypage.panels import changed as mypage_changed
 
 from . import tasks
 from .channels import CHANNELS, absolute_url
@@ -332,6 +333,7 @@ def _open_burst(user, kind, about_key, since):
 def _fold_into(message, fields, attachment_rows, external, send_at):
     """Update the burst's message to the latest news: text, link, attachments, unread again."""
     Message.objects.filter(pk=message.pk).update(read_at=None, **fields)
+    mypage_changed(message.user_id)  # an UPDATE: no save signal tells My page's inbox panel
     for name, value in fields.items():
         setattr(message, name, value)
     message.read_at = None
@@ -391,6 +393,7 @@ def mark_read(message):
         now = timezone.now()
         if Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now):
             message.read_at = now
+            mypage_changed(message.user_id)
         else:
             message.refresh_from_db(fields=["read_at"])
     return message
@@ -398,4 +401,7 @@ def mark_read(message):
 
 def mark_all_read(user):
     """Mark every unread message of the user read. Returns how many changed."""
-    return Message.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+    count = Message.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+    if count:
+        mypage_changed(user.pk)
+    return count

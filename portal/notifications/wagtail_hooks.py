@@ -32,6 +32,11 @@ class InboxPanel(Panel):
     order = 90
     template_name = "notifications/panels/inbox.html"
     latest = 3
+    # Cached per resident; dropped when a message of theirs is written or deleted, and when
+    # one is folded into a burst or marked read (UPDATEs: services.py calls
+    # portal.mypage.panels.changed). The count and the latest messages are both in it.
+    cache_seconds = 300
+    invalidated_by = {Message: "user_id"}
 
     def get_context_data(self, request):
         return {

@@ -15,7 +15,7 @@ from .errors import (
     TransitionForbidden,
     TransitionLost,
 )
-from .signals import transitioned
+from .signals import recorded_unchanged, transitioned
 from .table import RESIDENT, STAFF, SYSTEM, Step, System, workflow_for
 
 REASON_MAX_LENGTH = 500
@@ -206,7 +206,8 @@ def record_unchanged(rows, *, by, at=None):
     reason) with the step declared in the object's table leaving from and returning to the
     object's current state; `by` is a System. No notification and no effects run: this is for
     bulk jobs whose own write is already done. Raises TransitionError (nothing written) when a
-    step is not declared that way. Returns the rows written."""
+    step is not declared that way. Sends `recorded_unchanged` with the rows (My page drops the
+    residents' cached panels). Returns the rows written."""
     from .models import StateChange
 
     if not isinstance(by, System):
@@ -249,7 +250,9 @@ def record_unchanged(rows, *, by, at=None):
                 resident_text=text,
             )
         )
-    return StateChange.objects.bulk_create(records)
+    written = StateChange.objects.bulk_create(records)
+    recorded_unchanged.send(sender=StateChange, changes=written)
+    return written
 
 
 def _name(user):

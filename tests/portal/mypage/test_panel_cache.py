@@ -2,7 +2,7 @@
 and per-resident fragment caching that nothing of one resident ever reaches another through
 and that the changes affecting a panel drop at once."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import connection
 from django.test import Client
@@ -15,11 +15,26 @@ from health.booking import rules
 from health.fhir.access import system_requester
 from health.fhir.models import PatientLink
 from health.fhir.store import create_resource
+from portal.cards import services as cards
+from portal.cases import services as cases
+from portal.cases.models import CaseState
+from portal.notifications import services as inbox
 from portal.notifications.models import Message
+from portal.workcalendar.models import CalendarDay
+from portal.workcalendar.services import seed_year
 from tests.factories import UserFactory
 from tests.health.booking.factories import AppointmentFactory, ClinicFactory, SlotFactory
+from tests.portal.cards import factories as card_factories
+from tests.portal.cases.factories import CaseFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def files(settings, tmp_path):
+    """Card photos and case documents go to folders of the test's own."""
+    settings.CARDS_FILES_ROOT = tmp_path / "card-files"
+    settings.CASES_FILES_ROOT = tmp_path / "case-files"
 
 
 def signed_in(user):
@@ -43,6 +58,13 @@ def page(client):
     return response.content.decode()
 
 
+def panel(client, slug):
+    """One panel's section of My page."""
+    html = page(client)
+    start = html.index(f'id="panel-{slug}"')
+    return html[start : html.index("</section>", start)]
+
+
 def queries(client):
     with CaptureQueriesContext(connection) as captured:
         page(client)
@@ -58,10 +80,22 @@ def book(user, clinic, hours, label):
     return AppointmentFactory(slot=slot, resident=user)
 
 
-def message(user, n):
-    Message.objects.create(
-        user=user, kind="general", subject=f"Message {n}", body="", language="en"
+def message(user, n, subject=None):
+    return Message.objects.create(
+        user=user, kind="general", subject=subject or f"Message {n}", body="", language="en"
     )
+
+
+def open_case(user, label, received_on=None, **kwargs):
+    case = CaseFactory(
+        applicant=user,
+        service=ServiceFactory(name_en=label),
+        received_on=received_on or timezone.localdate(),
+        **kwargs,
+    )
+    cases.refresh_due_date(case)
+    case.refresh_from_db()
+    return case
 
 
 def patient_for(user, weight="70"):
@@ -105,11 +139,19 @@ def test_the_query_count_does_not_grow_with_the_panels_items(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     clinic = ClinicFactory()
     few, many = named("Few"), named("Many")
+    office = card_factories.OfficeFactory()
+    officer = card_factories.officer_of(office)
     for user, count in ((few, 1), (many, 12)):
         for n in range(count):
             book(user, clinic, 24 + n, f"Service {n}")
             message(user, n)
+            open_case(user, f"Application {n}")
+            open_case(user, f"Decided {n}", state=CaseState.APPROVED)
         weight(patient_for(user), 70)
+    # One open card application each; the many also hold a card and its history.
+    card_factories.collected(officer, many, office)
+    for user in (few, many):
+        card_factories.submitted(user, office)
     few_client, many_client = signed_in(few), signed_in(many)
     page(few_client), page(many_client)  # first visits store a layout and a generation
     assert queries(few_client) == queries(many_client)
@@ -118,14 +160,22 @@ def test_the_query_count_does_not_grow_with_the_panels_items(settings):
 def test_a_cached_page_costs_fewer_queries_and_is_the_same_page():
     user = named("Cached")
     book(user, ClinicFactory(), 24, "Dental check")
+    open_case(user, "Parking permit")
+    application = card_factories.submitted(user)
+    message(user, 1, "Your permit letter")
     client = signed_in(user)
     first = page(client)
     with CaptureQueriesContext(connection) as warm:
         second = page(client)
-    assert "Dental check" in first and "Dental check" in second
-    # The cached panels (profile, appointments, health) read nothing the second time.
+    for text in ("Dental check", "Parking permit", application.reference, "Your permit letter"):
+        assert text in first and text in second
+    # The cached panels (profile, appointments, health, cases, card, inbox) read nothing the
+    # second time.
     sql = " ".join(q["sql"] for q in warm.captured_queries)
-    assert "booking_appointment" not in sql
+    for table in ("booking_appointment", "cases_case", "cards_cardapplication", "cards_card"):
+        assert f'"{table}"' not in sql
+    # Nor the layout, nor the header's unread count: both are kept with the fragments.
+    assert '"mypage_panellayout"' not in sql and '"notifications_message"' not in sql
     # One read of the profile at most: the uncached announcements panel needs the street.
     profile_reads = [q for q in warm.captured_queries if 'FROM "accounts_profile"' in q["sql"]]
     assert len(profile_reads) <= 1
@@ -136,12 +186,27 @@ def test_nothing_of_one_resident_reaches_another():
     alice, bob = named("Alice Wong"), named("Bob Lee")
     book(alice, clinic, 24, "Physiotherapy for Alice")
     weight(patient_for(alice), 81)
+    case = open_case(alice, "Alice's housing grant")
+    application = card_factories.submitted(alice)
+    message(alice, 1, "A letter for Alice")
     alice_page = page(signed_in(alice))
-    assert "Alice Wong" in alice_page and "Physiotherapy for Alice" in alice_page
-    assert "81" in alice_page
+    alices = [
+        "Alice Wong",
+        "Physiotherapy for Alice",
+        "81 kg",
+        "Alice&#x27;s housing grant",
+        case.reference,
+        application.reference,
+        "A letter for Alice",
+    ]
+    for text in alices:
+        assert text in alice_page
     bob_page = page(signed_in(bob))
     assert "Bob Lee" in bob_page
-    for text in ("Alice Wong", "Physiotherapy for Alice", "81 kg"):
+    assert "You have no applications." in bob_page
+    assert "You have no social security card application." in bob_page
+    assert "You have no messages yet." in bob_page
+    for text in alices:
         assert text not in bob_page
     # And back: Alice's cached page is hers, not Bob's.
     again = page(signed_in(alice))
@@ -180,3 +245,92 @@ def test_changes_drop_the_cached_fragments(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         weight(pid, 64)
     assert "64" in page(client)
+
+
+def test_the_cases_panel_follows_every_change_to_the_residents_cases(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.WORKCALENDAR_REGION = "HK"
+    seed_year(2026, confirm=True)
+    user = named("Applicant")
+    client = signed_in(user)
+    assert "You have no applications." in page(client)
+    # Filed (a row written).
+    case = open_case(user, "Proof of address", received_on=date(2026, 7, 6))
+    first = page(client)
+    assert "Proof of address" in first and "17 July 2026" in first
+    # A calendar change moves the due date: the recompute writes it with one UPDATE for a
+    # batch and its history rows in bulk, no save signal.
+    with django_capture_on_commit_callbacks(execute=True):
+        CalendarDay.objects.create(
+            date=date(2026, 7, 9),
+            kind=CalendarDay.Kind.CLOSURE,
+            name_zh_hant="八號颱風信號",
+            name_zh_hans="八号台风信号",
+            name_en="Typhoon signal No. 8",
+        )
+    moved = page(client)
+    assert "20 July 2026" in moved and "17 July 2026" not in moved
+    # A status change through the workflow (the resident withdraws).
+    with django_capture_on_commit_callbacks(execute=True):
+        cases.withdraw(case, by=user, reason="Filed twice")
+    withdrawn = page(client)
+    assert "Recent results" in withdrawn and "20 July 2026" not in withdrawn
+    # A case filed at the window for their ID number becomes theirs when an officer verifies
+    # their identity (an UPDATE of its applicant).
+    window = CaseFactory(
+        applicant=None,
+        applicant_id_number="A1234563",
+        service=ServiceFactory(name_en="Filed at the window"),
+        received_on=timezone.localdate(),
+    )
+    assert "Filed at the window" not in page(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        cases.verify_identity(user, "A1234563", by=None)
+    assert window.reference in page(client)
+
+
+def test_the_card_panel_follows_applications_and_cards(django_capture_on_commit_callbacks):
+    office = card_factories.OfficeFactory()
+    officer = card_factories.officer_of(office)
+    user = named("Holder")
+    client = signed_in(user)
+    assert "You have no social security card application." in panel(client, "card")
+    with django_capture_on_commit_callbacks(execute=True):
+        application = card_factories.draft(user, office)
+    assert application.reference in panel(client, "card")
+    with django_capture_on_commit_callbacks(execute=True):
+        cards.submit(application, by=user)
+    assert "Submitted" in panel(client, "card")
+    with django_capture_on_commit_callbacks(execute=True):
+        cards.approve(application, by=officer)
+    assert "Photo and data approved" in panel(client, "card")
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = cards.create_batch(office, [application], by=officer)
+        cards.mark_batch_ready(batch, by=officer)
+    assert "Ready for collection" in panel(client, "card")
+    with django_capture_on_commit_callbacks(execute=True):
+        application.refresh_from_db()
+        cards.record_collection(application, by=officer)
+    card = application.card
+    assert card.masked_number in panel(client, "card")
+    # Reporting the card lost changes the card's status (its holder, not an applicant).
+    with django_capture_on_commit_callbacks(execute=True):
+        cards.report_lost(card, by=user)
+    assert card.masked_number not in panel(client, "card")
+
+
+def test_the_inbox_panel_follows_new_read_and_deleted_messages():
+    user = named("Reader")
+    client = signed_in(user)
+    assert "You have no messages yet." in panel(client, "inbox")
+    first = message(user, 1, "Water will be off on Friday")
+    second = message(user, 2, "Your library card is ready")
+    shown = panel(client, "inbox")
+    assert "Water will be off on Friday" in shown and "2 unread messages" in shown
+    inbox.mark_read(first)
+    assert "1 unread message" in panel(client, "inbox")
+    inbox.mark_all_read(user)
+    assert "0 unread messages" in panel(client, "inbox")
+    second.delete()
+    assert "Your library card is ready" not in panel(client, "inbox")

@@ -130,3 +130,26 @@ def test_the_inbox_shows_the_merged_message_once(client):
     message = Message.objects.get()
     detail = client.get(f"/inbox/{message.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "3 updates in this message, the latest on" in detail
+
+
+def test_my_page_shows_a_burst_folded_into_a_read_message_as_unread_again():
+    # Folding is an UPDATE (no save signal): My page's cached inbox panel must still drop.
+    from django.test import Client
+
+    from portal.notifications.services import mark_read
+
+    user = UserFactory()
+    set_profile(user, preferred_language="en")
+    client = Client()
+    client.cookies["portal_language"] = "en"
+    client.force_login(user)
+
+    def inbox_panel():
+        html = client.get("/me/").content.decode()
+        start = html.index('id="panel-inbox"')
+        return html[start : html.index("</section>", start)]
+
+    mark_read(update(user, "accepted"))
+    assert "0 unread messages" in inbox_panel()
+    update(user, "decided")
+    assert "1 unread message" in inbox_panel()
