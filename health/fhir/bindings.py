@@ -80,7 +80,7 @@ CONCEPT_BINDINGS = {
 _RESOURCE = "resource"  # a field holding any resource (contained, Bundle.entry.resource)
 
 
-def _model_in(annotation):
+def model_in(annotation):
     """The fhir.resources model class an annotation leads to, or None for primitives."""
     stack = [annotation]
     while stack:
@@ -110,7 +110,7 @@ def _plan(model):
         concept = CONCEPT_BINDINGS.get((name, info.alias))
         if concept is not None:
             concept = (concept[0], frozenset(concept[1].split()))
-        child = _model_in(info.annotation)
+        child = model_in(info.annotation)
         any_resource = child is not None and child.__name__ in ("Resource", "DomainResource")
         if codes or concept or child is not None:
             plan[info.alias] = (codes, concept, None if any_resource else child, any_resource)

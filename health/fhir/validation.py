@@ -6,14 +6,13 @@ OperationOutcome whose `expression` names the element at fault (FHIRPath-like, e
 """
 
 import re
-import typing
 from functools import cache, lru_cache
 
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B import resource as r4b_resource
 from pydantic import ValidationError
 
-from .bindings import code_issues
+from .bindings import code_issues, model_in
 from .errors import FhirError
 from .narrative import narrative_issues
 from .wire import loads
@@ -213,25 +212,13 @@ ELEMENT_MAX_TEXT = 2000
 _elements = {}
 
 
-def _model_of(annotation):
-    """The fhir.resources model class an annotation leads to, or None for primitives."""
-    stack = [annotation]
-    while stack:
-        item = stack.pop()
-        klass = getattr(item, "get_model_klass", None)
-        if klass is not None:
-            return klass()
-        stack.extend(typing.get_args(item))
-    return None
-
-
 @cache
 def _children(model):
     """{JSON key: (attribute, model class)} of a model's complex elements (not resources:
     `contained` and Bundle entries hold resources of any type)."""
     out = {}
     for name, info in model.model_fields.items():
-        child = _model_of(info.annotation)
+        child = model_in(info.annotation)
         if child is None or child.__name__ in ("Resource", "DomainResource"):
             continue
         if issubclass(child, r4b_resource.Resource):
