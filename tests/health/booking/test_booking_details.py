@@ -133,6 +133,9 @@ def test_moved_labels_take_one_query_for_the_list(resident_client, resident, cli
         resident_client.get(url)
     move_one(10)
     move_one(12)
+    # The moves' messages changed the header's unread count, which is read once and then
+    # kept with the resident's cached values: compare the list in the same state as before.
+    resident_client.get(url)
     with CaptureQueriesContext(connection) as three:
         resident_client.get(url)
     assert len(three) == len(one)
