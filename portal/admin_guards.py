@@ -10,6 +10,8 @@ own pages never send; the code is Wagtail's, so the guards sit here, in front of
 - moving the root page (it has no parent to reorder in) is a 404, and the external-link
   chooser posted without its `url` field a 400;
 - a snippet chooser's "create" route for a model whose chooser has no creation form is a 404;
+- a chooser's "chosen" routes with an id that is no key of the model ("1k" for an integer
+  key: Wagtail routes any string there and the lookup raised ValueError) are a 404;
 - deleting an object other rows still need (a clinic with slots: a PROTECT or RESTRICT foreign
   key Wagtail's reference index does not track) deletes nothing, as Django guarantees, and
   sends the staff member back with a message naming what still refers to it.
@@ -89,6 +91,41 @@ def _still_referred_to(request, exception):
     return HttpResponseRedirect(back or request.get_full_path())
 
 
+def _chooser_model(view_func):
+    from django.apps import apps
+
+    view_class = getattr(view_func, "view_class", None)
+    model = getattr(view_func, "view_initkwargs", {}).get("model") or getattr(
+        view_class, "model", None
+    )
+    if isinstance(model, str):
+        model = apps.get_model(model)
+    return model
+
+
+def _keys_of(model, values):
+    """Whether every value is a possible primary key of `model` (as Wagtail quotes them)."""
+    from django.contrib.admin.utils import unquote
+    from django.core.exceptions import ValidationError
+
+    field = model._meta.pk
+    try:
+        for value in values:
+            field.get_prep_value(field.to_python(unquote(value)))
+    except (ValueError, TypeError, ValidationError, OverflowError):
+        return False
+    return True
+
+
+def _chosen_ids_are_keys(request, view_func, view_kwargs):
+    model = _chooser_model(view_func)
+    if model is None:
+        return
+    values = [view_kwargs["pk"]] if "pk" in view_kwargs else request.GET.getlist("id")
+    if not _keys_of(model, values):
+        raise Http404
+
+
 GUARDS = {
     "set_page_position": _page_has_parent,
     "wagtailadmin_choose_page_external_link": _external_link_has_url,
@@ -112,6 +149,8 @@ class AdminRequestGuardMiddleware:
             return None
         if match.url_name == "create" and not _chooser_can_create(view_func):
             raise Http404
+        if match.url_name in ("chosen", "chosen_multiple"):
+            _chosen_ids_are_keys(request, view_func, view_kwargs)
         guard = GUARDS.get(match.url_name)
         return guard(request, **view_kwargs) if guard else None
 

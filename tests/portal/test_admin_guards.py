@@ -121,3 +121,27 @@ def test_deleting_a_clinic_that_still_has_slots_is_refused_with_a_message(admin_
     page = admin_client.get(edit_page).content.decode()
     assert "This cannot be deleted while other records still refer to it" in page
     assert "(Appointments: 1)" in page  # the slot would go with the clinic; its booking not
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/images/chooser/chosen/1k/",
+        "/admin/documents/chooser/chosen/%00/",
+        "/admin/images/chooser/chosen-multiple/?id=1&id=1k",
+        "/admin/snippets/choose/accounts/street/chosen/99999999999999999999999/",
+    ],
+)
+def test_a_chooser_asked_for_an_id_that_is_no_key_is_not_found(admin_client, url):
+    # Wagtail routes any string as the chosen object's id; "1k" for an integer key raised
+    # ValueError in the lookup, a 500 (found by CI's fuzz run).
+    assert admin_client.get(url).status_code == 404
+
+
+def test_a_chooser_still_returns_a_chosen_street(admin_client):
+    from tests.factories import StreetFactory
+
+    street = StreetFactory()
+    response = admin_client.get(f"/admin/snippets/choose/accounts/street/chosen/{street.pk}/")
+    assert response.status_code == 200
+    assert str(street.pk) in response.content.decode()
