@@ -74,8 +74,8 @@ run: export PORT := $(PORT)
 run: migrate
 	@$(RUN_ENV) $(PY) manage.py load_demo
 	@echo "Serving on http://127.0.0.1:$(PORT); e-mails are written to var/mail/ (Ctrl-C stops the web server and the worker)"
-	@$(RUN_ENV) $(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=warning \
-	    --schedule var/celerybeat-schedule --quiet & worker=$$!; \
+	@$(RUN_ENV) $(VENV)/bin/celery -A portal --quiet worker --beat --pool=solo --loglevel=warning \
+	    --schedule var/celerybeat-schedule & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT) --skip-checks
 
