@@ -29,4 +29,4 @@ def test_make_run_writes_mail_to_files_and_keeps_the_worker_quiet():
     makefile = (ROOT / "Makefile").read_text()
     run = makefile[makefile.index("\nrun:") :].split("\n\n")[0]
     assert "EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend" in makefile
-    assert re.search(r"celery -A portal worker .*--loglevel=warning", run)
+    assert re.search(r"celery -A portal --quiet worker .*--loglevel=warning", run)
