@@ -11,6 +11,7 @@ from portal.cases import services
 from portal.cases.models import CaseExtension, CasePause, CaseState
 from portal.workcalendar.models import CalendarDay, CalendarYear
 from portal.workcalendar.services import seed_year
+from tests.portal.workcalendar.factories import ClosureDayFactory
 
 from .factories import CaseFactory, ServiceFactory
 
@@ -39,13 +40,7 @@ def test_a_typhoon_closure_added_while_a_case_is_open_moves_its_due_date(
     decided = open_case(date(2026, 7, 6), state=CaseState.APPROVED)
     assert case.due_date == date(2026, 7, 17) and not case.due_provisional
     with django_capture_on_commit_callbacks(execute=True):
-        CalendarDay.objects.create(
-            date=date(2026, 7, 9),
-            kind=CalendarDay.Kind.CLOSURE,
-            name_zh_hant="八號颱風信號",
-            name_zh_hans="八号台风信号",
-            name_en="Typhoon signal No. 8",
-        )
+        ClosureDayFactory(date=date(2026, 7, 9))
     case.refresh_from_db()
     decided.refresh_from_db()
     assert case.due_date == date(2026, 7, 20)

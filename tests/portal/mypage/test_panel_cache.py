@@ -20,12 +20,12 @@ from portal.cases import services as cases
 from portal.cases.models import CaseState
 from portal.notifications import services as inbox
 from portal.notifications.models import Message
-from portal.workcalendar.models import CalendarDay
 from portal.workcalendar.services import seed_year
 from tests.factories import UserFactory
 from tests.health.booking.factories import AppointmentFactory, ClinicFactory, SlotFactory
 from tests.portal.cards import factories as card_factories
 from tests.portal.cases.factories import CaseFactory, ServiceFactory
+from tests.portal.workcalendar.factories import ClosureDayFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -262,13 +262,7 @@ def test_the_cases_panel_follows_every_change_to_the_residents_cases(
     # A calendar change moves the due date: the recompute writes it with one UPDATE for a
     # batch and its history rows in bulk, no save signal.
     with django_capture_on_commit_callbacks(execute=True):
-        CalendarDay.objects.create(
-            date=date(2026, 7, 9),
-            kind=CalendarDay.Kind.CLOSURE,
-            name_zh_hant="八號颱風信號",
-            name_zh_hans="八号台风信号",
-            name_en="Typhoon signal No. 8",
-        )
+        ClosureDayFactory(date=date(2026, 7, 9))
     moved = page(client)
     assert "20 July 2026" in moved and "17 July 2026" not in moved
     # A status change through the workflow (the resident withdraws).

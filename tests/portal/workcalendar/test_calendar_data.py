@@ -17,6 +17,7 @@ from portal.workcalendar.models import CalendarDay, CalendarYear
 from portal.workcalendar.services import business_calendar, seed_year
 from portal.workcalendar.signals import calendar_changed
 from tests.factories import StaffFactory, UserFactory, with_totp
+from tests.portal.workcalendar.factories import ClosureDayFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,13 +74,7 @@ def test_seeding_mainland_china_brings_holidays_and_make_up_working_days(
 def test_reseeding_keeps_staff_days_and_changes_nothing_twice(settings):
     settings.WORKCALENDAR_REGION = "HK"
     seed_year(2026)
-    typhoon = CalendarDay.objects.create(
-        date=date(2026, 9, 16),
-        kind=CalendarDay.Kind.CLOSURE,
-        name_zh_hant="八號颱風信號",
-        name_zh_hans="八号台风信号",
-        name_en="Typhoon signal No. 8",
-    )
+    typhoon = ClosureDayFactory(date=date(2026, 9, 16))
     moved = CalendarDay.objects.get(date=date(2026, 7, 1))
     moved.source = CalendarDay.Source.STAFF
     moved.name_en = "Establishment Day (as announced)"
