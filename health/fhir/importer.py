@@ -421,17 +421,22 @@ class _Pipe:
 
 
 def _prepare_all(pipe, files, chunk_size, language):
-    with translation.override(language):
-        for path in files:
-            try:
-                for item in _prepare(path, chunk_size):
-                    if not pipe.put(item):
+    try:
+        with translation.override(language):
+            for path in files:
+                try:
+                    for item in _prepare(path, chunk_size):
+                        if not pipe.put(item):
+                            return
+                except BaseException as exc:  # noqa: BLE001 - reported by the writer, per file
+                    if not pipe.put(_Failed(exc)):
                         return
-            except BaseException as exc:  # noqa: BLE001 - reported by the writer, per file
-                if not pipe.put(_Failed(exc)):
+                if not pipe.put(_END):
                     return
-            if not pipe.put(_END):
-                return
+    finally:
+        # Preparing needs no database; should that ever change, no connection outlives
+        # the thread (this closes only connections this thread opened).
+        connections.close_all()
 
 
 def _overlapped(files, requester, base, chunk_size, known):
