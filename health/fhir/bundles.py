@@ -398,6 +398,12 @@ def run_bundle(
     `budget` defaults to a request's (Budget); the importer passes an unlimited one.
     """
     kind, parts = parse_bundle(bundle, validated=validated)
+    return run_parsed(kind, parts, requester, base, lenient=lenient, known=known, budget=budget)
+
+
+def run_parsed(kind, parts, requester, base, *, lenient=False, known=frozenset(), budget=None):
+    """Run what parse_bundle returned (run_bundle's database half; the importer parses the
+    next file while the previous one is written)."""
     budget = budget or Budget(lenient=lenient)
     if kind == "transaction":
         return kind, _transaction(parts, requester, base, budget, known)

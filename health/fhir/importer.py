@@ -12,6 +12,10 @@ resolve), and the ids every NDJSON line carries are read first, so a reference t
 a later file (or a later chunk) holds is accepted; at the end of the run the import reports
 any such resource that was not loaded after all.
 
+In one process (`workers` 1), a thread reads, parses and validates the next file (or NDJSON
+chunk) while the calling thread writes the previous one; the writes, their order and their
+transactions are those of a plain loop over the files.
+
 With `workers` > 1 the files are shared out among that many forked processes, each with
 its own database connection; each file is still one transaction (per chunk for NDJSON),
 and the per-file reports are added up in the calling process as files finish.
@@ -20,13 +24,16 @@ and the per-file reports are added up in the calling process as files finish.
 import json
 import logging
 import multiprocessing
+import queue
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import DatabaseError, connections
+from django.utils import translation
 
-from .bundles import Budget, run_bundle
+from .bundles import Budget, parse_bundle, run_parsed
 from .errors import FhirError
 from .models import Resource
 from .validation import parse_json, resource_types, validate_resource
@@ -208,41 +215,58 @@ def _tally(report, entries, kinds):
             report.rejected.append(("", rtype, reason))
 
 
-def _run(bundle, requester, base, validated=False, known=frozenset()):
-    _kind, entries = run_bundle(
-        bundle, requester, base, validated=validated, known=known, budget=Budget(limited=False)
+@dataclass
+class _Work:
+    """One transaction's worth of a file, read, parsed and validated (no database work yet):
+    what `parse_bundle` returned, the (type, method) of its entries, and how to get a fresh
+    `parsed` for a retry (the first attempt consumes the resources: references rewritten)."""
+
+    parsed: tuple
+    kinds: list
+    redo: object
+    # A JSON file's rejected entries are reported under its path.
+    path: str = ""
+
+
+def _json_work(path):
+    def parse():
+        data = parse_json(Path(path).read_bytes())
+        if data.get("resourceType") == "Bundle" and data.get("type") in ("transaction", "batch"):
+            bundle = data
+        elif data.get("resourceType") == "Bundle":
+            # collection, searchset, document...: store the resources they carry.
+            entries = data.get("entry") or []
+            resources = [e.get("resource") for e in entries if isinstance(e, dict)]
+            bundle = _as_transaction([r for r in resources if isinstance(r, dict)])
+        else:
+            bundle = _as_transaction([data])
+        kinds = _kinds(bundle)
+        return parse_bundle(bundle), kinds
+
+    parsed, kinds = parse()
+    # A retry reads the file again: the whole file is validated again, as the first time.
+    return _Work(parsed, kinds, lambda: parse()[0], str(path))
+
+
+def _ndjson_chunk_work(chunk):
+    bundle = _as_transaction(chunk)
+    # Every line was validated as it was read; the Bundle does not do it again.
+    return _Work(
+        parse_bundle(bundle, validated=True),
+        _kinds(bundle),
+        lambda: parse_bundle(bundle, validated=True),
     )
-    return entries
 
 
-def import_json_file(path, report, requester, base, known=frozenset()):
-    data = parse_json(Path(path).read_bytes())
-    if data.get("resourceType") == "Bundle" and data.get("type") in ("transaction", "batch"):
-        bundle = data
-    elif data.get("resourceType") == "Bundle":
-        # collection, searchset, document...: store the resources they carry.
-        resources = [e.get("resource") for e in data.get("entry") or [] if isinstance(e, dict)]
-        bundle = _as_transaction([r for r in resources if isinstance(r, dict)])
-    else:
-        bundle = _as_transaction([data])
-    kinds = _kinds(bundle)
-    before = len(report.rejected)
-    _tally(report, _run(bundle, requester, base, known=known), kinds)
-    for i in range(before, len(report.rejected)):
-        report.rejected[i] = (str(path), *report.rejected[i][1:])
-
-
-def import_ndjson_file(path, report, requester, base, chunk_size=1000, known=frozenset()):
+def _prepare(path, chunk_size=1000):
+    """Everything importing one file does before it touches the database, in the order the
+    writes need it: a `_Work` per transaction, or (where, reason) for a rejected NDJSON line.
+    A failure of the whole file is raised (after the NDJSON chunks read before it)."""
+    path = Path(path)
+    if path.suffix != ".ndjson":
+        yield _json_work(path)
+        return
     chunk = []
-
-    def flush():
-        if chunk:
-            bundle = _as_transaction(chunk)
-            # Every line was validated as it was read; the Bundle does not do it again.
-            entries = _retrying(lambda: _run(bundle, requester, base, validated=True, known=known))
-            _tally(report, entries, _kinds(bundle))
-            chunk.clear()
-
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -251,12 +275,38 @@ def import_ndjson_file(path, report, requester, base, chunk_size=1000, known=fro
                 resource = parse_json(line)
                 validate_resource(resource)
             except FhirError as error:
-                report.rejected.append((str(path), f"line {number}", str(error)))
+                yield (f"line {number}", str(error))
                 continue
             chunk.append(resource)
             if len(chunk) >= chunk_size:
-                flush()
-    flush()
+                yield _ndjson_chunk_work(chunk)
+                chunk = []
+    if chunk:
+        yield _ndjson_chunk_work(chunk)
+
+
+def _write(work, report, requester, base, known):
+    """Run one prepared transaction and count its outcome (once it has committed)."""
+    first = [work.parsed]
+
+    def run():
+        kind, parts = first.pop() if first else work.redo()
+        budget = Budget(limited=False)
+        return run_parsed(kind, parts, requester, base, known=known, budget=budget)[1]
+
+    before = len(report.rejected)
+    _tally(report, _retrying(run), work.kinds)
+    if work.path:
+        for i in range(before, len(report.rejected)):
+            report.rejected[i] = (work.path, *report.rejected[i][1:])
+
+
+def _import_items(path, items, report, requester, base, known):
+    for item in items:
+        if isinstance(item, _Work):
+            _write(item, report, requester, base, known)
+        else:
+            report.rejected.append((str(path), *item))
 
 
 # A Bundle that lost a race with another writer was rolled back whole and is tried again: a
@@ -283,19 +333,22 @@ def _retrying(run):
                 raise
 
 
-def _import_json_retrying(path, report, requester, base, known):
-    return _retrying(lambda: import_json_file(path, report, requester, base, known))
+def import_file(path, requester, base="urn:import", chunk_size=1000, known=frozenset(), items=None):
+    """Import one file; returns (its report, the error that rejected the whole file or None).
 
-
-def import_file(path, requester, base="urn:import", chunk_size=1000, known=frozenset()):
-    """Import one file; returns (its report, the error that rejected the whole file or None)."""
+    `items` is the file's `_prepare` output when another thread has been producing it
+    (`_overlapped`); by default it is produced here, as the writes go."""
     report = ImportReport(files=1)
     path = Path(path)
     try:
-        if path.suffix == ".ndjson":
-            import_ndjson_file(path, report, requester, base, chunk_size, known)
-        else:
-            _import_json_retrying(path, report, requester, base, known)
+        _import_items(
+            path,
+            _prepare(path, chunk_size) if items is None else items,
+            report,
+            requester,
+            base,
+            known,
+        )
         return report, None
     except FhirError as exc:
         error = "; ".join(i.get("diagnostics", "") for i in exc.issues)
@@ -315,23 +368,125 @@ def import_file(path, requester, base="urn:import", chunk_size=1000, known=froze
     return report, error
 
 
-def import_files(paths, requester, base="urn:import", progress=None, chunk_size=1000, workers=1):
+# -- one process: reading and validating the next file while this one is written ------------
+#
+# An import in one process spends about half its time waiting for PostgreSQL. A thread
+# reads, parses and validates the files (pure Python: no database, no connection of its
+# own) at most PREPARE_AHEAD transactions ahead, while the calling thread writes them on its
+# own connection, in the same order, each in its own transaction as before; psycopg lets go
+# of the GIL while it waits for the server, so the two overlap. What is reported as loaded
+# is what committed, exactly as without the thread.
+
+PREPARE_AHEAD = 2
+_END = object()
+
+
+class _Failed:
+    """The error that ended a file's preparation, carried to the writing thread."""
+
+    def __init__(self, error):
+        self.error = error
+
+
+class _Pipe:
+    def __init__(self):
+        self.queue = queue.Queue(maxsize=PREPARE_AHEAD)
+        self.stop = threading.Event()
+
+    def put(self, item):
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def items(self, state):
+        """One file's items, in order; its preparation's error is raised here."""
+        while True:
+            item = self.queue.get()
+            if item is _END:
+                state["ended"] = True
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+
+    def drain(self, state):
+        """Skip what is left of a file whose writing stopped (an error ends the file)."""
+        while not state.get("ended"):
+            if self.queue.get() is _END:
+                state["ended"] = True
+
+
+def _prepare_all(pipe, files, chunk_size, language):
+    try:
+        with translation.override(language):
+            for path in files:
+                try:
+                    for item in _prepare(path, chunk_size):
+                        if not pipe.put(item):
+                            return
+                except BaseException as exc:  # noqa: BLE001 - reported by the writer, per file
+                    if not pipe.put(_Failed(exc)):
+                        return
+                if not pipe.put(_END):
+                    return
+    finally:
+        # Preparing needs no database; should that ever change, no connection outlives
+        # the thread (this closes only connections this thread opened).
+        connections.close_all()
+
+
+def _overlapped(files, requester, base, chunk_size, known):
+    """(path, report, error) of each file in order, as `import_file` one after the other
+    gives them, with the preparing done in a thread ahead of the writes."""
+    pipe = _Pipe()
+    thread = threading.Thread(
+        target=_prepare_all,
+        args=(pipe, files, chunk_size, translation.get_language()),
+        name="fhir-import-prepare",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        for path in files:
+            state = {}
+            result = import_file(path, requester, base, chunk_size, known, pipe.items(state))
+            pipe.drain(state)
+            yield (path, *result)
+    finally:
+        pipe.stop.set()
+        thread.join()
+
+
+def import_files(
+    paths, requester, base="urn:import", progress=None, chunk_size=1000, workers=1, overlap=True
+):
     """Import every file; a failing file is recorded in the report and the rest go on.
 
     `progress(index, total, path, created, error)` is called in this process as each file
-    finishes (in the order they finish when `workers` > 1).
+    finishes (in the order they finish when `workers` > 1). With one worker the files are
+    read and validated in a thread ahead of the writes unless `overlap` is False.
     """
     report = ImportReport()
     files = find_files(paths)
     known = announced_ids(files)
     if workers > 1 and len(files) > 1:
         results = _in_workers(files, requester, base, chunk_size, workers, known)
+    elif overlap:
+        results = _overlapped(files, requester, base, chunk_size, known)
     else:
         results = ((path, *import_file(path, requester, base, chunk_size, known)) for path in files)
-    for index, (path, part, error) in enumerate(results, start=1):
-        report.add(part)
-        if progress:
-            progress(index, len(files), path, part.total_created, error)
+    try:
+        for index, (path, part, error) in enumerate(results, start=1):
+            report.add(part)
+            if progress:
+                progress(index, len(files), path, part.total_created, error)
+    finally:
+        if hasattr(results, "close"):
+            results.close()  # stops the preparing thread at once if `progress` failed
     for key in _not_loaded(known):
         report.rejected.append(
             ("", key, "announced in the files but not loaded; references to it do not resolve")
