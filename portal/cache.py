@@ -34,7 +34,7 @@ import logging
 
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import DatabaseError, transaction
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -88,9 +88,30 @@ def _default(key, default=None, version=None):
     return default
 
 
+class _ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, keeping one `redis.Redis` per connection pool.
+
+    Django makes a new `redis.Redis` for every call, and building one (its table of
+    response callbacks) costs about as much CPU as the call itself. A `redis.Redis` holds no
+    connection of its own (each command takes one from the pool and gives it back), so one
+    per pool is safe to share."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None or client.connection_pool is not pool:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
+        self._class = _ReusedClientRedisCacheClient
         self._fallback_alias = params.get("FALLBACK")
         self._durable_prefixes = tuple(params.get("DURABLE_KEY_PREFIXES", DURABLE_KEY_PREFIXES))
         self.breaker = breaker_for(self._servers[0])

@@ -2,6 +2,7 @@ from datetime import date, timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from wagtail.admin.forms import WagtailAdminModelForm
@@ -31,27 +32,47 @@ def _check_plannable(value, today=None):
         )
 
 
+SELF = "self"
+
+
+class PersonField(forms.ChoiceField):
+    """The choices are read only when needed: the resident themself is always one, so a post
+    for "self" (most bookings) is valid without reading the household."""
+
+    def valid_value(self, value):
+        return value == SELF or super().valid_value(value)
+
+
 class PersonForm(forms.Form):
     """Who the appointment (or waitlist place) is for: the resident or one of their dependants.
 
     Only the resident's own active dependants are choices, so a tampered id is a form error.
+    The household is read when the form is shown or a dependant is posted, not for "self".
     """
 
-    person = forms.ChoiceField(label=_("Who is the appointment for?"), widget=forms.RadioSelect)
+    person = PersonField(label=_("Who is the appointment for?"), widget=forms.RadioSelect)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.dependants = {str(d.pk): d for d in dependants_of(user)}
-        profile = getattr(user, "profile", None)
-        me = (profile.display_name if profile else "") or user.email
-        self.fields["person"].choices = [("self", _("Me (%(name)s)") % {"name": me})] + [
+        self.user = user
+        self.fields["person"].choices = self._choices  # a callable: read when iterated
+        self.fields["person"].initial = SELF
+
+    @cached_property
+    def dependants(self):
+        return {str(d.pk): d for d in dependants_of(self.user)}
+
+    def _choices(self):
+        profile = getattr(self.user, "profile", None)
+        me = (profile.display_name if profile else "") or self.user.email
+        return [(SELF, _("Me (%(name)s)") % {"name": me})] + [
             (pk, f"{d.name} ({d.get_relationship_display()})") for pk, d in self.dependants.items()
         ]
-        self.fields["person"].initial = "self"
 
     @property
     def dependant(self):
-        return self.dependants.get(self.cleaned_data.get("person"))
+        person = self.cleaned_data.get("person")
+        return None if person == SELF else self.dependants.get(person)
 
 
 class CancelForm(forms.Form):

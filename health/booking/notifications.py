@@ -2,7 +2,8 @@
 code), cancellations, waitlist offers, and the reminder the day before. Each message is a
 kind declared in notification_kinds.py, put in the outbox in the caller's transaction."""
 
-import io
+import struct
+import zlib
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -49,10 +50,33 @@ def send(user, kind, context, *, url="", appointment=None, cancelled=False):
     )
 
 
-def qr_png(code):
-    buffer = io.BytesIO()
-    segno.make(code, error="m").save(buffer, kind="png", scale=8, border=2)
-    return buffer.getvalue()
+def qr_png(code, border=2):
+    """The QR code of `code` as a black-and-white PNG, 8 pixels a module, `border` modules of
+    white around: the image segno's PNG writer makes (pixel for pixel), written directly. At
+    8 pixels a module one module is one byte of a 1-bit row, so a row is one `bytes` call
+    instead of segno's per-pixel loop (half a booking's time for the image)."""
+    qr = segno.make(code, error="m")
+    width = qr.symbol_size(scale=1, border=border)[0]
+    margin = b"\xff" * border
+    blank = b"\x00" + b"\xff" * width  # filter type 0, then a white row
+    rows = [blank] * border
+    rows += [
+        b"\x00" + margin + bytes(0 if dark else 255 for dark in row) + margin for row in qr.matrix
+    ]
+    rows += [blank] * border
+    size = width * 8
+    header = struct.pack(">IIBBBBB", size, size, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    pixels = zlib.compress(b"".join(row * 8 for row in rows), 9)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", pixels)
+        + _chunk(b"IEND", b"")
+    )
+
+
+def _chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def appointment_url(appointment):

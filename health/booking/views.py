@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
+from django.db.models import BigIntegerField, OuterRef, Subquery, Value
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -49,10 +50,19 @@ def _own_appointment(request, pk):
     )
 
 
-def _slot_or_redirect(request, slot_id):
-    slot = (
-        Slot.objects.select_related("clinic", "service", "practitioner").filter(pk=slot_id).first()
-    )
+def _slot_or_redirect(request, slot_id, *, own_booking=False, person=None):
+    """The slot with its clinic, service and practitioner, or a redirect. With `own_booking`,
+    also `slot.own_booking`: the id of the resident's active appointment in it for `person`
+    (as the form posts it), or None, read in the same query."""
+    slots = Slot.objects.select_related("clinic", "service", "practitioner")
+    if own_booking:
+        own = _own_appointments(request, person)
+        slots = slots.annotate(
+            own_booking=Subquery(own.filter(slot=OuterRef("pk")).values("pk")[:1])
+            if own is not None
+            else Value(None, output_field=BigIntegerField())
+        )
+    slot = slots.filter(pk=slot_id).first()
     if slot is None or not slot.clinic.is_active or not slot.service.is_active:
         messages.error(request, str(errors.SlotNotFound()))
         return None, redirect("booking:index")
@@ -179,18 +189,24 @@ def clinic_days(request, clinic_id, service):
 @login_required
 def book(request, slot_id):
     """Step 4: confirm who it is for, then book."""
-    slot, response = _slot_or_redirect(request, slot_id)
+    posted = request.method == "POST"
+    slot, response = _slot_or_redirect(
+        request, slot_id, own_booking=posted, person=request.POST.get("person")
+    )
     if response:
         return response
-    if request.method == "POST" and slot.free <= 0:
+    if posted and slot.free <= 0:
         # Most attempts in a rush find the slot full: answer before the household is read for
-        # the form, as rules.book would (its other rules first, then "full").
+        # the form, as rules.book would (its other rules first, then "full"), with the
+        # resident's own booking read with the slot (a double submit shows it).
         try:
             places.check_slot_bookable(slot)
         except errors.REFUSALS as error:
             messages.error(request, str(error))
             return redirect(_clinic_days_url(slot))
-        return _already_booked(request, slot, request.POST.get("person")) or _full(request, slot)
+        if slot.own_booking is not None:
+            return _show_booked(request, slot.own_booking)
+        return _full(request, slot)
     form = PersonForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         dependant = form.dependant
@@ -233,23 +249,29 @@ def book(request, slot_id):
     return render(request, "booking/book.html", {"slot": slot, "form": form})
 
 
-def _already_booked(request, slot, person):
-    """The redirect to the resident's active appointment in `slot` for `person` ("self" or a
-    dependant's id, as the form posts it), or None. A value that is neither finds nothing."""
-    appointments = Appointment.objects.filter(
-        slot=slot, resident=request.user, status__in=ACTIVE_STATUSES
-    )
+def _own_appointments(request, person):
+    """The resident's active appointments for `person` ("self" or a dependant's id, as the
+    form posts it); None for a value that is neither (it finds nothing)."""
+    appointments = Appointment.objects.filter(resident=request.user, status__in=ACTIVE_STATUSES)
     if person in (None, "self"):
-        appointments = appointments.filter(dependant__isnull=True)
-    elif person.isdigit() and len(person) <= 18:
-        appointments = appointments.filter(dependant_id=int(person))
-    else:
+        return appointments.filter(dependant__isnull=True)
+    if person.isdigit() and len(person) <= 18:
+        return appointments.filter(dependant_id=int(person))
+    return None
+
+
+def _already_booked(request, slot, person):
+    """The redirect to the resident's active appointment in `slot` for `person`, or None."""
+    appointments = _own_appointments(request, person)
+    if appointments is None:
         return None
-    existing = appointments.only("pk").first()
-    if existing is None:
-        return None
+    existing = appointments.filter(slot=slot).only("pk").first()
+    return _show_booked(request, existing.pk) if existing is not None else None
+
+
+def _show_booked(request, pk):
     messages.info(request, _("This appointment is already booked."))
-    return redirect("booking:appointment", existing.pk)
+    return redirect("booking:appointment", pk)
 
 
 def _full(request, slot):

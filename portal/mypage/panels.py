@@ -127,6 +127,7 @@ def generation(user):
     """The resident's current generation token; a new one when none is stored (first visit,
     or the token was evicted: fragments cached under an older token are never used again)."""
     key = GENERATION_KEY.format(user.pk)
+    _read(user.pk)
     token = cache.get(key)
     if token is None:
         cache.add(key, uuid.uuid4().hex, None)
@@ -162,20 +163,73 @@ def resident_value(request, name, compute, seconds=300):
     return value
 
 
+def _bump(ids):
+    cache.set_many({GENERATION_KEY.format(i): uuid.uuid4().hex for i in ids}, None)
+
+
+class _Pending:
+    """The residents whose tokens a transaction's commit replaces: one cache call for every
+    `changed()` of the transaction (a booking makes three: the appointment's save, the
+    inbox message's save, the workflow's `transitioned`)."""
+
+    def __init__(self, savepoints):
+        self.savepoints = savepoints
+        self.ids = set()
+        # Bumped now and not read since on this connection: another bump now changes nothing
+        # (other connections do not see this transaction's writes; the commit bump is for them).
+        self.unread = set()
+        self.done = False
+
+        def flush():
+            self.done = True
+            if self.ids:
+                _bump(self.ids)
+
+        self.flush = flush
+
+
+def _pending(connection):
+    """This transaction's _Pending, registered with on_commit; a new one when there is none,
+    it ran, a rolled-back savepoint took its callback, or the savepoints differ."""
+    pending = getattr(connection, "_mypage_pending", None)
+    savepoints = tuple(sid for sid in connection.savepoint_ids if sid)  # None: no savepoint
+    if (
+        pending is None
+        or pending.done
+        or pending.savepoints != savepoints
+        or not any(entry[1] is pending.flush for entry in connection.run_on_commit)
+    ):
+        pending = connection._mypage_pending = _Pending(savepoints)
+        transaction.on_commit(pending.flush)
+    return pending
+
+
 def changed(*user_ids):
     """Something cached panels show changed for these residents: drop their fragments. Call
     inside or outside a transaction; inside, it takes effect again when it commits (a page
-    rendered meanwhile read the old data and must not stay cached under the new token)."""
+    rendered meanwhile read the old data and must not stay cached under the new token). The
+    calls of one transaction are folded: one cache call now for residents not already bumped
+    (and not read since), one at the commit for all."""
     ids = {int(i) for i in user_ids if i}
     if not ids:
         return
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _bump(ids)
+        return
+    pending = _pending(connection)
+    fresh = ids - pending.unread
+    if fresh:
+        _bump(fresh)
+        pending.unread |= fresh
+    pending.ids |= ids
 
-    def bump():
-        cache.set_many({GENERATION_KEY.format(i): uuid.uuid4().hex for i in ids}, None)
 
-    bump()
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(bump)
+def _read(user_id):
+    """A token was read on this connection: the next `changed()` for them bumps at once."""
+    pending = getattr(transaction.get_connection(), "_mypage_pending", None)
+    if pending is not None:
+        pending.unread.discard(user_id)
 
 
 def fragment_keys(panels, request, token):

@@ -328,3 +328,39 @@ def test_the_inbox_panel_follows_new_read_and_deleted_messages():
     assert "0 unread messages" in panel(client, "inbox")
     second.delete()
     assert "Your library card is ready" not in panel(client, "inbox")
+
+
+def test_the_changes_of_one_transaction_are_one_cache_call_now_and_one_at_the_commit(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from portal.mypage import panels
+
+    calls = []
+    real_bump = panels._bump
+    monkeypatch.setattr(panels, "_bump", lambda ids: (calls.append(set(ids)), real_bump(ids)))
+    first, second = UserFactory(), UserFactory()
+    tokens = {user.pk: panels.generation(user) for user in (first, second)}
+    calls.clear()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        # A booking: the appointment's save, the message's save, the workflow's signal.
+        panels.changed(first.pk)
+        panels.changed(first.pk)
+        panels.changed(first.pk, second.pk)
+        assert calls == [{first.pk}, {second.pk}]
+        # Read on this connection (a page rendered in the transaction): bumped again.
+        panels.generation(first)
+        panels.changed(first.pk)
+        assert calls[-1] == {first.pk}
+        # A savepoint rolled back takes its registration along; the next change registers.
+        try:
+            with transaction.atomic():
+                panels.changed(second.pk)
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        panels.changed(first.pk)
+        calls.clear()
+    assert calls == [{first.pk, second.pk}, {first.pk}]  # the first batch, the one after
+    assert all(panels.generation(user) != tokens[user.pk] for user in (first, second))
