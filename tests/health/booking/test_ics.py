@@ -88,7 +88,7 @@ def test_confirmation_e_mail_carries_the_ics(slot, resident):
 
 
 @pytest.mark.parametrize("code", ["K7Q2MX9P", "AAAAAAAA", "Z" * 40])
-def test_the_check_in_qr_image_is_segnos_pixel_for_pixel(code):
+def test_the_check_in_qr_image_is_segnos_own_pixel_for_pixel(code):
     import io
 
     import segno
