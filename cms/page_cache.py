@@ -32,7 +32,11 @@ clinics purge everything. Entries also expire by themselves at the next schedule
 Each process also keeps the entries it served last in memory for `CMS_PAGE_CACHE_LOCAL_SECONDS`
 (1 s; at most `LOCAL_MAX_ENTRIES`), so a busy page costs no Redis round trip at all: a purge
 empties the purging process's memory at once, and other processes serve the old page for at
-most that second.
+most that second. An address held there is answered before the URL is resolved (its entry got
+there only through this process's routing to a cached view), with the body already cut around
+the CSRF placeholder; each reader's token is made as Django makes it, from one call to the OS's
+random generator (`reader_csrf_token`). A hit costs less CPU than the bare ceiling view
+(docs/benchmarks.md).
 
 While Redis is away or frozen the `pages` cache answers nothing after at most one timeout
 (portal/cache.py, the shared breaker): pages are rendered as without a cache, and no page is
@@ -360,9 +364,11 @@ class PublicPageCacheMiddleware:
 
     def __call__(self, request):
         if _local and settings.CMS_PAGE_CACHE_SECONDS and page_cache() is not None:
-            key = reader_key(request)
+            key = address_key(request)
             prepared = local_get(key) if key is not None else None
-            if prepared is not None:
+            # Whether the reader may have it is asked only of an address held: other requests
+            # load no session here.
+            if prepared is not None and is_anonymous_reader(request):
                 return prepared.response(request)
         response = self.get_response(request)
         lookup = getattr(request, "_page_cache_lookup", None)
@@ -376,7 +382,9 @@ class PublicPageCacheMiddleware:
         match = request.resolver_match
         if match is None or match.view_name not in CACHED_VIEWS:
             return None
-        key = reader_key(request)
+        if not is_anonymous_reader(request):
+            return None
+        key = address_key(request)
         if key is None:
             return None
         prepared = local_get(key)
@@ -392,15 +400,11 @@ class PublicPageCacheMiddleware:
         return prepared.response(request)
 
 
-def reader_key(request):
-    """The entry key of this reader's answer, or None where the cache may not answer them;
-    worked out once per request."""
+def address_key(request):
+    """The entry key of this request's address in the reader's language (None where the query
+    is not cached); worked out once per request."""
     try:
         return request._page_cache_key
     except AttributeError:
-        pass
-    key = None
-    if is_anonymous_reader(request):
-        key = entry_key(request, translation.get_language())
-    request._page_cache_key = key
-    return key
+        request._page_cache_key = entry_key(request, translation.get_language())
+        return request._page_cache_key
