@@ -49,7 +49,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from datetime import timedelta
 
 from django.conf import settings
@@ -83,9 +83,11 @@ def page_cache():
 
 
 # Entries this process served in the last CMS_PAGE_CACHE_LOCAL_SECONDS, ready to answer with:
-# {key: (when, Prepared)}.
+# {key: (when, Prepared, path)}; and how many of them each path has, so that a request for any
+# other address (the ceiling's, an API's) passes by with one set lookup, no key worked out.
 LOCAL_MAX_ENTRIES = 256
 _local = OrderedDict()
+_local_paths = Counter()
 _local_lock = threading.Lock()
 
 
@@ -100,19 +102,34 @@ def local_get(key):
     return None
 
 
-def local_put(key, prepared):
+def local_put(key, prepared, path):
     if not settings.CMS_PAGE_CACHE_LOCAL_SECONDS:
         return
     with _local_lock:
-        _local[key] = (time.monotonic(), prepared)
+        if key in _local:
+            _count_out(_local[key][2])
+        _local[key] = (time.monotonic(), prepared, path)
+        _local_paths[path] += 1
         _local.move_to_end(key)
         while len(_local) > LOCAL_MAX_ENTRIES:
-            _local.popitem(last=False)
+            _key, (_when, _prepared, gone) = _local.popitem(last=False)
+            _count_out(gone)
+
+
+def _count_out(path):
+    _local_paths[path] -= 1
+    if _local_paths[path] <= 0:
+        del _local_paths[path]
+
+
+def held_locally(path):
+    return path in _local_paths
 
 
 def forget_local():
     with _local_lock:
         _local.clear()
+        _local_paths.clear()
 
 
 def path_generation_key(path):
@@ -363,7 +380,7 @@ class PublicPageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if _local and settings.CMS_PAGE_CACHE_SECONDS and page_cache() is not None:
+        if held_locally(request.path) and settings.CMS_PAGE_CACHE_SECONDS:
             key = address_key(request)
             prepared = local_get(key) if key is not None else None
             # Whether the reader may have it is asked only of an address held: other requests
@@ -396,7 +413,7 @@ class PublicPageCacheMiddleware:
         if entry is None:
             return None
         prepared = Prepared(entry)
-        local_put(key, prepared)
+        local_put(key, prepared, request.path)
         return prepared.response(request)
 
 

@@ -173,3 +173,26 @@ def test_a_new_reader_from_memory_gets_a_new_secret_in_the_cookie_and_the_token_
         reverse("set_language"), {"language": "en", "next": "/", "csrfmiddlewaretoken": token}
     )
     assert refused.status_code == 403
+
+
+def test_other_addresses_pass_by_the_memory_without_a_key_being_worked_out(client, monkeypatch):
+    in_memory(client, "/")
+
+    def no_key(*args, **kwargs):
+        raise AssertionError("a key was worked out for an address the memory does not hold")
+
+    monkeypatch.setattr(page_cache, "entry_key", no_key)
+    assert client.get("/favicon.ico").status_code == 301
+
+
+def test_the_memory_forgets_its_oldest_entries_and_their_paths(monkeypatch):
+    monkeypatch.setattr(page_cache, "LOCAL_MAX_ENTRIES", 2)
+    for number in range(3):
+        page_cache.local_put(f"key-{number}", f"entry-{number}", f"/page-{number}/")
+    assert page_cache.local_get("key-0") is None and not page_cache.held_locally("/page-0/")
+    assert page_cache.local_get("key-2") == "entry-2" and page_cache.held_locally("/page-2/")
+    page_cache.local_put("key-2", "entry-2 again", "/page-2/")  # the same key, put again
+    page_cache.local_put("key-3", "entry-3", "/page-3/")
+    assert page_cache.held_locally("/page-2/") and not page_cache.held_locally("/page-1/")
+    page_cache.forget_local()
+    assert not page_cache.held_locally("/page-2/") and page_cache.local_get("key-2") is None
