@@ -35,7 +35,7 @@ empties the purging process's memory at once, and other processes serve the old 
 most that second. An address held there is answered before the URL is resolved (its entry got
 there only through this process's routing to a cached view), with the body already cut around
 the CSRF placeholder; each reader's token is made as Django makes it, from one call to the OS's
-random generator (`reader_csrf_token`). A hit costs less CPU than the bare ceiling view
+random generator (`reader_csrf_token`). A hit costs about the CPU of the bare ceiling view
 (docs/benchmarks.md).
 
 While Redis is away or frozen the `pages` cache answers nothing after at most one timeout
