@@ -32,7 +32,11 @@ clinics purge everything. Entries also expire by themselves at the next schedule
 Each process also keeps the entries it served last in memory for `CMS_PAGE_CACHE_LOCAL_SECONDS`
 (1 s; at most `LOCAL_MAX_ENTRIES`), so a busy page costs no Redis round trip at all: a purge
 empties the purging process's memory at once, and other processes serve the old page for at
-most that second.
+most that second. An address held there is answered before the URL is resolved (its entry got
+there only through this process's routing to a cached view), with the body already cut around
+the CSRF placeholder; each reader's token is made as Django makes it, from one call to the OS's
+random generator (`reader_csrf_token`). A hit costs about the CPU of the bare ceiling view
+(docs/benchmarks.md).
 
 While Redis is away or frozen the `pages` cache answers nothing after at most one timeout
 (portal/cache.py, the shared breaker): pages are rendered as without a cache, and no page is
@@ -41,10 +45,11 @@ written to the database fallback where it could crowd out the sign-in rate limit
 
 import hashlib
 import re
+import secrets
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from datetime import timedelta
 
 from django.conf import settings
@@ -53,7 +58,7 @@ from django.contrib.messages.storage.session import SessionStorage
 from django.core.cache import caches
 from django.db import transaction
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -68,7 +73,8 @@ MAX_PARAMETER_LENGTH = 40
 SITE_GENERATION = "cms:page-gen:site"
 CSRF_INPUT = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 CSRF_PLACEHOLDER = b"portal-page-cache-csrf"
-CSRF_STORED = re.compile(rb'(name="csrfmiddlewaretoken" value=")' + CSRF_PLACEHOLDER + rb'(")')
+CSRF_FIELD = b'name="csrfmiddlewaretoken" value="'
+CSRF_STORED = CSRF_FIELD + CSRF_PLACEHOLDER + b'"'
 
 
 def page_cache():
@@ -76,9 +82,12 @@ def page_cache():
     return caches[CACHE_ALIAS] if CACHE_ALIAS in settings.CACHES else None
 
 
-# Entries this process served in the last CMS_PAGE_CACHE_LOCAL_SECONDS: {key: (when, entry)}.
+# Entries this process served in the last CMS_PAGE_CACHE_LOCAL_SECONDS, ready to answer with:
+# {key: (when, Prepared, path)}; and how many of them each path has, so that a request for any
+# other address (the ceiling's, an API's) passes by with one set lookup, no key worked out.
 LOCAL_MAX_ENTRIES = 256
 _local = OrderedDict()
+_local_paths = Counter()
 _local_lock = threading.Lock()
 
 
@@ -93,19 +102,34 @@ def local_get(key):
     return None
 
 
-def local_put(key, entry):
+def local_put(key, prepared, path):
     if not settings.CMS_PAGE_CACHE_LOCAL_SECONDS:
         return
     with _local_lock:
-        _local[key] = (time.monotonic(), entry)
+        if key in _local:
+            _count_out(_local[key][2])
+        _local[key] = (time.monotonic(), prepared, path)
+        _local_paths[path] += 1
         _local.move_to_end(key)
         while len(_local) > LOCAL_MAX_ENTRIES:
-            _local.popitem(last=False)
+            _key, (_when, _prepared, gone) = _local.popitem(last=False)
+            _count_out(gone)
+
+
+def _count_out(path):
+    _local_paths[path] -= 1
+    if _local_paths[path] <= 0:
+        del _local_paths[path]
+
+
+def held_locally(path):
+    return path in _local_paths
 
 
 def forget_local():
     with _local_lock:
         _local.clear()
+        _local_paths.clear()
 
 
 def path_generation_key(path):
@@ -251,16 +275,59 @@ class Lookup:
         return token if cache.add(key, token, timeout=None) else cache.get(key)
 
 
-def response_from(entry, request):
-    content = entry["content"]
-    if entry.get("csrf"):
-        token = get_token(request).encode()  # as the template would: the cookie follows
-        content = CSRF_STORED.sub(lambda m: m.group(1) + token + m.group(2), content)
-    response = HttpResponse(content, status=entry["status"])
-    for name, value in entry["headers"]:
-        response.headers[name] = value
-    response.headers[HEADER] = "hit"
-    return response
+class Prepared:
+    """An entry made ready to answer with, once per process rather than once per hit: the body
+    cut around the CSRF placeholder, the headers as a dict with the hit marker."""
+
+    __slots__ = ("parts", "status", "headers")
+
+    def __init__(self, entry):
+        content = entry["content"]
+        # Without the placeholder (no form on the page) the body is one part, sent as stored.
+        self.parts = content.split(CSRF_STORED) if entry.get("csrf") else [content]
+        self.status = entry["status"]
+        self.headers = {**dict(entry["headers"]), HEADER: "hit"}
+
+    def response(self, request):
+        if len(self.parts) == 1:
+            content = self.parts[0]
+        else:
+            token = CSRF_FIELD + reader_csrf_token(request).encode() + b'"'
+            content = token.join(self.parts)
+        return HttpResponse(content, status=self.status, headers=self.headers)
+
+
+# The reader's CSRF token, as django.middleware.csrf.get_token makes it (the secret kept in the
+# reader's CSRF cookie, a fresh mask for each answer, CSRF_ALLOWED_CHARS throughout), but with
+# the random characters drawn from one call to the OS's generator instead of one call each:
+# Django's get_random_string makes 64 system calls per token, most of a hit's extra cost.
+# Bytes below 248 (4 × 62) map evenly onto the 62 characters; the rest are drawn again.
+_CSRF_INDEX = {char: index for index, char in enumerate(CSRF_ALLOWED_CHARS)}
+_CSRF_EVEN = 256 - 256 % len(CSRF_ALLOWED_CHARS)
+
+
+def _random_indices(count):
+    drawn = []
+    while len(drawn) < count:
+        drawn += [b % len(CSRF_ALLOWED_CHARS) for b in secrets.token_bytes(count) if b < _CSRF_EVEN]
+    return drawn[:count]
+
+
+def reader_csrf_token(request):
+    """A new masked token for this reader's CSRF secret (a new secret, and so a new CSRF cookie,
+    for a reader without one): what a rendered page's {% csrf_token %} would hold."""
+    secret = request.META.get("CSRF_COOKIE")
+    if secret is None:
+        chars = CSRF_ALLOWED_CHARS
+        secret = "".join(chars[i] for i in _random_indices(CSRF_SECRET_LENGTH))
+        request.META["CSRF_COOKIE"] = secret
+    elif len(secret) != CSRF_SECRET_LENGTH or not set(secret) <= _CSRF_INDEX.keys():
+        return get_token(request)  # not a secret this function knows how to mask: Django's way
+    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # the cookie goes out, as with get_token
+    chars, count = CSRF_ALLOWED_CHARS, len(CSRF_ALLOWED_CHARS)
+    mask = _random_indices(CSRF_SECRET_LENGTH)
+    cipher = "".join(chars[(_CSRF_INDEX[c] + m) % count] for c, m in zip(secret, mask, strict=True))
+    return "".join(chars[m] for m in mask) + cipher
 
 
 def storable(request, response):
@@ -301,12 +368,25 @@ def store(request, response, lookup):
 class PublicPageCacheMiddleware:
     """Serves anonymous readers' public pages from the cache, and stores them (last in
     MIDDLEWARE, so entries hold the view's answer and every other middleware still runs on a
-    cached one: CSRF cookie, security headers, Content-Language)."""
+    cached one: CSRF cookie, security headers, Content-Language).
+
+    A page in this process's memory is answered before the address is resolved: every entry
+    there was found through process_view, after this process's URLconf routed that very key
+    (host, path, query, language) to a cached view, so the routing is known. An entry only in
+    the shared cache (another process's, or from before a deploy) is trusted only once the
+    address has been routed here."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if held_locally(request.path) and settings.CMS_PAGE_CACHE_SECONDS:
+            key = address_key(request)
+            prepared = local_get(key) if key is not None else None
+            # Whether the reader may have it is asked only of an address held: other requests
+            # load no session here.
+            if prepared is not None and is_anonymous_reader(request):
+                return prepared.response(request)
         response = self.get_response(request)
         lookup = getattr(request, "_page_cache_lookup", None)
         if lookup is not None and lookup.entry is None and request.method == "GET":
@@ -321,16 +401,27 @@ class PublicPageCacheMiddleware:
             return None
         if not is_anonymous_reader(request):
             return None
-        key = entry_key(request, translation.get_language())
+        key = address_key(request)
         if key is None:
             return None
-        entry = local_get(key)
-        if entry is not None:
-            return response_from(entry, request)
+        prepared = local_get(key)
+        if prepared is not None:
+            return prepared.response(request)
         lookup = Lookup(request, key)
         request._page_cache_lookup = lookup
         entry = lookup.fetch()
         if entry is None:
             return None
-        local_put(key, entry)
-        return response_from(entry, request)
+        prepared = Prepared(entry)
+        local_put(key, prepared, request.path)
+        return prepared.response(request)
+
+
+def address_key(request):
+    """The entry key of this request's address in the reader's language (None where the query
+    is not cached); worked out once per request."""
+    try:
+        return request._page_cache_key
+    except AttributeError:
+        request._page_cache_key = entry_key(request, translation.get_language())
+        return request._page_cache_key
