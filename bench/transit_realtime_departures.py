@@ -50,8 +50,9 @@ def busiest_stop(version):
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT st.stop_id, COUNT(*) FROM {st} st JOIN {trip} t ON t.id = st.trip_id "
-            f"WHERE t.version_id = %s GROUP BY st.stop_id ORDER BY 2 DESC LIMIT 1",
-            [version.pk],
+            f"WHERE t.version_id = %s AND st.version_id = %s "
+            f"GROUP BY st.stop_id ORDER BY 2 DESC LIMIT 1",
+            [version.pk, version.pk],
         )
         pk, count = cursor.fetchone()
     return Stop.objects.get(pk=pk), count
@@ -87,8 +88,9 @@ def build_message(version, now, trips, stamp):
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
                 f"SELECT t.trip_id, st.stop_sequence FROM {st} st JOIN {trip_table} t ON "
-                f"t.id = st.trip_id WHERE t.version_id = %s AND t.trip_id IN ({marks})",
-                [version.pk, *chunk],
+                f"t.id = st.trip_id WHERE t.version_id = %s AND st.version_id = %s "
+                f"AND t.trip_id IN ({marks})",
+                [version.pk, version.pk, *chunk],
             )
             for trip_id, seq in cursor.fetchall():
                 sequences.setdefault(trip_id, []).append(seq)

@@ -13,6 +13,8 @@ break inside, which stop_times.txt does not have in practice, would shift the co
 
 import csv
 import io
+import queue
+import threading
 
 from django.db import connection, transaction
 
@@ -45,7 +47,15 @@ def _key_arrays(mapping):
 
 
 def _seconds(column):
-    """Parsed GTFS times (null where empty) and a mask of non-empty values that are invalid."""
+    """Parsed GTFS times (null where empty) and a mask of non-empty values that are invalid.
+    A block of 180,000 rows holds a few thousand distinct times: each is parsed once (the
+    regular expression was most of the reader's time) and the results spread by index."""
+    encoded = pc.dictionary_encode(column)
+    seconds, invalid = _parse_times(encoded.dictionary)
+    return pc.take(seconds, encoded.indices), pc.take(invalid, encoded.indices)
+
+
+def _parse_times(column):
     trimmed = pc.utf8_trim_whitespace(column)
     empty = pc.equal(trimmed, "")
     parts = pc.extract_regex(trimmed, TIME_PATTERN)
@@ -60,11 +70,12 @@ def _seconds(column):
 def _column(batch, names, name):
     if name in names:
         return batch.column(names.index(name))
-    return pa.array([""] * batch.num_rows, pa.string())
+    return pc.fill_null(pa.nulls(batch.num_rows, pa.string()), "")
 
 
 class ArrowStopTimes:
     def __init__(self, importer):
+        self.version = importer.v
         self.trip_keys, self.trip_pks = _key_arrays(importer.trips)
         self.stop_keys, self.stop_pks = _key_arrays(importer.stops)
         self.last = {}  # trip pk -> (highest sequence, its departure)
@@ -72,8 +83,9 @@ class ArrowStopTimes:
         self.max_departure = None
         self.needs_interpolation = False
 
-    def run(self, source, name, report, progress_stream):
-        """Load the file; returns the number of rows loaded."""
+    def run(self, source, name, report, progress_stream, table, freeze=False):
+        """Load the file into `table` (the version's stop times table, see partitions.py;
+        `freeze`: COPY may use FREEZE); returns the number of rows loaded."""
         with source.open(name) as raw:
             header = raw.readline().decode("utf-8-sig", errors="replace")
         raw_names = next(csv.reader([header]), [])
@@ -93,7 +105,7 @@ class ArrowStopTimes:
         )
         names = [n.lstrip("\ufeff").strip() for n in reader.schema.names]
         row_offset = 0
-        with _Writer() as writer:
+        with _Writer(table, freeze, self.version) as writer:
             for batch in reader:
                 good = self._batch(batch, names, row_offset, report, name)
                 if good.num_rows:
@@ -107,8 +119,8 @@ class ArrowStopTimes:
 
     def _batch(self, batch, names, offset, report, name):
         n = batch.num_rows
-        problems = [None] * n
-        bad = pa.array([False] * n)
+        problems = {}  # row in the block: message
+        bad = pc.fill_null(pa.nulls(n, pa.bool_()), False)
 
         def flag(mask, message_for):
             nonlocal bad
@@ -180,7 +192,95 @@ class ArrowStopTimes:
         headsign = pc.utf8_trim_whitespace(_column(batch, names, "stop_headsign"))
         headsign = pc.if_else(pc.equal(headsign, ""), pa.scalar(None, pa.string()), headsign)
 
-        # The checks that need the trip's previous row, in file order (as the row path does).
+        # The checks that need the trip's previous row: at once for a block written trip by
+        # trip (as feeds are), else row by row in file order, as the row path does.
+        if self._in_order(trip, seq, arrival, departure, bad):
+            keep = pc.invert(bad)
+        else:
+            keep = self._row_by_row(
+                trip, seq, arrival, departure, bad, problems, arr_text, dep_text
+            )
+        for i in sorted(problems):
+            report.bad_row(name, offset + i + 2, problems[i])
+        table = pa.table(
+            [
+                trip,
+                stop,
+                seq,
+                arrival,
+                departure,
+                headsign,
+                enums["pickup_type"],
+                enums["drop_off_type"],
+                dist,
+                timepoint,
+            ],
+            names=COLUMNS,
+        )
+        return table.filter(keep)
+
+    def _in_order(self, trip, seq, arrival, departure, bad):
+        """The trip checks for a block whose good rows come trip by trip, each trip in one
+        run, stop_sequence rising within it. Returns False, having changed nothing, when the
+        block is not like that or a row breaks a rule (the row-by-row loop then decides);
+        True, with the trips' state updated, when every good row passes. Both give the same
+        result as the loop for such a block: there every good row's previous row in its trip
+        is the row before it, or for a run's first row the state left by earlier blocks."""
+        good = pc.invert(bad)
+        t, q = trip.filter(good), seq.filter(good)
+        a, d = arrival.filter(good), departure.filter(good)
+        n = len(t)
+        if n == 0:
+            return True
+        same = pc.equal(t.slice(1), t.slice(0, n - 1))
+        if not pc.all(pc.or_(pc.invert(same), pc.greater(q.slice(1), q.slice(0, n - 1)))).as_py():
+            return False
+        starts = [0, *(i + 1 for i in pc.indices_nonzero(pc.invert(same)).to_pylist())]
+        if pc.count_distinct(t).as_py() != len(starts):
+            return False  # a trip in two places of the block
+        start_rows = zip(
+            pc.take(t, starts).to_pylist(),
+            pc.take(q, starts).to_pylist(),
+            pc.take(a, starts).to_pylist(),
+            pc.take(d, starts).to_pylist(),
+            strict=True,
+        )
+        last = self.last
+        # Each run's departure so far: its first row's, or the state of earlier blocks; -1
+        # for none (times are never negative), so that filling forward stops at each run.
+        seeds = []
+        for t0, q0, a0, d0 in start_rows:
+            prev = last.get(t0)
+            if prev is not None:
+                if q0 <= prev[0]:
+                    return False
+                if a0 is not None and prev[1] is not None and a0 < prev[1]:
+                    return False
+            carried = prev[1] if prev is not None else None
+            seeds.append(d0 if d0 is not None else (carried if carried is not None else -1))
+        is_start = pa.concat_arrays([pa.array([True]), pc.invert(same)])
+        carried = pc.fill_null_forward(pc.replace_with_mask(d, is_start, pa.array(seeds, d.type)))
+        before = carried.slice(0, n - 1)
+        backwards = pc.and_(
+            pc.and_(pc.invert(is_start.slice(1)), pc.greater_equal(before, 0)),
+            pc.less(a.slice(1), before),
+        )
+        if pc.any(pc.fill_null(backwards, False)).as_py():
+            return False
+        ends = [s - 1 for s in starts[1:]] + [n - 1]
+        for t1, q1, d1 in zip(
+            pc.take(t, ends).to_pylist(),
+            pc.take(q, ends).to_pylist(),
+            pc.take(carried, ends).to_pylist(),
+            strict=True,
+        ):
+            last[t1] = (q1, d1 if d1 >= 0 else None)
+        if pc.any(pc.is_null(d)).as_py():
+            self.needs_interpolation = True
+        return True
+
+    def _row_by_row(self, trip, seq, arrival, departure, bad, problems, arr_text, dep_text):
+        """The trip checks row by row in file order; returns the mask of rows to keep."""
         last = self.last
         bad_list = bad.to_pylist()
         for i, (t, q, a, d) in enumerate(
@@ -211,64 +311,81 @@ class ArrowStopTimes:
                 last[t] = (q, d if d is not None else (prev[1] if prev else None))
             if d is None:
                 self.needs_interpolation = True
-        for i, message in enumerate(problems):
-            if message is not None:
-                report.bad_row(name, offset + i + 2, message)
-        keep = pc.invert(pa.array(bad_list))
-        table = pa.table(
-            [
-                trip,
-                stop,
-                seq,
-                arrival,
-                departure,
-                headsign,
-                enums["pickup_type"],
-                enums["drop_off_type"],
-                dist,
-                timepoint,
-            ],
-            names=COLUMNS,
-        )
-        return table.filter(keep)
+        return pc.invert(pa.array(bad_list))
 
 
 class _Writer:
-    """Writes arrow tables of stop times: COPY … FORMAT csv on PostgreSQL, executemany on
-    SQLite (one short transaction per block)."""
+    """Writes arrow tables of stop times.
+
+    PostgreSQL: COPY ... FORMAT csv, from a thread of its own, so that turning a block into
+    CSV and sending it (both outside the GIL: pyarrow's writer, libpq) overlap with reading
+    and checking the next block; at most QUEUED blocks wait in between. `version_id` is the
+    table's default (partitions.py). SQLite: executemany, one short transaction per block."""
+
+    QUEUED = 2
+
+    def __init__(self, table, freeze, version_pk):
+        self.table = table
+        self.freeze = freeze
+        self.version_pk = version_pk
 
     def __enter__(self):
         self.columns = [StopTime._meta.get_field(f).column for f in COLUMNS]
-        self.table = StopTime._meta.db_table
-        cols = ", ".join(f'"{c}"' for c in self.columns)
         if connection.vendor == "postgresql":
+            cols = ", ".join(f'"{c}"' for c in self.columns)
+            options = "FORMAT csv, FREEZE" if self.freeze else "FORMAT csv"
             connection.ensure_connection()
             self._cursor = connection.connection.cursor()
             self._cm = self._cursor.copy(
-                f'COPY "{self.table}" ({cols}) FROM STDIN WITH (FORMAT csv)'
+                f'COPY "{self.table}" ({cols}) FROM STDIN WITH ({options})'
             )
             self._copy = self._cm.__enter__()
+            self._queue = queue.Queue(self.QUEUED)
+            self._error = None
+            self._thread = threading.Thread(target=self._send, name="stop-times-copy", daemon=True)
+            self._thread.start()
         else:
             self._copy = None
-            marks = ", ".join("?" for _ in self.columns)
+            version_column = StopTime._meta.get_field("version").column
+            cols = ", ".join(f'"{c}"' for c in [version_column, *self.columns])
+            marks = ", ".join("?" for _ in range(len(self.columns) + 1))
             self._sql = f'INSERT INTO "{self.table}" ({cols}) VALUES ({marks})'
         return self
 
+    def _send(self):
+        options = pacsv.WriteOptions(include_header=False)
+        while (table := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # keep taking blocks, or the reading thread would wait forever
+            try:
+                buffer = io.BytesIO()
+                pacsv.write_csv(table, buffer, write_options=options)
+                self._copy.write(buffer.getbuffer())
+            except BaseException as exc:  # handed to the reading thread
+                self._error = exc
+
     def write(self, table):
         if self._copy is not None:
-            buffer = io.BytesIO()
-            pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False))
-            self._copy.write(buffer.getvalue())
+            if self._error is not None:
+                raise self._error
+            self._queue.put(table)
             return
-        rows = zip(*(table.column(c).to_pylist() for c in COLUMNS), strict=True)
+        columns = [table.column(c).to_pylist() for c in COLUMNS]
+        rows = zip([self.version_pk] * table.num_rows, *columns, strict=True)
         with transaction.atomic():
             connection.ensure_connection()
             connection.connection.executemany(self._sql, rows)
 
     def __exit__(self, exc_type, exc, tb):
-        if self._copy is not None:
-            try:
-                self._cm.__exit__(exc_type, exc, tb)
-            finally:
-                self._cursor.close()
+        if self._copy is None:
+            return False
+        self._queue.put(None)
+        self._thread.join()
+        error = exc if exc is not None else self._error
+        try:
+            self._cm.__exit__(type(error) if error else None, error, None)
+        finally:
+            self._cursor.close()
+        if exc is None and self._error is not None:
+            raise self._error
         return False

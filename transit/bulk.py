@@ -15,9 +15,9 @@ SQLITE_BATCH = 20_000
 class BulkLoader:
     """`with BulkLoader(Model, ["field", ...]) as load: load.add((value, ...))`"""
 
-    def __init__(self, model, fields, batch=SQLITE_BATCH):
+    def __init__(self, model, fields, batch=SQLITE_BATCH, table=None):
         self.model = model
-        self.table = model._meta.db_table
+        self.table = table or model._meta.db_table
         self.columns = [model._meta.get_field(f).column for f in fields]
         self.batch_size = batch
         self.count = 0

@@ -117,8 +117,8 @@ def routes_at(version, stop_pks):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT DISTINCT t.route_id FROM {st} st JOIN {trip} t ON t.id = st.trip_id "
-                f"WHERE st.stop_id IN ({marks})",
-                list(stop_pks),
+                f"WHERE st.version_id = %s AND st.stop_id IN ({marks})",
+                [version.pk, *stop_pks],
             )
             pks = [r[0] for r in cursor.fetchall()]
         cache.set(key, pks, 6 * 3600)

@@ -25,7 +25,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .bulk import BulkLoader, delete_in_chunks
+from . import partitions
+from .bulk import BulkLoader
 from .errors import GTFSImportError
 from .gtfs_source import SourceError, open_source
 from .models import (
@@ -818,17 +819,23 @@ class _Importer:
             raw = self.source.open(name)
             try:
                 loader = ArrowStopTimes(self)
-                count = loader.run(
-                    self.source, name, self.report, io.BufferedReader(_Counting(raw, bar), 1 << 20)
-                )
+                with partitions.loading(self.v) as (table, freeze):
+                    count = loader.run(
+                        self.source,
+                        name,
+                        self.report,
+                        io.BufferedReader(_Counting(raw, bar), 1 << 20),
+                        table,
+                        freeze,
+                    )
+                    if not count:
+                        raise GTFSImportError("stop_times.txt: no usable stop time")
             finally:
                 raw.close()
                 if bar is not None:
                     bar.close()
             self.report.loaded[name] = count
             self.version.max_departure = loader.max_departure
-            if not count:
-                raise GTFSImportError("stop_times.txt: no usable stop time")
             if loader.needs_interpolation:
                 self.interpolate_times()
             return
@@ -850,6 +857,7 @@ class _Importer:
         # backwards and repeated sequences (bounded by the number of trips).
         last = {}
         fields = [
+            "version",
             "trip",
             "stop",
             "stop_sequence",
@@ -864,7 +872,11 @@ class _Importer:
         needs_interpolation = False
         latest = 0
         ok_types = {"": 0, "0": 0, "1": 1, "2": 2, "3": 3}
-        with BulkLoader(StopTime, fields) as load:
+        v = self.v
+        with (
+            partitions.loading(v) as (table_name, _freeze),
+            BulkLoader(StopTime, fields, table=table_name) as load,
+        ):
             add = load.add
             for line, row in table:
                 try:
@@ -923,23 +935,22 @@ class _Importer:
                 except ValueError as exc:
                     report.bad_row(name, line, str(exc))
                     continue
-                add((trip, stop, seq, arr, dep, headsign, pick, drop, dist, tp))
+                add((v, trip, stop, seq, arr, dep, headsign, pick, drop, dist, tp))
+            if not load.count:
+                raise GTFSImportError("stop_times.txt: no usable stop time")
         table.close()
         report.loaded[name] = load.count
         self.version.max_departure = latest
-        if not load.count:
-            raise GTFSImportError("stop_times.txt: no usable stop time")
         if needs_interpolation:
             self.interpolate_times()
 
     def interpolate_times(self):
         """Give stops without times (non-timepoints) times between the timepoints around them,
         by shape distance where the feed gives it, else evenly by position."""
-        st, trip = StopTime._meta.db_table, Trip._meta.db_table
+        st = StopTime._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT DISTINCT st.trip_id FROM {st} st JOIN {trip} t ON t.id = st.trip_id "
-                "WHERE t.version_id = %s AND st.departure IS NULL",
+                f"SELECT DISTINCT trip_id FROM {st} WHERE version_id = %s AND departure IS NULL",
                 [self.v],
             )
             trip_ids = [r[0] for r in cursor.fetchall()]
@@ -950,8 +961,9 @@ class _Importer:
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"SELECT id, trip_id, departure, shape_dist_traveled FROM {st} "
-                    f"WHERE trip_id IN ({marks}) ORDER BY trip_id, stop_sequence",
-                    chunk,
+                    f"WHERE version_id = %s AND trip_id IN ({marks}) "
+                    "ORDER BY trip_id, stop_sequence",
+                    [self.v, *chunk],
                 )
                 rows = cursor.fetchall()
             updates = []
@@ -969,7 +981,9 @@ class _Importer:
                 updates.extend(filled)
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.executemany(
-                    f"UPDATE {st} SET arrival = %s, departure = %s WHERE id = %s", updates
+                    f"UPDATE {st} SET arrival = %s, departure = %s "
+                    "WHERE version_id = %s AND id = %s",
+                    [(a, d, self.v, pk) for a, d, pk in updates],
                 )
         if untimed_trips:
             self.report.warn(
@@ -1019,17 +1033,18 @@ class _Importer:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(
                     f"UPDATE {trip} SET has_frequencies = %s, first_departure = (SELECT "
-                    f"MIN(st.departure) FROM {st} st WHERE st.trip_id = {trip}.id) WHERE id IN "
+                    f"MIN(st.departure) FROM {st} st WHERE st.version_id = %s AND "
+                    f"st.trip_id = {trip}.id) WHERE id IN "
                     f"(SELECT trip_id FROM {freq} WHERE version_id = %s)",
-                    [True, self.v],
+                    [True, self.v, self.v],
                 )
             self.version.has_frequencies = True
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"SELECT MAX(f.end_time + st.departure - t.first_departure) FROM {freq} f "
                     f"JOIN {trip} t ON t.id = f.trip_id JOIN {st} st ON st.trip_id = t.id "
-                    f"WHERE f.version_id = %s",
-                    [self.v],
+                    f"WHERE f.version_id = %s AND st.version_id = %s",
+                    [self.v, self.v],
                 )
                 latest = cursor.fetchone()[0]
             if latest is not None:
@@ -1203,11 +1218,11 @@ class _Importer:
         if connection.vendor == "postgresql":
             # Fresh statistics for the planner: millions of new rows would otherwise be planned
             # as an empty table until autovacuum gets to them (seconds instead of milliseconds
-            # for a departure board, measured).
-            tables = [
+            # for a departure board, measured). Of the stop times, only this version's
+            # partition: queries name the version, so that is what the planner reads.
+            tables = [partitions.table_name(self.v)] + [
                 m._meta.db_table
                 for m in (
-                    StopTime,
                     Trip,
                     Stop,
                     Route,
@@ -1263,17 +1278,16 @@ VERSIONED_MODELS = (
 
 
 def delete_version_rows(version_id):
-    """Delete every row of a version (stop times in chunks of trips)."""
-    st, trip = StopTime._meta.db_table, Trip._meta.db_table
-    delete_in_chunks(
-        f"SELECT id FROM {trip} WHERE version_id = {int(version_id)}",
-        f"DELETE FROM {st} WHERE trip_id IN (%s)",
-    )
+    """Delete every row of a version (its stop times table, see partitions.py). Returns False,
+    deleting nothing else, when the stop times could not be deleted now."""
+    if not partitions.drop(version_id):
+        return False
     for model in (Trip, *VERSIONED_MODELS):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"DELETE FROM {model._meta.db_table} WHERE version_id = %s", [version_id]
             )
+    return True
 
 
 def cleanup_versions(feed, keep=None):
@@ -1294,10 +1308,13 @@ def cleanup_versions(feed, keep=None):
         "-finished_at", "-pk"
     )
     doomed += list(retired.values_list("pk", flat=True)[keep:])
+    deleted = 0
     for pk in doomed:
-        delete_version_rows(pk)
-        FeedVersion.objects.filter(pk=pk).delete()
-    return len(doomed)
+        if delete_version_rows(pk):  # else tried again by the next sweep
+            FeedVersion.objects.filter(pk=pk).delete()
+            deleted += 1
+    partitions.drop_orphans()
+    return deleted
 
 
 def swap_in(version):

@@ -216,10 +216,23 @@ class Trip(models.Model):
 
 
 class StopTime(models.Model):
-    """One row of stop_times.txt; the bulk of every feed, loaded with COPY."""
+    """One row of stop_times.txt; the bulk of every feed, loaded with COPY.
+
+    On PostgreSQL the table is partitioned by `version` (migration 0004): each import loads
+    its stop times into a table of their own, without indexes, indexes it in one sorted
+    build and attaches it; a version is deleted by dropping its table (see partitions.py).
+    Queries give `version_id` so that only the version's partition is read.
+    """
 
     # No single-column indexes or foreign-key checks: the two indexes below cover the
-    # lookups, and every reference was resolved by the importer. Each index costs COPY time.
+    # lookups, and every reference was resolved by the importer.
+    version = models.ForeignKey(
+        FeedVersion,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
     trip = models.ForeignKey(Trip, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False)
     stop = models.ForeignKey(Stop, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False)
     stop_sequence = models.IntegerField()

@@ -163,7 +163,7 @@ def _trips_of(version, trip_ids):
     return found
 
 
-def _calls_of(trip_pks):
+def _calls_of(version, trip_pks):
     """{trip pk: [(sequence, stop_id, arrival, departure)]} in sequence order."""
     calls = {pk: [] for pk in trip_pks}
     if not trip_pks:
@@ -176,9 +176,10 @@ def _calls_of(trip_pks):
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
                 f"SELECT st.trip_id, st.stop_sequence, s.stop_id, st.arrival, st.departure "
-                f"FROM {st} st JOIN {stop} s ON s.id = st.stop_id WHERE st.trip_id IN ({marks}) "
+                f"FROM {st} st JOIN {stop} s ON s.id = st.stop_id "
+                f"WHERE st.version_id = %s AND st.trip_id IN ({marks}) "
                 f"ORDER BY st.trip_id, st.stop_sequence",
-                chunk,
+                [version.pk, *chunk],
             )
             for trip_pk, seq, stop_id, arrival, departure in cursor.fetchall():
                 calls[trip_pk].append((seq, stop_id, arrival, departure))
@@ -317,7 +318,7 @@ def store_trip_updates(feed, message, snapshot_time, now=None):
         for r in reads
         if r["trip_id"] in trips and (r["needs_schedule"] or trips[r["trip_id"]][3])
     }
-    calls = _calls_of(need)
+    calls = _calls_of(version, need)
     rows, unmatched, seen = [], 0, set()
     for read in reads:
         trip = trips.get(read["trip_id"])

@@ -242,10 +242,10 @@ def scheduled_calls(
             zone_params = [w.tz_name]
         from_regular = (
             f"FROM {st} st JOIN {trip} t ON t.id = st.trip_id{zone_join} "
-            f"WHERE st.stop_id IN ({stops_sql}) AND st.pickup_type <> 1 "
+            f"WHERE st.version_id = %s AND st.stop_id IN ({stops_sql}) AND st.pickup_type <> 1 "
             f"AND t.service_id IN ({services_sql}) AND t.has_frequencies = %s{zone_cond} "
         )
-        regular_params = [*stop_pks, *w.services, False, *zone_params]
+        regular_params = [version.pk, *stop_pks, *w.services, False, *zone_params]
         low = max(int((start - w.origin).total_seconds()), 0)
         # Each part is wrapped in a sub-select: SQLite allows ORDER BY / LIMIT only there.
         parts.append(
@@ -272,12 +272,12 @@ def scheduled_calls(
                 f"f.exact_times, t.first_departure "
                 f"FROM {freq} f JOIN {trip} t ON t.id = f.trip_id "
                 f"JOIN {st} st ON st.trip_id = t.id{zone_join} "
-                f"WHERE f.version_id = %s AND st.stop_id IN ({stops_sql}) "
+                f"WHERE f.version_id = %s AND st.version_id = %s AND st.stop_id IN ({stops_sql}) "
                 f"AND st.pickup_type <> 1 AND t.service_id IN ({services_sql}) "
                 f"AND f.start_time + (st.departure - t.first_departure) <= %s "
                 f"AND f.end_time + (st.departure - t.first_departure) >= %s{zone_cond}"
             )
-            params += [version.pk, *stop_pks, *w.services, w.high, w.low, *zone_params]
+            params += [version.pk, version.pk, *stop_pks, *w.services, w.high, w.low, *zone_params]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()
