@@ -4,9 +4,11 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 
 from health.fhir.wagtail_hooks import SuperuserMenuItem
+from health.fhir.models import PatientLink
 from portal.mypage.panels import Panel
 
 from . import services
+from .models import Connection
 
 
 @hooks.register("register_admin_urls")
@@ -23,12 +25,18 @@ def register_apps_menu_item():
 
 class ConnectedAppsPanel(Panel):
     """My page: the apps connected to the resident's health record, with their last use.
-    One query."""
+    One query, and one for whether to show it; both kept per resident with the fragment,
+    dropped when a record link or a connection is saved or deleted (an app removed deletes
+    its connections). The last use is written without a signal (at most once a minute,
+    authentication.LAST_USED_RESOLUTION_SECONDS) and an app's new name is not followed:
+    both show within `cache_seconds`."""
 
     slug = "health-apps"
     title = _("Connected health apps")
     order = 45
     template_name = "smart/panels/apps.html"
+    cache_seconds = 60
+    invalidated_by = {PatientLink: "user_id", Connection: "user_id"}
 
     def is_shown(self, request):
         return services.has_record_or_apps(request.user)
