@@ -3,8 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 from wagtail import hooks
 
-from health.fhir.wagtail_hooks import SuperuserMenuItem
 from health.fhir.models import PatientLink
+from health.fhir.wagtail_hooks import SuperuserMenuItem
 from portal.mypage.panels import Panel
 
 from . import services
@@ -27,9 +27,8 @@ class ConnectedAppsPanel(Panel):
     """My page: the apps connected to the resident's health record, with their last use.
     One query, and one for whether to show it; both kept per resident with the fragment,
     dropped when a record link or a connection is saved or deleted (an app removed deletes
-    its connections). The last use is written without a signal (at most once a minute,
-    authentication.LAST_USED_RESOLUTION_SECONDS) and an app's new name is not followed:
-    both show within `cache_seconds`."""
+    its connections) and when an app's last use is written (authentication.py and
+    validator.py call `changed()`). An app's new name shows within `cache_seconds`."""
 
     slug = "health-apps"
     title = _("Connected health apps")

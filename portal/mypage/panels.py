@@ -350,8 +350,9 @@ def page_key(request, panels):
     cached: the cache is off, a message waits to be shown once, or a panel's `is_shown`
     would have to be asked on every visit. Everything the page shows is under the key:
     the resident and their generation (their panels, layout, unread count), the site's
-    epoch (the footer), the language, the day, the path, and whether the header links to the
-    back office (decided at sign-in, kept in the session: portal.accounts.signals)."""
+    epoch (the footer), the language, the day, the path, whether the header links to the
+    back office (decided at sign-in, kept in the session: portal.accounts.signals) and the
+    panels registered."""
     from django.contrib.messages import get_messages
 
     if not settings.MYPAGE_CACHE_PANELS or not request.user.is_authenticated:
@@ -369,6 +370,8 @@ def page_key(request, panels):
             timezone.localdate().isoformat(),
             "staff" if request.session.get("portal_staff") else "resident",
             path,
+            # The panels there are (a deploy may add one; its page must not wait).
+            hashlib.sha256(",".join(p.slug for p in panels).encode()).hexdigest()[:12],
         ]
     )
 

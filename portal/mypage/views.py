@@ -10,8 +10,8 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -91,9 +91,9 @@ def index(request):
     }
     entry["html"] = render_to_string("mypage/index.html", context, request=request)
     seconds = page_seconds(registered)
-    storable = not any(item.failed for item in visible) and not getattr(
-        request, "_csp_nonce", None  # a nonce is this response's alone (portal/security.py)
-    )
+    # A nonce is this response's alone (portal/security.py): such a page is not stored.
+    nonce = getattr(request, "_csp_nonce", None)
+    storable = not nonce and not any(item.failed for item in visible)
     if key is not None and seconds and storable:
         cache.set(key, entry, seconds)
     live = {item.slug: item.html for item in visible if item.live and not item.failed}

@@ -231,3 +231,31 @@ def test_the_consent_page_lets_the_browser_go_back_to_the_app(app, signed_in):
     form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
     assert form_action.split()[1:] == ["'self'", "https://app.example"]
     assert "app.example" not in signed_in.get(reverse("smart:apps"))["Content-Security-Policy"]
+
+
+def test_my_page_follows_connections_and_their_last_use(connect, signed_in, records):
+    """The panel and whether it is shown are cached per resident: a connection made, used or
+    removed shows on the next visit."""
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    mypage = reverse("mypage:index")
+
+    def apps_panel():
+        html = BeautifulSoup(signed_in.get(mypage).content, "html.parser")
+        section = html.select_one("#panel-health-apps")
+        return section.get_text(" ", strip=True) if section else None
+
+    assert "No apps are connected" in apps_panel()
+    apps_panel()  # from the cache
+    grant = connect("launch/patient patient/Observation.rs")
+    assert "Step Counter" in apps_panel()
+    # The last use is written with an UPDATE (no save signal): the panel follows it too.
+    connection = Connection.objects.get()
+    Connection.objects.filter(pk=connection.pk).update(last_used_at=None)
+    from portal.mypage.panels import changed
+
+    changed(connection.user_id)
+    assert "not used yet" in apps_panel()
+    api(grant["access_token"]).get("/fhir/Observation")
+    assert "not used yet" not in apps_panel()
+    signed_in.post(reverse("smart:disconnect", args=[connection.pk]))
+    assert "Step Counter" not in apps_panel()
