@@ -348,11 +348,11 @@ def shown_panels(request, panels=None):
 def page_key(request, panels):
     """The cache key of the signed-in resident's whole My page, or None when it may not be
     cached: the cache is off, a message waits to be shown once, or a panel's `is_shown`
-    would have to be asked on every visit. Everything the page shows is under the key:
-    the resident and their generation (their panels, layout, unread count), the site's
-    epoch (the footer), the language, the day, the path, whether the header links to the
-    back office (decided at sign-in, kept in the session: portal.accounts.signals) and the
-    panels registered."""
+    would have to be asked on every visit. Everything the page shows is under the key or
+    in the tokens stored with it (`read_page()`): the resident, the language, the day, the
+    path, whether the header links to the back office (decided at sign-in, kept in the
+    session: portal.accounts.signals) and the panels registered; their generation (their
+    panels, layout, unread count) and the site's epoch (the footer)."""
     from django.contrib.messages import get_messages
 
     if not settings.MYPAGE_CACHE_PANELS or not request.user.is_authenticated:
@@ -364,8 +364,6 @@ def page_key(request, panels):
         [
             "mypage:page",
             _resident_key(request.user),
-            request_generation(request),
-            request_site_epoch(request),
             translation.get_language() or "",
             timezone.localdate().isoformat(),
             "staff" if request.session.get("portal_staff") else "resident",
@@ -374,6 +372,28 @@ def page_key(request, panels):
             hashlib.sha256(",".join(p.slug for p in panels).encode()).hexdigest()[:12],
         ]
     )
+
+
+def read_page(request, key):
+    """The page stored under `key` if it was rendered under the resident's current
+    generation and the site's current epoch, else None; the generation and the epoch are
+    read in the same call (and kept for the request, `request_generation()`)."""
+    if getattr(request, "_mypage_generation", None) is not None:
+        found = {key: cache.get(key)}
+    else:
+        generation_key = GENERATION_KEY.format(request.user.pk)
+        found = cache.get_many([generation_key, SITE_EPOCH_KEY, key])
+        request._mypage_generation = found.get(generation_key) or _token(generation_key)
+        request._mypage_site_epoch = found.get(SITE_EPOCH_KEY) or _token(SITE_EPOCH_KEY)
+    entry = found.get(key)
+    if entry is not None and entry.get("tokens") == page_tokens(request):
+        return entry
+    return None
+
+
+def page_tokens(request):
+    """What a stored page must have been rendered under to be served."""
+    return [request_generation(request), request_site_epoch(request)]
 
 
 def page_seconds(panels):

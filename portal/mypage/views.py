@@ -20,7 +20,9 @@ from .panels import (
     fragment_keys,
     page_key,
     page_seconds,
+    page_tokens,
     panels_media,
+    read_page,
     registered_panels,
     render_panel,
     request_generation,
@@ -56,7 +58,7 @@ def index(request):
     registered = registered_panels()
     key = page_key(request, registered)
     if key is not None:
-        entry = cache.get(key)
+        entry = read_page(request, key)
         if entry is not None:
             html = _fill(request, entry, registered)
             if html is not None:
@@ -73,7 +75,7 @@ def index(request):
     visible = [render_panel(p, request, keys.get(p.slug), cached) for p in shown]
     # The page is rendered with placeholders for what each visit fills in: the CSRF token
     # (each visitor's own) and the panels rendered live.
-    entry = {"csrf": _placeholder(), "live": []}
+    entry = {"csrf": _placeholder(), "live": [], "tokens": token and page_tokens(request)}
     in_page = []
     for item in visible:
         if item.live and not item.failed:
