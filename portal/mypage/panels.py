@@ -382,6 +382,7 @@ def read_page(request, key):
         found = {key: cache.get(key)}
     else:
         generation_key = GENERATION_KEY.format(request.user.pk)
+        _read(request.user.pk)
         found = cache.get_many([generation_key, SITE_EPOCH_KEY, key])
         request._mypage_generation = found.get(generation_key) or _token(generation_key)
         request._mypage_site_epoch = found.get(SITE_EPOCH_KEY) or _token(SITE_EPOCH_KEY)
