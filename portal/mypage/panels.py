@@ -41,9 +41,10 @@ panel may decline to have one rendering stored (`may_cache(context)` false: the 
 panel once the resident has favourite stops, whose times are live); such a rendering is made
 afresh on every visit.
 
-The whole of My page is cached as well (views.py, `page_key()`): per resident, generation,
-language, day, path and the site's footer epoch (`site_changed()`), with the CSRF token and
-the panels rendered live left as placeholders filled in on every visit.
+The whole of My page is cached as well (views.py, `page_key()`, `read_page()`): per
+resident, language, day and path, served only under the generation and the site's footer
+epoch (`site_changed()`) it was rendered under, with the CSRF token and the panels rendered
+live left as placeholders filled in on every visit.
 
 A panel declares the CSS and JavaScript it needs the way Wagtail's components do, with an
 inner `Media` class (a `django.forms.Media`); My page includes the union of its visible
