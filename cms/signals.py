@@ -12,6 +12,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
 from portal.celery import publish
+from portal.mypage.panels import site_changed
 
 from . import page_cache
 from .templatetags.cms_tags import footer_cache_key
@@ -29,6 +30,7 @@ SHOWN_ON_PAGES = [
 
 def clear_footer(**kwargs):
     cache.delete_many([footer_cache_key(code) for code, _name in settings.LANGUAGES])
+    site_changed()  # My page is cached whole, footer included (portal/mypage/panels.py)
 
 
 def purge_page_cache(sender, instance, **kwargs):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
 from health.fhir.access import Requester, _unauthorized
+from portal.mypage.panels import changed
 
 from . import scopes as smart_scopes
 from .models import Connection
@@ -53,6 +54,7 @@ def authenticate(request, text):
         (now - connection.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
     ):
         Connection.objects.filter(pk=connection.pk).update(last_used_at=now)
+        changed(connection.user_id)  # My page shows the last use (a cached panel)
     return Requester(
         kind=APP,
         label=token.user.get_username(),

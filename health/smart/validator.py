@@ -19,6 +19,8 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
+from portal.mypage.panels import changed
+
 from . import scopes as smart_scopes
 from .models import Connection
 
@@ -70,6 +72,7 @@ class SmartValidator(OAuth2Validator):
         # Added after saving: oauthlib sends this dict as the token response.
         token["patient"] = connection.patient_id
         Connection.objects.filter(pk=connection.pk).update(last_used_at=timezone.now())
+        changed(connection.user_id)  # My page shows the last use (a cached panel)
 
     def get_additional_claims(self, request):
         connection = self._connection(request)

@@ -3,10 +3,12 @@ from django.utils.translation import gettext_lazy as _
 
 from wagtail import hooks
 
+from health.fhir.models import PatientLink
 from health.fhir.wagtail_hooks import SuperuserMenuItem
 from portal.mypage.panels import Panel
 
 from . import services
+from .models import Connection
 
 
 @hooks.register("register_admin_urls")
@@ -23,12 +25,17 @@ def register_apps_menu_item():
 
 class ConnectedAppsPanel(Panel):
     """My page: the apps connected to the resident's health record, with their last use.
-    One query."""
+    One query, and one for whether to show it; both kept per resident with the fragment,
+    dropped when a record link or a connection is saved or deleted (an app removed deletes
+    its connections) and when an app's last use is written (authentication.py and
+    validator.py call `changed()`). An app's new name shows within `cache_seconds`."""
 
     slug = "health-apps"
     title = _("Connected health apps")
     order = 45
     template_name = "smart/panels/apps.html"
+    cache_seconds = 60
+    invalidated_by = {PatientLink: "user_id", Connection: "user_id"}
 
     def is_shown(self, request):
         return services.has_record_or_apps(request.user)

@@ -35,6 +35,17 @@ fragment is only ever served to the resident it was rendered for, and never afte
 that affects it; `cache_seconds` bounds what no signal reports (a clinic renamed). Panels
 that show live data (departures) or are cheap stay uncached.
 
+A cached panel's `is_shown()` is kept with its fragments too (its `invalidated_by` must cover
+what `is_shown` reads: the connected-apps panel's record link and connections), and a cached
+panel may decline to have one rendering stored (`may_cache(context)` false: the departures
+panel once the resident has favourite stops, whose times are live); such a rendering is made
+afresh on every visit.
+
+The whole of My page is cached as well (views.py, `page_key()`, `read_page()`): per
+resident, language, day and path, served only under the generation and the site's footer
+epoch (`site_changed()`) it was rendered under, with the CSRF token and the panels rendered
+live left as placeholders filled in on every visit.
+
 A panel declares the CSS and JavaScript it needs the way Wagtail's components do, with an
 inner `Media` class (a `django.forms.Media`); My page includes the union of its visible
 panels' media once, in the page's head (CSS) and at the end of its body (JS):
@@ -45,6 +56,7 @@ panels' media once, in the page's head (CSS) and at the end of its body (JS):
             js = ["booking/panel.js"]
 """
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -83,9 +95,26 @@ class Panel(metaclass=MediaDefiningClass):
     def get_context_data(self, request):
         return {}
 
+    def may_cache(self, context):
+        """Whether a rendering from this context may be stored (a cached panel only)."""
+        return True
+
     def render(self, request):
+        return self.render_cacheable(request)[0]
+
+    def render_cacheable(self, request):
+        """(html, whether it may be stored in the per-resident cache)."""
+        if type(self).render is not Panel.render:  # a panel that renders itself
+            return self.render(request), True
         context = {"panel": self, **self.get_context_data(request)}
-        return render_to_string(self.template_name, context, request=request)
+        html = render_to_string(self.template_name, context, request=request)
+        return html, self.may_cache(context)
+
+    @classmethod
+    def shown_with_fragments(cls):
+        """Whether `is_shown` is kept in the cache with the fragments (a cached panel's is),
+        or needs no reading (the default)."""
+        return cls.is_shown is Panel.is_shown or bool(cls.cache_seconds)
 
 
 @dataclass
@@ -93,6 +122,7 @@ class RenderedPanel:
     panel: Panel
     html: SafeString | str
     failed: bool = False
+    live: bool = True  # rendered for this visit alone: not part of a cached page
 
     @property
     def slug(self):
@@ -115,6 +145,7 @@ def registered_panels():
 
 
 GENERATION_KEY = "mypage:generation:{}"
+SITE_EPOCH_KEY = "mypage:site-epoch"
 
 
 def _resident_key(user):
@@ -123,11 +154,9 @@ def _resident_key(user):
     return f"{user.pk}.{user.date_joined.timestamp():.6f}"
 
 
-def generation(user):
-    """The resident's current generation token; a new one when none is stored (first visit,
-    or the token was evicted: fragments cached under an older token are never used again)."""
-    key = GENERATION_KEY.format(user.pk)
-    _read(user.pk)
+def _token(key):
+    """The token stored at `key`; a new one when none is stored (first use, or evicted:
+    whatever was cached under an older token is never used again)."""
     token = cache.get(key)
     if token is None:
         cache.add(key, uuid.uuid4().hex, None)
@@ -135,12 +164,40 @@ def generation(user):
     return token
 
 
+def generation(user):
+    """The resident's current generation token."""
+    _read(user.pk)
+    return _token(GENERATION_KEY.format(user.pk))
+
+
 def request_generation(request):
-    """The signed-in resident's generation, read once per request."""
+    """The signed-in resident's generation, read once per request, with the site's epoch
+    (`site_changed()`) in the same call."""
     token = getattr(request, "_mypage_generation", None)
     if token is None:
-        token = request._mypage_generation = generation(request.user)
+        key = GENERATION_KEY.format(request.user.pk)
+        _read(request.user.pk)
+        found = cache.get_many([key, SITE_EPOCH_KEY])
+        token = request._mypage_generation = found.get(key) or _token(key)
+        request._mypage_site_epoch = found.get(SITE_EPOCH_KEY) or _token(SITE_EPOCH_KEY)
     return token
+
+
+def request_site_epoch(request):
+    request_generation(request)
+    return request._mypage_site_epoch
+
+
+def site_changed():
+    """Something every resident's My page shows beyond its panels changed (the footer's
+    links): no cached page is used again. Inside a transaction, again when it commits."""
+
+    def bump():
+        cache.set(SITE_EPOCH_KEY, uuid.uuid4().hex, None)
+
+    bump()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(bump)
 
 
 _MISSING = object()
@@ -251,8 +308,8 @@ def fragment_keys(panels, request, token):
 
 def render_panel(panel, request, key=None, cached=None):
     """Render one panel, or take it from `cached` ({key: html}, read for all panels at once)
-    under `key`, storing a fresh rendering there; a failure is logged and becomes an
-    'unavailable' placeholder."""
+    under `key`, storing a fresh rendering there unless the panel declines; a failure is
+    logged and becomes an 'unavailable' placeholder."""
     try:
         # Its media too: a file missing from the static manifest must fail this panel alone,
         # not the page's head.
@@ -260,13 +317,90 @@ def render_panel(panel, request, key=None, cached=None):
         if key is None:
             return RenderedPanel(panel, panel.render(request))
         html = (cached or {}).get(key)
-        if html is None:
-            html = panel.render(request)
+        if html is not None:
+            return RenderedPanel(panel, SafeString(html), live=False)
+        html, storable = panel.render_cacheable(request)
+        if storable:
             cache.set(key, str(html), panel.cache_seconds)
-        return RenderedPanel(panel, SafeString(html))
+        return RenderedPanel(panel, SafeString(html), live=not storable)
     except Exception:
         logger.exception("My page panel %r failed for user %s", panel.slug, request.user.pk)
         return RenderedPanel(panel, "", failed=True)
+
+
+def shown_panels(request, panels=None):
+    """The panels that apply to the signed-in resident. A cached panel's `is_shown` is read
+    once and kept under the resident's generation, for the shortest of those panels' times."""
+    panels = registered_panels() if panels is None else panels
+    kept = [p for p in panels if p.cache_seconds and type(p).is_shown is not Panel.is_shown]
+    shown = set()
+    if kept:
+        shown = set(
+            resident_value(
+                request,
+                "shown:" + ",".join(p.slug for p in kept),
+                lambda: [p.slug for p in kept if p.is_shown(request)],
+                seconds=min(p.cache_seconds for p in kept),
+            )
+        )
+    return [p for p in panels if (p.slug in shown if p in kept else p.is_shown(request))]
+
+
+def page_key(request, panels):
+    """The cache key of the signed-in resident's whole My page, or None when it may not be
+    cached: the cache is off, a message waits to be shown once, or a panel's `is_shown`
+    would have to be asked on every visit. Everything the page shows is under the key or
+    in the tokens stored with it (`read_page()`): the resident, the language, the day, the
+    path, whether the header links to the back office (decided at sign-in, kept in the
+    session: portal.accounts.signals) and the panels registered; their generation (their
+    panels, layout, unread count) and the site's epoch (the footer)."""
+    from django.contrib.messages import get_messages
+
+    if not settings.MYPAGE_CACHE_PANELS or not request.user.is_authenticated:
+        return None
+    if not all(type(p).shown_with_fragments() for p in panels) or len(get_messages(request)):
+        return None
+    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:24]
+    return ":".join(
+        [
+            "mypage:page",
+            _resident_key(request.user),
+            translation.get_language() or "",
+            timezone.localdate().isoformat(),
+            "staff" if request.session.get("portal_staff") else "resident",
+            path,
+            # The panels there are (a deploy may add one; its page must not wait).
+            hashlib.sha256(",".join(p.slug for p in panels).encode()).hexdigest()[:12],
+        ]
+    )
+
+
+def read_page(request, key):
+    """The page stored under `key` if it was rendered under the resident's current
+    generation and the site's current epoch, else None; the generation and the epoch are
+    read in the same call (and kept for the request, `request_generation()`)."""
+    if getattr(request, "_mypage_generation", None) is not None:
+        found = {key: cache.get(key)}
+    else:
+        generation_key = GENERATION_KEY.format(request.user.pk)
+        _read(request.user.pk)
+        found = cache.get_many([generation_key, SITE_EPOCH_KEY, key])
+        request._mypage_generation = found.get(generation_key) or _token(generation_key)
+        request._mypage_site_epoch = found.get(SITE_EPOCH_KEY) or _token(SITE_EPOCH_KEY)
+    entry = found.get(key)
+    if entry is not None and entry.get("tokens") == page_tokens(request):
+        return entry
+    return None
+
+
+def page_tokens(request):
+    """What a stored page must have been rendered under to be served."""
+    return [request_generation(request), request_site_epoch(request)]
+
+
+def page_seconds(panels):
+    """How long a whole page may be kept: the shortest time of any cached panel."""
+    return min((p.cache_seconds for p in panels if p.cache_seconds), default=0)
 
 
 def panels_media(rendered):

@@ -1,21 +1,33 @@
+import dataclasses
+import secrets
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import transaction
-from django.shortcuts import redirect, render
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .models import PanelLayout
 from .panels import (
     fragment_keys,
+    page_key,
+    page_seconds,
+    page_tokens,
     panels_media,
+    read_page,
     registered_panels,
     render_panel,
     request_generation,
     resident_value,
+    shown_panels,
 )
 
 LAYOUT_ACTIONS = {"up", "down", "hide", "show"}
@@ -33,14 +45,26 @@ def _layout_for(request):
     return PanelLayout(user=request.user, order=order, hidden=hidden)
 
 
-def _panels_for(request):
-    return [p for p in registered_panels() if p.is_shown(request)]
+def _panels_for(request, panels=None):
+    return shown_panels(request, panels)
 
 
 @login_required
 def index(request):
+    """My page. On a return visit it is one cached page (panels.page_key()) whose CSRF token
+    and live panels (departures with favourite stops, any panel not cached) are filled in
+    for this visit; otherwise each panel comes from its cached fragment or is rendered, and
+    the page is stored for the next visit."""
+    registered = registered_panels()
+    key = page_key(request, registered)
+    if key is not None:
+        entry = read_page(request, key)
+        if entry is not None:
+            html = _fill(request, entry, registered)
+            if html is not None:
+                return HttpResponse(html)
     layout = _layout_for(request)
-    arranged = layout.arrange(_panels_for(request))
+    arranged = layout.arrange(_panels_for(request, registered))
     hidden = set(layout.hidden)
     shown = [p for p in arranged if p.slug not in hidden]
     # The resident's generation is read before any panel reads its data; then the cached
@@ -49,14 +73,57 @@ def index(request):
     keys = fragment_keys(shown, request, token)
     cached = cache.get_many(list(keys.values())) if keys else {}
     visible = [render_panel(p, request, keys.get(p.slug), cached) for p in shown]
+    # The page is rendered with placeholders for what each visit fills in: the CSRF token
+    # (each visitor's own) and the panels rendered live.
+    entry = {"csrf": _placeholder(), "live": [], "tokens": token and page_tokens(request)}
+    in_page = []
+    for item in visible:
+        if item.live and not item.failed:
+            marker = _placeholder()
+            entry["live"].append([item.slug, marker])
+            item = dataclasses.replace(item, html=SafeString(marker))
+        in_page.append(item)
     context = {
-        "panels": visible,
+        "panels": in_page,
         "media": panels_media(visible),
         "hidden_panels": [p for p in arranged if p.slug in hidden],
         "first_slug": visible[0].slug if visible else None,
         "last_slug": visible[-1].slug if visible else None,
+        "csrf_token": entry["csrf"],
     }
-    return render(request, "mypage/index.html", context)
+    entry["html"] = render_to_string("mypage/index.html", context, request=request)
+    seconds = page_seconds(registered)
+    # A nonce is this response's alone (portal/security.py): such a page is not stored.
+    nonce = getattr(request, "_csp_nonce", None)
+    storable = not nonce and not any(item.failed for item in visible)
+    if key is not None and seconds and storable:
+        cache.set(key, entry, seconds)
+    live = {item.slug: item.html for item in visible if item.live and not item.failed}
+    return HttpResponse(_fill(request, entry, registered, live))
+
+
+def _placeholder():
+    # Unguessable, so no text of a panel can contain it by chance or on purpose.
+    return f"mypage-{secrets.token_hex(16)}"
+
+
+def _fill(request, entry, registered, live=None):
+    """The page of `entry` for this visit: the live panels rendered now (or given in
+    `live`), and this visitor's CSRF token. None when a live panel fails or is gone (the
+    page is then rendered in full, with the panel shown as unavailable)."""
+    html = entry["html"]
+    if live is None:
+        live = {}
+        by_slug = {p.slug: p for p in registered}
+        for slug, _marker in entry["live"]:
+            panel = by_slug.get(slug)
+            rendered = render_panel(panel, request) if panel is not None else None
+            if rendered is None or rendered.failed:
+                return None
+            live[slug] = rendered.html
+    for slug, marker in entry["live"]:
+        html = html.replace(marker, str(live[slug]))
+    return html.replace(entry["csrf"], get_token(request))
 
 
 @login_required

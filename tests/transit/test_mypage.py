@@ -142,3 +142,40 @@ def test_demo_feed_shape_and_its_realtime(db, settings, tmp_path):
     # The demo's producer runs before each poll in the embedded run.
     settings.TRANSIT_DEMO_PRODUCER = True
     assert "district:alerts" in tasks.poll_realtime()
+
+
+def test_mypage_keeps_the_empty_panel_and_renders_departures_on_every_visit(
+    client, live_feed, resident
+):
+    """Without favourites the panel is cached with the page; a favourite added or removed
+    shows on the next visit; with favourites the departures are rendered on every visit
+    (never stored), so a realtime snapshot that went stale shows at once."""
+    from transit import services
+
+    client.cookies["portal_language"] = "en"
+    client.force_login(resident)
+
+    def visit():
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get("/me/").content.decode()
+        sql = " ".join(q["sql"] for q in captured.captured_queries)
+        return BeautifulSoup(html, "html.parser").select_one("#panel-transit"), sql
+
+    visit()
+    panel, sql = visit()
+    assert "You have no favourite stops yet." in panel.get_text()
+    assert "transit_favouritestop" not in sql  # the empty state came from the cache
+    services.add_favourite(resident, "district", "A")
+    panel, sql = visit()
+    assert panel.select_one(".favourite__title").get_text(strip=True) == "Harbourfront"
+    assert "live, updated" in panel.get_text()
+    panel, sql = visit()
+    assert "transit_favouritestop" in sql  # read again: departures are live
+    RealtimeFeedState.objects.filter(feed=live_feed).update(
+        snapshot_time=timezone.now() - dt.timedelta(minutes=20)
+    )
+    panel, sql = visit()
+    assert "Live times are unavailable right now" in panel.get_text()
+    services.remove_favourite(resident, "district", "A")
+    panel, sql = visit()
+    assert "You have no favourite stops yet." in panel.get_text()

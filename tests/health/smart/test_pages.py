@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 from oauth2_provider.models import get_application_model
 
 from health.smart.models import Connection, SmartApp
+from portal.mypage.panels import changed
 from tests.factories import StaffFactory, UserFactory
 
 from .conftest import REDIRECT, api, approve, authorize_params, code_from, exchange, pkce
@@ -231,3 +232,30 @@ def test_the_consent_page_lets_the_browser_go_back_to_the_app(app, signed_in):
     form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
     assert form_action.split()[1:] == ["'self'", "https://app.example"]
     assert "app.example" not in signed_in.get(reverse("smart:apps"))["Content-Security-Policy"]
+
+
+def test_my_page_follows_connections_and_their_last_use(app, signed_in, records):
+    """The panel and whether it is shown are cached per resident: a connection made, used or
+    removed shows on the next visit (the last use is an UPDATE without a save signal)."""
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    mypage = reverse("mypage:index")
+
+    def apps_panel():
+        html = BeautifulSoup(signed_in.get(mypage).content, "html.parser")
+        section = html.select_one("#panel-health-apps")
+        return section.get_text(" ", strip=True) if section else None
+
+    assert "No apps are connected" in apps_panel()
+    apps_panel()  # from the cache
+    response, verifier = approve(signed_in, app, "launch/patient patient/Observation.rs")
+    assert "Step Counter – not used yet" in apps_panel()  # consent made the connection
+    token = exchange(app, code_from(response), verifier)  # the token issued: its first use
+    assert "not used yet" not in apps_panel()
+    connection = Connection.objects.get()
+    Connection.objects.filter(pk=connection.pk).update(last_used_at=None)
+    changed(connection.user_id)
+    assert "not used yet" in apps_panel()
+    api(token.json()["access_token"]).get("/fhir/Observation")  # a use through the API
+    assert "not used yet" not in apps_panel()
+    signed_in.post(reverse("smart:disconnect", args=[connection.pk]))
+    assert "Step Counter" not in apps_panel()
