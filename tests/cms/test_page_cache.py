@@ -19,17 +19,10 @@ from cms import page_cache
 from cms.models import AnnouncementPage, HomePage
 from cms.tasks import publish_scheduled
 from tests.cms import factories as cms
+from tests.cms.readers import CSRF, HEADER, get
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-HEADER = page_cache.HEADER
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def get(client, url, language="en"):
-    client.cookies["portal_language"] = language
-    return client.get(url)
 
 
 def cached(client, url, language="en"):

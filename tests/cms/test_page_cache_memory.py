@@ -3,8 +3,6 @@
 reader or one with a message waiting, still emptied by a purge, and each reader still gets
 their own CSRF token, one that Django's CSRF check accepts."""
 
-import re
-
 from django.core.cache import caches
 from django.middleware.csrf import (
     CSRF_ALLOWED_CHARS,
@@ -19,17 +17,10 @@ import pytest
 
 from cms import page_cache
 from tests.cms import factories as cms
+from tests.cms.readers import CSRF, HEADER, get
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-HEADER = page_cache.HEADER
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def get(client, url, language="en"):
-    client.cookies["portal_language"] = language
-    return client.get(url)
 
 
 def in_memory(client, url, language="en"):
