@@ -84,12 +84,12 @@ def plain_insert(files):
     return count, elapsed, cpu
 
 
-def store_import(files, workers, overlap=True):
+def store_import(files, workers):
     """Import the files like `import_fhir --workers N`; returns (resources, seconds, CPU
-    seconds of this process, all its threads: the importer's own work when `workers` is 1)."""
+    seconds of this process: the importer's own work when `workers` is 1)."""
     requester = system_requester("bench")
     started, cpu = time.perf_counter(), time.process_time()
-    report = import_files(files, requester, "http://bench/fhir", workers=workers, overlap=overlap)
+    report = import_files(files, requester, "http://bench/fhir", workers=workers)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     if report.rejected:
         print(f"  REJECTED: {report.rejected[:3]}")
@@ -105,11 +105,6 @@ def main():
         "--single", type=int, default=30, help="patients imported by one process first"
     )
     parser.add_argument("--workers", type=int, default=2, help="processes for the rest")
-    parser.add_argument(
-        "--no-overlap",
-        action="store_true",
-        help="one process without its preparing thread (files validated, then written, in turn)",
-    )
     args = parser.parse_args()
 
     print(f"database: {connection.vendor}, existing resources: {Resource.objects.count()}")
@@ -143,7 +138,7 @@ def main():
         if not part:
             continue
         before = Resource.objects.count()
-        report, elapsed, cpu = store_import(part, workers, overlap=not args.no_overlap)
+        report, elapsed, cpu = store_import(part, workers)
         # The rate counts the rows the database gained, not what the import said it loaded
         # (entries that matched an existing resource through ifNoneExist add none).
         after = Resource.objects.count()
@@ -151,8 +146,6 @@ def main():
         if report.total_created != count:
             print(f"  MISMATCH: the import reported {report.total_created} created")
         rate = count / elapsed
-        if workers == 1:
-            label += ", 1 thread" if args.no_overlap else " (2 threads: one prepares, one writes)"
         # CPU time depends far less on how busy the machine is than the time it took.
         own_cpu = f"; {cpu / count * 1e6:.0f} µs of CPU per resource" if workers == 1 else ""
         print(

@@ -12,10 +12,6 @@ resolve), and the ids every NDJSON line carries are read first, so a reference t
 a later file (or a later chunk) holds is accepted; at the end of the run the import reports
 any such resource that was not loaded after all.
 
-In one process (`workers` 1), a thread reads, parses and validates the next file (or NDJSON
-chunk) while the calling thread writes the previous one; the writes, their order and their
-transactions are those of a plain loop over the files.
-
 With `workers` > 1 the files are shared out among that many forked processes, each with
 its own database connection; each file is still one transaction (per chunk for NDJSON),
 and the per-file reports are added up in the calling process as files finish.
@@ -24,14 +20,11 @@ and the per-file reports are added up in the calling process as files finish.
 import json
 import logging
 import multiprocessing
-import queue
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import DatabaseError, connections
-from django.utils import translation
 
 from .bundles import Budget, parse_bundle, run_parsed
 from .errors import FhirError
@@ -333,22 +326,12 @@ def _retrying(run):
                 raise
 
 
-def import_file(path, requester, base="urn:import", chunk_size=1000, known=frozenset(), items=None):
-    """Import one file; returns (its report, the error that rejected the whole file or None).
-
-    `items` is the file's `_prepare` output when another thread has been producing it
-    (`_overlapped`); by default it is produced here, as the writes go."""
+def import_file(path, requester, base="urn:import", chunk_size=1000, known=frozenset()):
+    """Import one file; returns (its report, the error that rejected the whole file or None)."""
     report = ImportReport(files=1)
     path = Path(path)
     try:
-        _import_items(
-            path,
-            _prepare(path, chunk_size) if items is None else items,
-            report,
-            requester,
-            base,
-            known,
-        )
+        _import_items(path, _prepare(path, chunk_size), report, requester, base, known)
         return report, None
     except FhirError as exc:
         error = "; ".join(i.get("diagnostics", "") for i in exc.issues)
@@ -368,125 +351,23 @@ def import_file(path, requester, base="urn:import", chunk_size=1000, known=froze
     return report, error
 
 
-# -- one process: reading and validating the next file while this one is written ------------
-#
-# An import in one process spends about half its time waiting for PostgreSQL. A thread
-# reads, parses and validates the files (pure Python: no database, no connection of its
-# own) at most PREPARE_AHEAD transactions ahead, while the calling thread writes them on its
-# own connection, in the same order, each in its own transaction as before; psycopg lets go
-# of the GIL while it waits for the server, so the two overlap. What is reported as loaded
-# is what committed, exactly as without the thread.
-
-PREPARE_AHEAD = 2
-_END = object()
-
-
-class _Failed:
-    """The error that ended a file's preparation, carried to the writing thread."""
-
-    def __init__(self, error):
-        self.error = error
-
-
-class _Pipe:
-    def __init__(self):
-        self.queue = queue.Queue(maxsize=PREPARE_AHEAD)
-        self.stop = threading.Event()
-
-    def put(self, item):
-        while not self.stop.is_set():
-            try:
-                self.queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def items(self, state):
-        """One file's items, in order; its preparation's error is raised here."""
-        while True:
-            item = self.queue.get()
-            if item is _END:
-                state["ended"] = True
-                return
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-
-    def drain(self, state):
-        """Skip what is left of a file whose writing stopped (an error ends the file)."""
-        while not state.get("ended"):
-            if self.queue.get() is _END:
-                state["ended"] = True
-
-
-def _prepare_all(pipe, files, chunk_size, language):
-    try:
-        with translation.override(language):
-            for path in files:
-                try:
-                    for item in _prepare(path, chunk_size):
-                        if not pipe.put(item):
-                            return
-                except BaseException as exc:  # noqa: BLE001 - reported by the writer, per file
-                    if not pipe.put(_Failed(exc)):
-                        return
-                if not pipe.put(_END):
-                    return
-    finally:
-        # Preparing needs no database; should that ever change, no connection outlives
-        # the thread (this closes only connections this thread opened).
-        connections.close_all()
-
-
-def _overlapped(files, requester, base, chunk_size, known):
-    """(path, report, error) of each file in order, as `import_file` one after the other
-    gives them, with the preparing done in a thread ahead of the writes."""
-    pipe = _Pipe()
-    thread = threading.Thread(
-        target=_prepare_all,
-        args=(pipe, files, chunk_size, translation.get_language()),
-        name="fhir-import-prepare",
-        daemon=True,
-    )
-    thread.start()
-    try:
-        for path in files:
-            state = {}
-            result = import_file(path, requester, base, chunk_size, known, pipe.items(state))
-            pipe.drain(state)
-            yield (path, *result)
-    finally:
-        pipe.stop.set()
-        thread.join()
-
-
-def import_files(
-    paths, requester, base="urn:import", progress=None, chunk_size=1000, workers=1, overlap=True
-):
+def import_files(paths, requester, base="urn:import", progress=None, chunk_size=1000, workers=1):
     """Import every file; a failing file is recorded in the report and the rest go on.
 
     `progress(index, total, path, created, error)` is called in this process as each file
-    finishes (in the order they finish when `workers` > 1). With one worker the files are
-    read and validated in a thread ahead of the writes unless `overlap` is False.
+    finishes (in the order they finish when `workers` > 1).
     """
     report = ImportReport()
     files = find_files(paths)
     known = announced_ids(files)
     if workers > 1 and len(files) > 1:
         results = _in_workers(files, requester, base, chunk_size, workers, known)
-    elif overlap:
-        results = _overlapped(files, requester, base, chunk_size, known)
     else:
         results = ((path, *import_file(path, requester, base, chunk_size, known)) for path in files)
-    try:
-        for index, (path, part, error) in enumerate(results, start=1):
-            report.add(part)
-            if progress:
-                progress(index, len(files), path, part.total_created, error)
-    finally:
-        if hasattr(results, "close"):
-            results.close()  # stops the preparing thread at once if `progress` failed
+    for index, (path, part, error) in enumerate(results, start=1):
+        report.add(part)
+        if progress:
+            progress(index, len(files), path, part.total_created, error)
     for key in _not_loaded(known):
         report.rejected.append(
             ("", key, "announced in the files but not loaded; references to it do not resolve")

@@ -413,24 +413,17 @@ def test_ndjson_lines_are_validated_once(tmp_path, monkeypatch):
     assert Resource.objects.count() == 3
 
 
-# -- one process: the next file is prepared in a thread while this one is written ----------
-
-
-def _prepare_threads():
-    import threading
-
-    return [t for t in threading.enumerate() if t.name == "fhir-import-prepare"]
+# -- a failure inside one file --------------------------------------------------------------
 
 
 def _ndjson(path, ids):
     path.write_text("\n".join(json.dumps({**patient_body(ident=i), "id": i}) for i in ids))
 
 
-@pytest.mark.parametrize("overlap", [True, False])
-def test_a_write_that_fails_mid_file_ends_that_file_only(tmp_path, monkeypatch, overlap):
+def test_a_write_that_fails_mid_file_ends_that_file_only(tmp_path, monkeypatch):
     # chunks of 2: the second transaction of a.ndjson fails in the database. Its first
     # chunk stays (committed and reported), the rest of the file is not written, and the
-    # next file, prepared meanwhile, goes in whole, in one thread or two alike.
+    # next file goes in whole.
     from django.db import DatabaseError
 
     from health.fhir import importer
@@ -452,44 +445,15 @@ def test_a_write_that_fails_mid_file_ends_that_file_only(tmp_path, monkeypatch, 
         [tmp_path],
         system_requester("test"),
         chunk_size=2,
-        overlap=overlap,
         progress=lambda i, total, path, created, error: finished.append((path.name, error)),
     )
     assert finished == [("a.ndjson", "database error: disk full"), ("b.ndjson", None)]
     assert report.created["Patient"] == 2 + 3
     stored = sorted(Resource.objects.values_list("resource_id", flat=True))
     assert stored == ["a-0", "a-1", "b-0", "b-1", "b-2"]
-    assert not _prepare_threads()
 
 
-def test_the_preparing_thread_never_touches_the_database(tmp_path, monkeypatch):
-    import threading
-
-    from django.db.backends.base.base import BaseDatabaseWrapper
-
-    from health.fhir.importer import import_files
-
-    (tmp_path / "p.json").write_text(json.dumps(patient_bundle(seed=21, encounters=2)))
-    _ndjson(tmp_path / "q.ndjson", ["q-1", "q-2", "q-3"])
-    (tmp_path / "r.json").write_text("{oops")
-    used_by = set()
-    real = BaseDatabaseWrapper.ensure_connection
-
-    def noting(self):
-        used_by.add(threading.current_thread().name)
-        return real(self)
-
-    monkeypatch.setattr(BaseDatabaseWrapper, "ensure_connection", noting)
-    from health.fhir.access import system_requester
-
-    report = import_files([tmp_path], system_requester("test"), chunk_size=2)
-    assert used_by and "fhir-import-prepare" not in used_by
-    assert report.created["Patient"] == 1 + 3
-    assert [r[1:] for r in report.rejected] == [("file", report.rejected[0][2])]
-    assert "Invalid JSON" in report.rejected[0][2]
-
-
-def test_a_failing_progress_callback_stops_the_preparing_thread(tmp_path):
+def test_a_failing_progress_callback_stops_the_import(tmp_path):
     from health.fhir.access import system_requester
     from health.fhir.importer import import_files
 
@@ -501,5 +465,4 @@ def test_a_failing_progress_callback_stops_the_preparing_thread(tmp_path):
 
     with pytest.raises(RuntimeError):
         import_files([tmp_path], system_requester("test"), progress=progress, chunk_size=1)
-    assert not _prepare_threads()
     assert Resource.objects.count() == 3  # the first file, committed before the callback
