@@ -24,6 +24,11 @@ def partition(apps, schema_editor):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
+            # As on PostgreSQL, stop times whose trip is gone are not carried over (their
+            # version is unknown, and the new column may not be empty).
+            cursor.execute(
+                f"DELETE FROM {TABLE} WHERE trip_id NOT IN (SELECT id FROM transit_trip)"
+            )
             cursor.execute(
                 f"UPDATE {TABLE} SET version_id = (SELECT t.version_id FROM transit_trip t "
                 f"WHERE t.id = {TABLE}.trip_id)"
