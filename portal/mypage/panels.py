@@ -348,19 +348,26 @@ def shown_panels(request, panels=None):
 
 def page_key(request, panels):
     """The cache key of the signed-in resident's whole My page, or None when it may not be
-    cached: the cache is off, a message waits to be shown once, or a panel's `is_shown`
-    would have to be asked on every visit. Everything the page shows is under the key or
-    in the tokens stored with it (`read_page()`): the resident, the language, the day, the
-    path, whether the header links to the back office (decided at sign-in, kept in the
-    session: portal.accounts.signals) and the panels registered; their generation (their
-    panels, layout, unread count) and the site's epoch (the footer)."""
+    cached: the cache is off, a message waits to be shown once, a panel's `is_shown` would
+    have to be asked on every visit, the address has a query string, or Redis is away (the
+    fallback table keeps the sign-in limits and used codes; pages must not crowd them).
+    Everything the page shows is under the key or in the tokens stored with it
+    (`read_page()`): the resident, the language, the day, the path, whether the header links
+    to the back office (decided at sign-in, kept in the session: portal.accounts.signals) and
+    the panels registered; their generation (their panels, layout, unread count) and the
+    site's epoch (the footer)."""
     from django.contrib.messages import get_messages
 
     if not settings.MYPAGE_CACHE_PANELS or not request.user.is_authenticated:
         return None
     if not all(type(p).shown_with_fragments() for p in panels) or len(get_messages(request)):
         return None
-    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:24]
+    if request.GET:
+        return None  # My page takes no parameters: an address with any is not cached
+    breaker = getattr(cache, "breaker", None)
+    if breaker is not None and breaker.is_open():
+        return None  # Redis is away: no whole page goes to the fallback table (portal/cache.py)
+    path = hashlib.sha256(request.path.encode()).hexdigest()[:24]
     return ":".join(
         [
             "mypage:page",

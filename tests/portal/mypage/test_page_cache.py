@@ -204,3 +204,49 @@ def test_a_record_link_shows_the_connected_apps_panel_on_the_next_visit():
     assert "Connected health apps" in page(client)
     link.delete()
     assert "Connected health apps" not in page(client)
+
+
+def stored_pages(monkeypatch):
+    """The keys of whole pages My page stores from now on."""
+    from portal.mypage import views
+
+    keys, real = [], views.cache.set
+
+    def noting(key, *args, **kwargs):
+        if key.startswith("mypage:page:"):
+            keys.append(key)
+        return real(key, *args, **kwargs)
+
+    monkeypatch.setattr(views.cache, "set", noting)
+    return keys
+
+
+def test_an_address_with_a_query_string_is_never_stored(monkeypatch):
+    # My page takes no parameters: otherwise every made-up query string would be one more
+    # whole page in the cache.
+    client = signed_in(UserFactory())
+    keys = stored_pages(monkeypatch)
+    for n in range(3):
+        assert client.get(f"/me/?n={n}").status_code == 200
+    assert keys == []
+    page(client)
+    assert len(keys) == 1  # the plain address is stored, as before
+
+
+def test_no_whole_page_is_stored_while_redis_is_away(monkeypatch):
+    from django.core.cache import cache
+
+    breaker = getattr(cache, "breaker", None)
+    if breaker is None:
+        pytest.skip("the embedded cache has no Redis breaker")
+    client = signed_in(UserFactory())
+    keys = stored_pages(monkeypatch)
+    breaker.trip(ConnectionError("test: Redis away"))
+    try:
+        page(client)
+        page(client)
+        assert keys == []  # nothing went to the fallback table
+    finally:
+        breaker.reset()
+    page(client)
+    assert len(keys) == 1
