@@ -329,5 +329,5 @@ def _in_route_order(version, routes, pks):
 
 def _natural(text):
     """Route names sorted as riders expect: 2 before 10, then letters."""
-    digits = "".join(c for c in text if c.isdigit())
+    digits = "".join(c for c in text if c.isdecimal())  # int() takes these, not "²"
     return (int(digits) if digits else 1 << 30, text)

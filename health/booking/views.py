@@ -255,7 +255,7 @@ def _own_appointments(request, person):
     appointments = Appointment.objects.filter(resident=request.user, status__in=ACTIVE_STATUSES)
     if person in (None, "self"):
         return appointments.filter(dependant__isnull=True)
-    if person.isdigit() and len(person) <= 18:
+    if person.isascii() and person.isdigit() and len(person) <= 18:  # not "²"
         return appointments.filter(dependant_id=int(person))
     return None
 

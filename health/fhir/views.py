@@ -67,7 +67,7 @@ def read_body(request, types=_JSON_TYPES):
     if content_type not in types:
         raise FhirError(415, f"Send {types[0]}", code="not-supported")
     length = request.headers.get("Content-Length")
-    if length and length.isdigit() and int(length) > max_body_size():
+    if length and length.isascii() and length.isdigit() and int(length) > max_body_size():
         raise FhirError(413, "Body too large", code="too-costly")
     # request.read() rather than request.body: a patient Bundle is often larger than
     # DATA_UPLOAD_MAX_MEMORY_SIZE, which guards form posts; FHIR_MAX_BODY_SIZE applies here.

@@ -449,7 +449,7 @@ def edit_entry(staff_user, kind, patient_id, resource_id, data, expected_version
     requester = requester_for_user(staff_user)
     with transaction.atomic(), requester.audit.writing():
         rows = _read_entry(requester, kind, patient_id, resource_id, "staff edit")
-        if len(expected) != len(rows) or not all(v.isdigit() for v in expected):
+        if len(expected) != len(rows) or not all(v.isascii() and v.isdigit() for v in expected):
             raise PreconditionFailed("Missing or invalid version")
         stored = [json.loads(row.body) for row in rows]
         saved = []

@@ -155,3 +155,15 @@ def test_daylight_saving_day_times_count_from_noon_minus_12_hours(import_feed):
     first = items[0]
     assert first.trip_id == "M25"
     assert first.when == dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [(["10", "2", "N1"], ["N1", "2", "10"]), (["²", "3", "٢"], ["٢", "3", "²"])],
+)
+def test_route_names_sort_as_riders_expect_whatever_their_digits(names, expected):
+    # Numbers by value ("2" before "10"); "²" is a digit to str.isdigit() but not to int(), so
+    # it sorts as a name without a number rather than stopping the stop page.
+    from transit.departures import _natural
+
+    assert sorted(names, key=_natural) == expected

@@ -142,3 +142,13 @@ def test_a_booking_for_a_dependant_reads_the_household_and_refuses_anothers(
 
 def post_person(client, slot, person):
     return client.post(reverse("booking:book", args=[slot.pk]), {"person": person})
+
+
+@pytest.mark.parametrize("person", ["²", "١٢", "0" * 40, "self\x00", ""])
+def test_a_malformed_person_is_refused_with_the_form_not_a_server_error(
+    resident_client, slot, person
+):
+    # "²" passes str.isdigit() but not int(); the form answers every such value itself.
+    response = post_person(resident_client, slot, person)
+    assert response.status_code == 200
+    assert not Appointment.objects.exists()

@@ -234,6 +234,9 @@ def test_stale_version_is_refused_with_a_message(staff_client, staff):
     # A missing version is refused the same way, never an unconditional overwrite.
     response = staff_client.post(url, {"text": "My asthma", "code": ""})
     assert response.status_code == 409
+    # And a version of digits int() does not read ("²"), the same: no server error.
+    response = staff_client.post(url, {"text": "My asthma", "code": "", "version": "²"})
+    assert response.status_code == 409
     entry.refresh_from_db()
     assert entry.version_id == 2
 
