@@ -34,9 +34,9 @@ Each process also keeps the entries it served last in memory for `CMS_PAGE_CACHE
 empties the purging process's memory at once, and other processes serve the old page for at
 most that second. An address held there is answered before the URL is resolved (its entry got
 there only through this process's routing to a cached view), with the body already cut around
-the CSRF placeholder; each reader's token is made as Django makes it, from one call to the OS's
-random generator (`reader_csrf_token`). A hit costs about the CPU of the bare ceiling view
-(docs/benchmarks.md).
+the CSRF placeholder; each reader's token is made as Django makes it, from one call to the
+OS's random generator (`portal.csrf.reader_csrf_token`). A hit costs about the CPU of the bare
+ceiling view (docs/benchmarks.md).
 
 While Redis is away or frozen the `pages` cache answers nothing after at most one timeout
 (portal/cache.py, the shared breaker): pages are rendered as without a cache, and no page is
@@ -45,7 +45,6 @@ written to the database fallback where it could crowd out the sign-in rate limit
 
 import hashlib
 import re
-import secrets
 import threading
 import time
 import uuid
@@ -58,9 +57,10 @@ from django.contrib.messages.storage.session import SessionStorage
 from django.core.cache import caches
 from django.db import transaction
 from django.http import HttpResponse
-from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
 from django.urls import reverse
 from django.utils import timezone, translation
+
+from portal.csrf import reader_csrf_token
 
 CACHE_ALIAS = "pages"
 HEADER = "X-Page-Cache"  # "hit" or "miss": what operators and the benchmark look at
@@ -295,39 +295,6 @@ class Prepared:
             token = CSRF_FIELD + reader_csrf_token(request).encode() + b'"'
             content = token.join(self.parts)
         return HttpResponse(content, status=self.status, headers=self.headers)
-
-
-# The reader's CSRF token, as django.middleware.csrf.get_token makes it (the secret kept in the
-# reader's CSRF cookie, a fresh mask for each answer, CSRF_ALLOWED_CHARS throughout), but with
-# the random characters drawn from one call to the OS's generator instead of one call each:
-# Django's get_random_string makes 64 system calls per token, most of a hit's extra cost.
-# Bytes below 248 (4 × 62) map evenly onto the 62 characters; the rest are drawn again.
-_CSRF_INDEX = {char: index for index, char in enumerate(CSRF_ALLOWED_CHARS)}
-_CSRF_EVEN = 256 - 256 % len(CSRF_ALLOWED_CHARS)
-
-
-def _random_indices(count):
-    drawn = []
-    while len(drawn) < count:
-        drawn += [b % len(CSRF_ALLOWED_CHARS) for b in secrets.token_bytes(count) if b < _CSRF_EVEN]
-    return drawn[:count]
-
-
-def reader_csrf_token(request):
-    """A new masked token for this reader's CSRF secret (a new secret, and so a new CSRF cookie,
-    for a reader without one): what a rendered page's {% csrf_token %} would hold."""
-    secret = request.META.get("CSRF_COOKIE")
-    if secret is None:
-        chars = CSRF_ALLOWED_CHARS
-        secret = "".join(chars[i] for i in _random_indices(CSRF_SECRET_LENGTH))
-        request.META["CSRF_COOKIE"] = secret
-    elif len(secret) != CSRF_SECRET_LENGTH or not set(secret) <= _CSRF_INDEX.keys():
-        return get_token(request)  # not a secret this function knows how to mask: Django's way
-    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # the cookie goes out, as with get_token
-    chars, count = CSRF_ALLOWED_CHARS, len(CSRF_ALLOWED_CHARS)
-    mask = _random_indices(CSRF_SECRET_LENGTH)
-    cipher = "".join(chars[(_CSRF_INDEX[c] + m) % count] for c, m in zip(secret, mask, strict=True))
-    return "".join(chars[m] for m in mask) + cipher
 
 
 def storable(request, response):

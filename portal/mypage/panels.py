@@ -100,12 +100,15 @@ class Panel(metaclass=MediaDefiningClass):
         return True
 
     def render(self, request):
-        return self.render_cacheable(request)[0]
+        return self._render_template(request)[0]
 
     def render_cacheable(self, request):
         """(html, whether it may be stored in the per-resident cache)."""
         if type(self).render is not Panel.render:  # a panel that renders itself
             return self.render(request), True
+        return self._render_template(request)
+
+    def _render_template(self, request):
         context = {"panel": self, **self.get_context_data(request)}
         html = render_to_string(self.template_name, context, request=request)
         return html, self.may_cache(context)
@@ -173,14 +176,21 @@ def generation(user):
 def request_generation(request):
     """The signed-in resident's generation, read once per request, with the site's epoch
     (`site_changed()`) in the same call."""
-    token = getattr(request, "_mypage_generation", None)
-    if token is None:
-        key = GENERATION_KEY.format(request.user.pk)
-        _read(request.user.pk)
-        found = cache.get_many([key, SITE_EPOCH_KEY])
-        token = request._mypage_generation = found.get(key) or _token(key)
-        request._mypage_site_epoch = found.get(SITE_EPOCH_KEY) or _token(SITE_EPOCH_KEY)
-    return token
+    _read_tokens(request)
+    return request._mypage_generation
+
+
+def _read_tokens(request, keys=()):
+    """Read the resident's generation and the site's epoch once per request (kept on the
+    request), with `keys` in the same cache call; returns what was found of `keys`."""
+    if getattr(request, "_mypage_generation", None) is not None:
+        return cache.get_many(list(keys)) if keys else {}
+    generation_key = GENERATION_KEY.format(request.user.pk)
+    _read(request.user.pk)
+    found = cache.get_many([generation_key, SITE_EPOCH_KEY, *keys])
+    request._mypage_generation = found.get(generation_key) or _token(generation_key)
+    request._mypage_site_epoch = found.get(SITE_EPOCH_KEY) or _token(SITE_EPOCH_KEY)
+    return found
 
 
 def request_site_epoch(request):
@@ -386,15 +396,7 @@ def read_page(request, key):
     """The page stored under `key` if it was rendered under the resident's current
     generation and the site's current epoch, else None; the generation and the epoch are
     read in the same call (and kept for the request, `request_generation()`)."""
-    if getattr(request, "_mypage_generation", None) is not None:
-        found = {key: cache.get(key)}
-    else:
-        generation_key = GENERATION_KEY.format(request.user.pk)
-        _read(request.user.pk)
-        found = cache.get_many([generation_key, SITE_EPOCH_KEY, key])
-        request._mypage_generation = found.get(generation_key) or _token(generation_key)
-        request._mypage_site_epoch = found.get(SITE_EPOCH_KEY) or _token(SITE_EPOCH_KEY)
-    entry = found.get(key)
+    entry = _read_tokens(request, [key]).get(key)
     if entry is not None and entry.get("tokens") == page_tokens(request):
         return entry
     return None

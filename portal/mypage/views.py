@@ -7,13 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+
+from portal.csrf import reader_csrf_token
 
 from .models import PanelLayout
 from .panels import (
@@ -45,10 +46,6 @@ def _layout_for(request):
     return PanelLayout(user=request.user, order=order, hidden=hidden)
 
 
-def _panels_for(request, panels=None):
-    return shown_panels(request, panels)
-
-
 @login_required
 def index(request):
     """My page. On a return visit it is one cached page (panels.page_key()) whose CSRF token
@@ -64,7 +61,7 @@ def index(request):
             if html is not None:
                 return HttpResponse(html)
     layout = _layout_for(request)
-    arranged = layout.arrange(_panels_for(request, registered))
+    arranged = layout.arrange(shown_panels(request, registered))
     hidden = set(layout.hidden)
     shown = [p for p in arranged if p.slug not in hidden]
     # The resident's generation is read before any panel reads its data; then the cached
@@ -123,7 +120,7 @@ def _fill(request, entry, registered, live=None):
             live[slug] = rendered.html
     for slug, marker in entry["live"]:
         html = html.replace(marker, str(live[slug]))
-    return html.replace(entry["csrf"], get_token(request))
+    return html.replace(entry["csrf"], reader_csrf_token(request))
 
 
 @login_required
@@ -132,7 +129,7 @@ def change_layout(request):
     """Move, hide or show one panel. Works as a plain form post, so no JavaScript is needed."""
     action = request.POST.get("action")
     slug = request.POST.get("panel")
-    panels = _panels_for(request)
+    panels = shown_panels(request)
     if action not in LAYOUT_ACTIONS or slug not in {p.slug for p in panels}:
         messages.error(request, _("That change to My page could not be made. Please try again."))
         return redirect("mypage:index")

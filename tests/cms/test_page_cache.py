@@ -19,7 +19,7 @@ from cms import page_cache
 from cms.models import AnnouncementPage, HomePage
 from cms.tasks import publish_scheduled
 from tests.cms import factories as cms
-from tests.cms.readers import CSRF, HEADER, get
+from tests.cms.readers import CSRF, HEADER, get, signed_out
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,11 +89,7 @@ def test_signed_in_readers_are_never_served_from_nor_stored_in_the_cache(client)
 
 def test_a_reader_with_a_message_waiting_sees_it_not_the_cached_page(client):
     cached(Client(), "/")
-    user = UserFactory()
-    client.force_login(user)
-    client.cookies["portal_language"] = "en"
-    client.post(reverse("account_logout"))  # "You have signed out."
-    response = get(client, "/")
+    response = signed_out(client)
     assert HEADER not in response
     assert "signed out" in response.content.decode()
 

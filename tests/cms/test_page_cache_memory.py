@@ -17,7 +17,7 @@ import pytest
 
 from cms import page_cache
 from tests.cms import factories as cms
-from tests.cms.readers import CSRF, HEADER, get
+from tests.cms.readers import CSRF, HEADER, get, signed_out
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,10 +76,7 @@ def test_a_signed_in_reader_is_never_served_from_memory(client):
 
 def test_a_reader_with_a_message_waiting_is_not_served_from_memory(client):
     in_memory(Client(), "/")
-    client.force_login(UserFactory())
-    client.cookies["portal_language"] = "en"
-    client.post(reverse("account_logout"))  # "You have signed out."
-    response = get(client, "/")
+    response = signed_out(client)
     assert HEADER not in response
     assert "signed out" in response.content.decode()
 
