@@ -124,7 +124,7 @@ def seed(slots, capacity, attempts, warmup=0):
     for user in users:
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         sessions.append((store.session_key, secrets.token_hex(16)))
@@ -259,17 +259,40 @@ def run(port, jobs, clients, rate=None):
     return results, time.perf_counter() - started
 
 
-def server_cpu_seconds(master_pid):
-    """CPU time used so far by gunicorn's master and workers (Linux /proc; None elsewhere)."""
+def _cpu_seconds(pids):
+    """utime + stime of these processes (Linux /proc; None elsewhere)."""
     try:
-        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
         total = 0
-        for pid in [str(master_pid), *children]:
+        for pid in pids:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+            total += int(fields[11]) + int(fields[12])  # in clock ticks
         return total / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
+
+
+def server_cpu_seconds(master_pid):
+    """CPU time used so far by gunicorn's master and workers."""
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    except OSError:
+        return None
+    return _cpu_seconds([str(master_pid), *children])
+
+
+def database_pids():
+    """PostgreSQL's processes that work for this run: the backends connected to the bench
+    database (gunicorn's workers keep theirs open) and the WAL writer every commit wakes. Read
+    after the warm-up, when the workers' connections exist; None if /proc cannot be read."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE (datname = current_database() "
+            "AND pid <> pg_backend_pid()) OR backend_type = 'walwriter'"
+        )
+        pids = [str(row[0]) for row in cursor.fetchall()]
+    return pids if _cpu_seconds(pids) is not None else None
 
 
 def percentile(values, fraction):
@@ -316,11 +339,14 @@ def main():
         # bookings and "full" answers of slots outside the measurement.
         warm_jobs = [(warm_slots[i % 2], session) for i, session in enumerate(warm_sessions)]
         run(port, warm_jobs, args.workers * 2)
+        pg_pids = database_pids()
+        pg_before = _cpu_seconds(pg_pids) if pg_pids else None
         cpu_before = server_cpu_seconds(process.pid)
         results, wall = run(
             port, list(zip(targets, sessions, strict=True)), args.clients, args.rate
         )
         cpu_after = server_cpu_seconds(process.pid)
+        pg_after = _cpu_seconds(pg_pids) if pg_pids else None
         if args.floor:
             floor_results, floor_wall = run(
                 port, [(slot_id, None) for slot_id in targets], args.clients, args.rate
@@ -363,6 +389,11 @@ def main():
         print(
             f"gunicorn CPU per attempt: {(cpu_after - cpu_before) / len(results) * 1000:.1f} ms "
             "(PostgreSQL's share not included)"
+        )
+    if pg_before is not None and pg_after is not None:
+        print(
+            f"PostgreSQL CPU per attempt: {(pg_after - pg_before) / len(results) * 1000:.1f} ms "
+            "(the bench database's backends and the WAL writer)"
         )
     if errors:
         print("errors:", sorted(set(errors)))

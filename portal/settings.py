@@ -326,9 +326,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Authentication -------------------------------------------------------------------------------
+# Django's and allauth's backends, reading the signed-in user and their staff flag in one query.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "portal.accounts.backends.ModelBackend",
+    "portal.accounts.backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -371,6 +372,9 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "District Portal")
 MFA_ADAPTER = "allauth.mfa.adapter.DefaultMFAAdapter"
 
+# Django's database sessions, read with SQL built once per process
+# (portal/accounts/session_store.py).
+SESSION_ENGINE = "portal.accounts.session_store"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 8)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

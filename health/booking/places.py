@@ -14,8 +14,9 @@ place, so the contended slot row stays locked only from that UPDATE to the commi
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 
+from portal.prepared import PreparedQuery
 from portal.workflow import transition
 
 from .conf import current_time, horizon_days, horizon_end, max_upcoming
@@ -38,6 +39,68 @@ from .models import (
     SlotStatus,
     new_check_in_code,
 )
+
+
+def dependant_id(person):
+    """A dependant's id as the booking form posts it ("self" is None), or None for a value that
+    is no id ("²" passes str.isdigit(), not int())."""
+    if person and person.isascii() and person.isdigit() and len(person) <= 18:
+        return int(person)
+    return None
+
+
+def _slots():
+    return Slot.objects.select_related("clinic", "service", "practitioner")
+
+
+def _own_booking(resident, **person):
+    own = Appointment.objects.filter(
+        resident=resident, status__in=ACTIVE_STATUSES, slot=OuterRef("pk"), **person
+    )
+    return Subquery(own.values("pk")[:1])
+
+
+# Every booking attempt reads its slot, most of them in a rush for one time; the SQL of these
+# three is built once per process (portal.prepared). The markers are never real ids.
+_SLOT = PreparedQuery(lambda slot: _slots().filter(pk=slot), slot=-7_301_001)
+_SLOT_FOR_SELF = PreparedQuery(
+    lambda slot, resident: (
+        _slots()
+        .annotate(own_booking=_own_booking(resident, dependant__isnull=True))
+        .filter(pk=slot)
+    ),
+    slot=-7_301_001,
+    resident=-7_301_002,
+)
+_SLOT_FOR_DEPENDANT = PreparedQuery(
+    lambda slot, resident, dependant: (
+        _slots()
+        .annotate(own_booking=_own_booking(resident, dependant_id=dependant))
+        .filter(pk=slot)
+    ),
+    slot=-7_301_001,
+    resident=-7_301_002,
+    dependant=-7_301_003,
+)
+
+
+def slot_for_booking(slot_id, resident=None, person=None):
+    """The slot (an id of at most 18 digits) with its clinic, service and practitioner, or None.
+
+    With a `resident`, also `slot.own_booking`: the id of their active appointment in it for
+    `person` ("self", or a dependant's id as the form posts it), or None; read in the same
+    query, so a double submit of a full slot is answered with the booking it made."""
+    if resident is None:
+        return _SLOT.first(slot=slot_id)
+    if person in (None, "self"):
+        return _SLOT_FOR_SELF.first(slot=slot_id, resident=resident.pk)
+    dependant = dependant_id(person)
+    if dependant is None:
+        slot = _SLOT.first(slot=slot_id)
+        if slot is not None:
+            slot.own_booking = None
+        return slot
+    return _SLOT_FOR_DEPENDANT.first(slot=slot_id, resident=resident.pk, dependant=dependant)
 
 
 def person_name(resident, dependant):

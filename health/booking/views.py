@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
-from django.db.models import BigIntegerField, OuterRef, Subquery, Value
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,7 +28,6 @@ from .models import (
     Clinic,
     Dependant,
     Service,
-    Slot,
     WaitlistEntry,
     WaitlistStatus,
 )
@@ -52,17 +50,8 @@ def _own_appointment(request, pk):
 
 def _slot_or_redirect(request, slot_id, *, own_booking=False, person=None):
     """The slot with its clinic, service and practitioner, or a redirect. With `own_booking`,
-    also `slot.own_booking`: the id of the resident's active appointment in it for `person`
-    (as the form posts it), or None, read in the same query."""
-    slots = Slot.objects.select_related("clinic", "service", "practitioner")
-    if own_booking:
-        own = _own_appointments(request, person)
-        slots = slots.annotate(
-            own_booking=Subquery(own.filter(slot=OuterRef("pk")).values("pk")[:1])
-            if own is not None
-            else Value(None, output_field=BigIntegerField())
-        )
-    slot = slots.filter(pk=slot_id).first()
+    also `slot.own_booking` (places.slot_for_booking)."""
+    slot = places.slot_for_booking(slot_id, request.user if own_booking else None, person)
     if slot is None or not slot.clinic.is_active or not slot.service.is_active:
         messages.error(request, str(errors.SlotNotFound()))
         return None, redirect("booking:index")
@@ -255,9 +244,8 @@ def _own_appointments(request, person):
     appointments = Appointment.objects.filter(resident=request.user, status__in=ACTIVE_STATUSES)
     if person in (None, "self"):
         return appointments.filter(dependant__isnull=True)
-    if person.isascii() and person.isdigit() and len(person) <= 18:  # not "²"
-        return appointments.filter(dependant_id=int(person))
-    return None
+    dependant = places.dependant_id(person)
+    return None if dependant is None else appointments.filter(dependant_id=dependant)
 
 
 def _already_booked(request, slot, person):

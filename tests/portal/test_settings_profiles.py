@@ -72,8 +72,9 @@ def test_production_profile_uses_the_cache_that_survives_a_redis_restart(tmp_pat
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         "portal.cache.ResilientRedisCache",
-        # Not cached_db: a logout while Redis is away must not come back with Redis.
-        "django.contrib.sessions.backends.db",
+        # Not cached_db: a logout while Redis is away must not come back with Redis. The
+        # database store, reading with SQL built once (portal/accounts/session_store.py).
+        "portal.accounts.session_store",
     ]
 
 
@@ -122,6 +123,6 @@ def test_embedded_default_needs_no_servers(tmp_path):
 def test_ci_runs_on_postgresql_and_redis():
     assert connection.vendor == "postgresql"
     assert settings.CACHES["default"]["BACKEND"] == "portal.cache.ResilientRedisCache"
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    assert settings.SESSION_ENGINE == "portal.accounts.session_store"
     cache.set("ci-probe", "ok", 10)
     assert cache.get("ci-probe") == "ok"

@@ -1,0 +1,46 @@
+"""The signed-in user, read on every request with what every request asks of them.
+
+Django's backends read the user by primary key on each request; the MFA middleware then asks
+whether they hold a staff role (roles.is_staff_member), which was a second query. These two
+backends (Django's model backend and allauth's, otherwise unchanged) read both in one query,
+whose SQL is built once per process (portal.prepared). The flag is read with the user, in the
+same request, so a role given or taken away counts from the next request on.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
+from django.contrib.auth.models import Group
+from django.db import router
+from django.db.models import Exists, OuterRef
+
+from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
+
+from portal.prepared import PreparedQuery
+
+from .roles import STAFF_GROUP_FLAG, STAFF_GROUPS
+
+
+def _user_with_staff_flag(pk):
+    User = get_user_model()
+    in_staff_group = Exists(Group.objects.filter(user=OuterRef("pk"), name__in=list(STAFF_GROUPS)))
+    return User._default_manager.filter(pk=pk).annotate(**{STAFF_GROUP_FLAG: in_staff_group})
+
+
+SIGNED_IN_USER = PreparedQuery(_user_with_staff_flag, pk=-918_273_645)
+
+
+class SignedInUserMixin:
+    def get_user(self, user_id):
+        if type(user_id) is not int:  # a custom user model's key: Django's own way
+            return super().get_user(user_id)
+        User = get_user_model()
+        user = SIGNED_IN_USER.first(using=router.db_for_read(User), pk=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+class ModelBackend(SignedInUserMixin, DjangoModelBackend):
+    pass
+
+
+class AuthenticationBackend(SignedInUserMixin, AllauthBackend):
+    pass

@@ -1,0 +1,125 @@
+"""portal.prepared: a query compiled once answers exactly as the ORM does, for any values."""
+
+from datetime import UTC, datetime
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, OuterRef, Subquery
+
+import pytest
+
+from health.booking.models import Appointment, Slot
+from portal.prepared import PreparedQuery
+from tests.factories import UserFactory
+from tests.health.booking.factories import (
+    AppointmentFactory,
+    ClinicFactory,
+    ServiceFactory,
+    SlotFactory,
+    tomorrow_at,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _slot(hour=10):
+    service = ServiceFactory()
+    return SlotFactory(
+        service=service, clinic=ClinicFactory(services=[service]), start=tomorrow_at(hour)
+    )
+
+
+def _slot_with_booking(slot, resident):
+    own = Appointment.objects.filter(resident=resident, slot=OuterRef("pk")).values("pk")[:1]
+    return (
+        Slot.objects.select_related("clinic", "service", "practitioner")
+        .annotate(own_booking=Subquery(own))
+        .filter(pk=slot)
+    )
+
+
+def test_it_answers_as_the_orm_does_with_related_objects_and_annotations():
+    built = []
+
+    def build(slot, resident):
+        built.append((slot, resident))
+        return _slot_with_booking(slot, resident)
+
+    query = PreparedQuery(build, slot=-1_000_001, resident=-1_000_002)
+    booked = AppointmentFactory(slot=_slot())
+    other = _slot(11)
+    resident = booked.resident
+    for slot, expected_booking in ((booked.slot, booked.pk), (other, None)):
+        prepared = query.first(slot=slot.pk, resident=resident.pk)
+        orm = _slot_with_booking(slot.pk, resident.pk).get()
+        assert prepared.pk == orm.pk and prepared.own_booking == orm.own_booking
+        assert prepared.own_booking == expected_booking
+        assert (prepared.start, prepared.end, prepared.capacity) == (
+            orm.start,
+            orm.end,
+            orm.capacity,
+        )
+        # select_related objects come filled in, with every field, and are not read again.
+        assert prepared.clinic == orm.clinic and prepared.service == orm.service
+        assert prepared.clinic.name_en == orm.clinic.name_en
+        assert Slot.clinic.is_cached(prepared) and Slot.service.is_cached(prepared)
+        assert prepared._state.adding is False and prepared._state.db == "default"
+    # Another resident's booking is not theirs.
+    assert query.first(slot=booked.slot.pk, resident=UserFactory().pk).own_booking is None
+    assert query.first(slot=10**15, resident=resident.pk) is None
+    # Built once, with the markers, however many times it ran.
+    assert built == [(-1_000_001, -1_000_002)]
+
+
+def test_a_user_read_by_it_is_a_whole_user():
+    User = get_user_model()
+    query = PreparedQuery(lambda pk: User.objects.filter(pk=pk), pk=-5)
+    user = UserFactory(first_name="Ada")
+    read = query.first(pk=user.pk)
+    assert (
+        read == user and read.first_name == "Ada" and read.check_password("correct horse battery")
+    )
+    read.last_name = "Lovelace"
+    read.save(update_fields=["last_name"])  # an ordinary instance: it saves
+    assert User.objects.get(pk=user.pk).last_name == "Lovelace"
+
+
+@pytest.mark.parametrize(
+    "markers, error",
+    [
+        ({}, ValueError),
+        ({"when": datetime(2026, 1, 1, tzinfo=UTC)}, TypeError),  # SQLite would change it
+        ({"pk": 1.5}, TypeError),
+    ],
+)
+def test_markers_that_could_not_be_found_again_are_refused(markers, error):
+    with pytest.raises(error):
+        PreparedQuery(lambda **kw: Slot.objects.all(), **markers)
+
+
+def test_a_marker_missing_from_or_repeated_in_the_sql_is_refused_at_first_use():
+    missing = PreparedQuery(lambda pk: Slot.objects.filter(capacity=3), pk=-77)
+    with pytest.raises(ValueError, match="appears 0 times"):
+        missing.first(pk=1)
+    twice = PreparedQuery(lambda pk: Slot.objects.filter(pk=pk, clinic_id=pk), pk=-77)
+    with pytest.raises(ValueError, match="appears 2 times"):
+        twice.first(pk=1)
+
+
+def test_only_whole_rows_are_read():
+    for build in (
+        lambda pk: Slot.objects.filter(pk=pk).values("pk"),
+        lambda pk: Slot.objects.filter(pk=pk).only("start"),
+    ):
+        with pytest.raises(ValueError, match="whole rows"):
+            PreparedQuery(build, pk=-77).first(pk=1)
+    annotated = PreparedQuery(
+        lambda pk: Slot.objects.filter(pk=pk).annotate(n=Count("appointments")), pk=-77
+    )
+    slot = AppointmentFactory(slot=_slot()).slot
+    assert annotated.first(pk=slot.pk).n == 1
+
+
+def test_the_values_must_be_the_markers_names():
+    query = PreparedQuery(lambda pk: Slot.objects.filter(pk=pk), pk=-77)
+    with pytest.raises(TypeError):
+        query.first(id=1)
