@@ -21,8 +21,7 @@ pytestmark = pytest.mark.django_db
 # history row, message, attachments, deliveries, the place, commit. A new query here is a
 # choice. (18 before the workflow: its history row costs one INSERT, and the savepoint around
 # the appointment's INSERT, two statements, went: a refused INSERT now retries the whole
-# attempt.
-# 16 until 2026-11-29: a booking for "self" no longer reads the household for the form; 15
+# attempt. 16 until 2026-11-29: a booking for "self" no longer reads the household for the form; 15
 # until the staff check was read with the user, portal/accounts/backends.py.)
 MAX_BOOKING_QUERIES = 14
 # A slot read as full is answered before any transaction is opened and before the household is
