@@ -1,10 +1,11 @@
 """The signed-in user, read on every request with what every request asks of them.
 
 Django's backends read the user by primary key on each request; the MFA middleware then asks
-whether they hold a staff role (roles.is_staff_member), which was a second query. These two
-backends (Django's model backend and allauth's, otherwise unchanged) read both in one query,
-whose SQL is built once per process (portal.prepared). The flag is read with the user, in the
-same request, so a role given or taken away counts from the next request on.
+whether they hold a staff role (roles.is_staff_member), which was a second query, and many
+requests then read the profile (the preferred language, a notification's channels), a third.
+These two backends (Django's model backend and allauth's, otherwise unchanged) read all three
+in one query, whose SQL is built once per process (portal.prepared). The flag is read with the
+user, in the same request, so a role given or taken away counts from the next request on.
 """
 
 from django.contrib.auth import get_user_model
@@ -23,7 +24,11 @@ from .roles import STAFF_GROUP_FLAG, STAFF_GROUPS
 def _user_with_staff_flag(pk):
     User = get_user_model()
     in_staff_group = Exists(Group.objects.filter(user=OuterRef("pk"), name__in=list(STAFF_GROUPS)))
-    return User._default_manager.filter(pk=pk).annotate(**{STAFF_GROUP_FLAG: in_staff_group})
+    return (
+        User._default_manager.select_related("profile")
+        .filter(pk=pk)
+        .annotate(**{STAFF_GROUP_FLAG: in_staff_group})
+    )
 
 
 SIGNED_IN_USER = PreparedQuery(_user_with_staff_flag, pk=-918_273_645)

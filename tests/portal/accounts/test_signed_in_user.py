@@ -30,9 +30,10 @@ def test_a_signed_in_request_reads_session_and_user_with_the_staff_flag_in_two_q
     session_reads = [s for s in sql if 'FROM "django_session"' in s]
     user_reads = [s for s in sql if 'FROM "auth_user"' in s]
     assert len(session_reads) == 1 and len(user_reads) == 1
-    assert '"in_staff_group"' in user_reads[0]
-    # No second query for the staff check of the MFA middleware.
+    assert '"in_staff_group"' in user_reads[0] and '"accounts_profile"' in user_reads[0]
+    # No second query for the staff check of the MFA middleware, nor for the profile.
     assert not [s for s in sql if "auth_user_groups" in s and s not in user_reads]
+    assert not [s for s in sql if 'FROM "accounts_profile"' in s]
 
 
 def test_a_role_given_while_signed_in_counts_from_the_next_request(client):
