@@ -12,6 +12,8 @@ appointment (a row no other transaction can see, so none can wait on it) before 
 place, so the contended slot row stays locked only from that UPDATE to the commit.
 """
 
+from datetime import UTC, datetime
+
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
@@ -110,15 +112,21 @@ def person_name(resident, dependant):
     return (profile.display_name if profile else "") or resident.email
 
 
+_LOCK_RESIDENT = PreparedQuery(
+    lambda pk: (
+        get_user_model().objects.select_for_update(no_key=True).filter(pk=pk).values_list("pk")
+    ),
+    pk=-7_301_002,
+)
+
+
 def lock_resident(resident):
     """Serialise one resident's bookings (limits and overlap are read-then-write rules).
 
     FOR NO KEY UPDATE: the lock other bookings of this resident wait for, without blocking the
     key-share locks that foreign keys to the user row (a notification written to them by a
     cancellation elsewhere) take at commit, which FOR UPDATE would turn into a deadlock."""
-    get_user_model().objects.select_for_update(no_key=True).filter(pk=resident.pk).values_list(
-        "pk"
-    ).first()
+    _LOCK_RESIDENT.first(pk=resident.pk)
 
 
 def get_slot(slot_id, *, lock=False):
@@ -153,21 +161,59 @@ def check_dependant(resident, dependant):
         raise DependantNotFound()
 
 
+def _person_counts(resident, start, end, now, **person):
+    """Of the person's active appointments: how many overlap start–end, how many end after
+    now. Grouped by resident, so no appointment is no row."""
+    return (
+        Appointment.objects.filter(resident=resident, status__in=ACTIVE_STATUSES, **person)
+        .values("resident")
+        .annotate(
+            overlapping=Count("pk", filter=Q(start__lt=end, end__gt=start)),
+            upcoming=Count("pk", filter=Q(end__gt=now)),
+        )
+        .values_list("overlapping", "upcoming")
+    )
+
+
+_START, _END, _NOW = (datetime(1901, 1, day, tzinfo=UTC) for day in (1, 2, 3))
+# Both person rules in one query, run by every booking attempt that finds a place.
+_COUNTS_FOR_SELF = PreparedQuery(
+    lambda resident, start, end, now: _person_counts(
+        resident, start, end, now, dependant__isnull=True
+    ),
+    resident=-7_301_002,
+    start=_START,
+    end=_END,
+    now=_NOW,
+)
+_COUNTS_FOR_DEPENDANT = PreparedQuery(
+    lambda resident, dependant, start, end, now: _person_counts(
+        resident, start, end, now, dependant_id=dependant
+    ),
+    resident=-7_301_002,
+    dependant=-7_301_003,
+    start=_START,
+    end=_END,
+    now=_NOW,
+)
+
+
 def check_person(resident, dependant, start, end, now, *, exclude_pk=None):
     """Overlap and the per-person limit of upcoming appointments."""
-    active = Appointment.objects.filter(
-        resident=resident, dependant=dependant, status__in=ACTIVE_STATUSES
-    )
-    if exclude_pk is not None:
-        active = active.exclude(pk=exclude_pk)
-    # Both rules in one query: this runs on every booking attempt.
-    counts = active.aggregate(
-        overlapping=Count("pk", filter=Q(start__lt=end, end__gt=start)),
-        upcoming=Count("pk", filter=Q(end__gt=now)),
-    )
-    if counts["overlapping"]:
+    if exclude_pk is not None:  # a move: the appointment being moved does not count
+        person = {"dependant": dependant} if dependant else {"dependant__isnull": True}
+        moved = _person_counts(resident, start, end, now, **person).exclude(pk=exclude_pk)
+        counts = next(iter(moved), None)
+    elif dependant is None:
+        counts = _COUNTS_FOR_SELF.first(resident=resident.pk, start=start, end=end, now=now)
+    else:
+        counts = _COUNTS_FOR_DEPENDANT.first(
+            resident=resident.pk, dependant=dependant.pk, start=start, end=end, now=now
+        )
+    overlapping, upcoming = counts or (0, 0)
+    if overlapping:
         raise Overlapping(name=person_name(resident, dependant))
-    if counts["upcoming"] >= max_upcoming():
+    if upcoming >= max_upcoming():
         raise TooManyUpcoming(name=person_name(resident, dependant), limit=max_upcoming())
 
 
