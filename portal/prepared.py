@@ -1,50 +1,62 @@
-"""ORM queries built once per process, for the few that run on every request of a hot path.
+"""ORM queries built once per thread, for the few that run on every request of a hot path.
 
 Django builds a query's SQL anew each time the query runs. For the session and the signed-in
 user, read on every signed-in request, and for what every booking attempt reads, building the
 SQL cost several times what the database takes to answer (0.2–1.1 ms of CPU a query against
 about 0.04 ms to run it; docs/benchmarks.md). A PreparedQuery asks Django to compile the query
-once per database alias, with a marker value in place of each parameter that changes, keeps
-what the compiler worked out (the SQL, the columns, the related models of select_related, the
-annotations), and then runs that SQL with each call's values, turning the row into model
-instances the way Django's own ModelIterable does (or into a tuple, for values_list()). The SQL
-is still Django's, for the vendor in use, so a migration that renames a column is picked up
-when the process starts again.
+once, with a marker value in place of each parameter that changes, keeps what the compiler
+worked out (the SQL, the columns, the related models of select_related, the annotations), and
+then runs that SQL with each call's values, turning the row into a model instance the way
+Django's own ModelIterable does (or into a tuple, for values_list()). The SQL is still Django's,
+for the vendor in use, so a migration that renames a column is picked up when the process starts
+again.
 
-Markers are integers, strings and aware datetimes, each given to the database the way Django
-gives it (a datetime becomes text on SQLite, so a call's datetime is adapted the same way). A
+What is kept belongs to one thread's database connection (its converters are bound to it), so
+it is kept per thread: a sync worker compiles once, and a thread that ends takes its copy with
+it. The ORM's guards are kept: the router chooses the database, a locking query outside a
+transaction is refused, a value of the wrong type is refused, and an integer no database column
+holds finds nothing.
+
+Markers are integers, strings and aware datetimes, each handed to the database the way Django
+hands it (a datetime becomes text on SQLite, so a call's datetime is adapted the same way). A
 marker that does not come out of the compiler so, or comes out more than once, is refused when
 the query is first compiled, so a mistake shows in the first test that runs it.
 """
 
+import threading
 from datetime import datetime
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
+
+_INT64 = range(-(2**63), 2**63)
 
 
 def _same(value):
     return value
 
 
-def _adapter(marker, connection):
-    """How Django hands a value of the marker's kind to this database."""
-    if isinstance(marker, datetime):
-        return connection.ops.adapt_datetimefield_value
-    return _same
+def _check_value(name, value, kind):
+    if type(value) is not kind:
+        raise TypeError(f"{name!r} must be {kind.__name__}, not {type(value).__name__}.")
+    if kind is datetime and not timezone.is_aware(value):
+        raise TypeError(f"{name!r} must be an aware datetime.")
 
 
 class PreparedQuery:
-    """`build(**markers)` returns the queryset, called once per database alias with the
-    marker values given here; `first(**values)` runs it with real ones and returns the first
-    row, or None: a model instance (select_related objects and annotations included), or a
-    tuple for a values_list() query.
+    """`build(**markers)` returns the queryset, called with the marker values given here;
+    `first(**values)` runs it with real ones and returns its row, or None: a model instance
+    (select_related objects and annotations included), or a tuple for a values_list() query.
+    Meant for a query that finds at most one row (a unique filter, or one group): LIMIT 1 is
+    added and no ordering.
 
         by_pk = PreparedQuery(lambda pk: User.objects.filter(pk=pk), pk=-918_273_645)
         user = by_pk.first(pk=42)
 
-    Not for deferred fields (only(), defer()) nor values(), flat or named values_list().
+    Not for deferred fields (only(), defer()), prefetch_related(), values(), or flat or named
+    values_list().
     """
 
     def __init__(self, build, **markers):
@@ -53,24 +65,42 @@ class PreparedQuery:
         for name, marker in markers.items():
             if type(marker) not in (int, str, datetime):
                 raise TypeError(f"Marker {name!r} must be an int, a str or a datetime.")
-            if isinstance(marker, datetime) and not timezone.is_aware(marker):
-                raise TypeError(f"Marker {name!r} must be an aware datetime.")
+            _check_value(name, marker, type(marker))
         self._build = build
         self._markers = markers
-        self._compiled = {}  # alias -> what the compiler worked out
+        self._local = threading.local()  # .compiled: alias -> what the compiler worked out
+
+    def _queryset(self):
+        """The queryset `build` gives with the markers, built once per thread."""
+        queryset = getattr(self._local, "queryset", None)
+        if queryset is None:
+            queryset = self._build(**self._markers)
+            if queryset.query.deferred_loading[0] or queryset._prefetch_related_lookups:
+                raise ValueError(
+                    "A PreparedQuery reads whole rows (no only(), defer() or prefetch)."
+                )
+            self._local.queryset = queryset = queryset[:1]
+        return queryset
+
+    def _alias(self):
+        """The database the router gives this query, as the ORM would ask it."""
+        queryset = self._queryset()
+        if queryset.query.select_for_update:
+            return router.db_for_write(queryset.model)
+        return router.db_for_read(queryset.model)
 
     def _compile(self, alias):
         connection = connections[alias]
-        queryset = self._build(**self._markers)
+        queryset = self._queryset().all()  # a copy: the compiler may change its query
         query = queryset.query
-        if query.deferred_loading[0]:
-            raise ValueError("A PreparedQuery reads whole rows (no only() or defer()).")
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         params = list(params)
         positions = {}
         for name, marker in self._markers.items():
-            adapt = _adapter(marker, connection)
+            adapt = (
+                connection.ops.adapt_datetimefield_value if isinstance(marker, datetime) else _same
+            )
             sought = adapt(marker)
             found = [
                 i
@@ -88,8 +118,9 @@ class PreparedQuery:
             "sql": sql,
             "params": params,
             "positions": positions,
+            "for_update": query.select_for_update,
             "converters": compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
-            "compiler": compiler,  # its apply_converters, which only reads the vendor's rules
+            "compiler": compiler,  # for apply_converters, with this thread's connection
         }
         if queryset._iterable_class is ValuesListIterable:
             names = [*query.extra_select, *query.values_select, *query.annotation_select]
@@ -110,17 +141,30 @@ class PreparedQuery:
             "annotations": dict(compiler.annotation_col_map or {}),
         }
 
-    def first(self, using="default", **values):
+    def first(self, using=None, **values):
         if values.keys() != self._markers.keys():
             raise TypeError(f"Expected values for {sorted(self._markers)}, got {sorted(values)}.")
-        compiled = self._compiled.get(using)
+        for name, value in values.items():
+            _check_value(name, value, type(self._markers[name]))
+            if type(value) is int and value not in _INT64:
+                return None  # no column holds it: nothing to find, as the ORM answers
+        using = using or self._alias()
+        compiled_by_alias = getattr(self._local, "compiled", None)
+        if compiled_by_alias is None:
+            compiled_by_alias = self._local.compiled = {}
+        compiled = compiled_by_alias.get(using)
         if compiled is None:
-            compiled = self._compiled[using] = self._compile(using)
+            compiled = compiled_by_alias[using] = self._compile(using)
+        connection = connections[using]
+        if compiled["for_update"] and connection.get_autocommit():
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         params = list(compiled["params"])
         for name, value in values.items():
             position, adapt = compiled["positions"][name]
             params[position] = adapt(value)
-        with connections[using].cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(compiled["sql"], params)
             row = cursor.fetchone()
         if row is None:

@@ -10,24 +10,20 @@ user, in the same request, so a role given or taken away counts from the next re
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
-from django.contrib.auth.models import Group
-from django.db import router
-from django.db.models import Exists, OuterRef
 
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 
 from portal.prepared import PreparedQuery
 
-from .roles import STAFF_GROUP_FLAG, STAFF_GROUPS
+from .roles import STAFF_GROUP_FLAG, in_staff_group
 
 
 def _user_with_staff_flag(pk):
-    User = get_user_model()
-    in_staff_group = Exists(Group.objects.filter(user=OuterRef("pk"), name__in=list(STAFF_GROUPS)))
     return (
-        User._default_manager.select_related("profile")
+        get_user_model()
+        ._default_manager.select_related("profile")
         .filter(pk=pk)
-        .annotate(**{STAFF_GROUP_FLAG: in_staff_group})
+        .annotate(**{STAFF_GROUP_FLAG: in_staff_group()})
     )
 
 
@@ -38,8 +34,7 @@ class SignedInUserMixin:
     def get_user(self, user_id):
         if type(user_id) is not int:  # a custom user model's key: Django's own way
             return super().get_user(user_id)
-        User = get_user_model()
-        user = SIGNED_IN_USER.first(using=router.db_for_read(User), pk=user_id)
+        user = SIGNED_IN_USER.first(pk=user_id)
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

@@ -1,5 +1,7 @@
 """Staff roles. Each role is a Django group created by migration; the names are stable keys."""
 
+from django.contrib.auth.models import Group
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 EDITORS = "Editors"
@@ -22,8 +24,19 @@ def staff_roles(user):
     return [g.name for g in user.groups.all() if g.name in STAFF_GROUPS]
 
 
-# The signed-in user's staff-group membership, read with the user (portal.accounts.backends).
-STAFF_GROUP_FLAG = "in_staff_group"
+def _staff_groups_of(user):
+    """The user's staff groups: `user` a user id, or OuterRef("pk") inside a user query."""
+    return Group.objects.filter(user=user, name__in=list(STAFF_GROUPS))
+
+
+# The signed-in user's staff-group membership, read with the user on each request
+# (portal.accounts.backends); a name no other query gives a user.
+STAFF_GROUP_FLAG = "_portal_in_staff_group"
+
+
+def in_staff_group():
+    """Whether the user of the surrounding user query is in a staff group (an EXISTS)."""
+    return Exists(_staff_groups_of(OuterRef("pk")))
 
 
 def is_staff_member(user):
@@ -35,7 +48,7 @@ def is_staff_member(user):
     read_with_user = getattr(user, STAFF_GROUP_FLAG, None)
     if read_with_user is not None:
         return bool(read_with_user)
-    return user.groups.filter(name__in=STAFF_GROUPS).exists()
+    return _staff_groups_of(user.pk).exists()
 
 
 def has_role(user, role):

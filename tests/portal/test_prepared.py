@@ -1,9 +1,12 @@
 """portal.prepared: a query compiled once answers exactly as the ORM does, for any values."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.db import connections, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.transaction import TransactionManagementError
 
 import pytest
 
@@ -144,3 +147,49 @@ def test_the_values_must_be_the_markers_names():
     query = PreparedQuery(lambda pk: Slot.objects.filter(pk=pk), pk=-77)
     with pytest.raises(TypeError):
         query.first(id=1)
+
+
+def test_values_of_the_wrong_kind_are_refused_and_an_id_no_column_holds_finds_nothing():
+    query = PreparedQuery(lambda pk: Slot.objects.filter(pk=pk), pk=-77)
+    for wrong in ("12", 1.0, True, None):
+        with pytest.raises(TypeError):
+            query.first(pk=wrong)
+    assert query.first(pk=2**63) is None and query.first(pk=-(2**63) - 1) is None
+    dated = PreparedQuery(
+        lambda after: Slot.objects.filter(start__gt=after), after=datetime(1901, 1, 1, tzinfo=UTC)
+    )
+    with pytest.raises(TypeError, match="aware"):
+        dated.first(after=datetime(2026, 1, 1))  # naive: whose clock?
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit between the blocks, as outside a test
+def test_a_locking_query_outside_a_transaction_is_refused_every_time():
+    lock = PreparedQuery(
+        lambda pk: Slot.objects.select_for_update().filter(pk=pk).values_list("pk"), pk=-77
+    )
+    slot = _slot()
+    with transaction.atomic():
+        assert lock.first(pk=slot.pk) == (slot.pk,)  # compiled here, inside a transaction
+    with pytest.raises(TransactionManagementError):
+        lock.first(pk=slot.pk)
+
+
+def test_each_thread_runs_it_on_its_own_connection():
+    query = PreparedQuery(lambda pk: Slot.objects.filter(pk=pk), pk=-77)
+    assert query.first(pk=10**12) is None
+    seen = {}
+
+    def other_thread():
+        try:
+            seen["row"] = query.first(pk=10**12)
+            seen["compiler_connection"] = query._local.compiled["default"]["compiler"].connection
+            seen["connection"] = connections["default"]
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert seen["row"] is None
+    assert seen["compiler_connection"] is seen["connection"]  # that thread's own
+    assert query._local.compiled["default"]["compiler"].connection is connections["default"]

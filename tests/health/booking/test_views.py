@@ -357,6 +357,19 @@ def test_double_submit_for_a_child_on_the_last_place_shows_the_childs_booking(
     assert any("fully booked" in m for m in messages_of(response))
 
 
+def test_another_households_child_id_on_a_full_slot_reveals_nothing(
+    resident_client, clinic, service
+):
+    parent = UserFactory()
+    child = DependantFactory(owner=parent, name="Their Child")
+    slot = SlotFactory(clinic=clinic, service=service, capacity=1)
+    rules.book(parent, slot.pk, dependant=child)
+    url = reverse("booking:book", args=[slot.pk])
+    response = resident_client.post(url, {"person": str(child.pk)}, follow=True)
+    assert "/clinics/clinic/" in response.redirect_chain[-1][0]  # full, not their booking
+    assert any("fully booked" in m for m in messages_of(response))
+
+
 @pytest.mark.parametrize("person", ["", "someone", "-1", "9" * 40, "1 OR 1=1"])
 def test_a_tampered_person_on_a_full_slot_is_told_it_is_full(
     resident_client, resident, clinic, service, person

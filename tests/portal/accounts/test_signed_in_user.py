@@ -3,6 +3,7 @@ queries whose SQL is built once (portal/accounts/session_store.py, backends.py).
 must not mean a staff member escapes two-factor set-up, nor a closed session coming back."""
 
 from datetime import timedelta
+from unittest import mock
 
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
@@ -30,7 +31,7 @@ def test_a_signed_in_request_reads_session_and_user_with_the_staff_flag_in_two_q
     session_reads = [s for s in sql if 'FROM "django_session"' in s]
     user_reads = [s for s in sql if 'FROM "auth_user"' in s]
     assert len(session_reads) == 1 and len(user_reads) == 1
-    assert '"in_staff_group"' in user_reads[0] and '"accounts_profile"' in user_reads[0]
+    assert f'"{roles.STAFF_GROUP_FLAG}"' in user_reads[0] and '"accounts_profile"' in user_reads[0]
     # No second query for the staff check of the MFA middleware, nor for the profile.
     assert not [s for s in sql if "auth_user_groups" in s and s not in user_reads]
     assert not [s for s in sql if 'FROM "accounts_profile"' in s]
@@ -70,10 +71,22 @@ def test_an_expired_session_is_not_read(client):
     assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
 
 
+def test_this_servers_clock_decides_when_a_session_has_expired(client, settings):
+    client.force_login(UserFactory())
+    assert client.get(MY_PAGE).status_code == 200
+    later = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE + 1)
+    with mock.patch("portal.accounts.session_store.timezone.now", return_value=later):
+        response = client.get(MY_PAGE)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+
+
 def test_a_signed_out_session_stays_signed_out(client):
     client.force_login(UserFactory())
     cookie = client.cookies["sessionid"].value
     client.post(reverse("account_logout"))
     assert not Session.objects.filter(session_key=cookie).exists()
     client.cookies["sessionid"] = cookie  # the old cookie, replayed
-    assert client.get(MY_PAGE).status_code == 302
+    response = client.get(MY_PAGE)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+    # Nor does the replayed key become a session again (no fixation).
+    assert not Session.objects.filter(session_key=cookie).exists()
