@@ -52,4 +52,11 @@ def is_staff_member(user):
 
 
 def has_role(user, role):
-    return user.is_authenticated and (user.is_superuser or user.groups.filter(name=role).exists())
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    in_any = getattr(user, STAFF_GROUP_FLAG, None)
+    if role in STAFF_GROUPS and in_any is not None and not in_any:
+        return False  # read with the user this request: in no staff group, so not in this one
+    return user.groups.filter(name=role).exists()

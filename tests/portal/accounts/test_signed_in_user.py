@@ -15,6 +15,7 @@ from django.utils import timezone
 import pytest
 
 from portal.accounts import roles
+from portal.accounts.backends import ModelBackend
 from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +91,16 @@ def test_a_signed_out_session_stays_signed_out(client):
     assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
     # Nor does the replayed key become a session again (no fixation).
     assert not Session.objects.filter(session_key=cookie).exists()
+
+
+def test_roles_of_the_signed_in_user_are_answered_from_the_flag_read_with_them(
+    django_assert_num_queries,
+):
+    backend = ModelBackend()
+    resident, nurse = UserFactory(), StaffFactory(clinic_staff=True)
+    resident, nurse = backend.get_user(resident.pk), backend.get_user(nurse.pk)
+    with django_assert_num_queries(0):  # in no staff group: in none of them
+        assert not roles.is_staff_member(resident)
+        assert not roles.has_role(resident, roles.CLINIC_STAFF)
+    assert roles.is_staff_member(nurse)
+    assert roles.has_role(nurse, roles.CLINIC_STAFF) and not roles.has_role(nurse, roles.EDITORS)
