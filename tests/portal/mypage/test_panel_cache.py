@@ -364,3 +364,36 @@ def test_the_changes_of_one_transaction_are_one_cache_call_now_and_one_at_the_co
         calls.clear()
     assert calls == [{first.pk, second.pk}, {first.pk}]  # the first batch, the one after
     assert all(panels.generation(user) != tokens[user.pk] for user in (first, second))
+
+
+def test_a_first_visit_reads_each_panel_in_few_queries():
+    """A resident's first visit to My page (nothing of theirs cached; another resident's visit
+    before it warmed what every page shares) with something in every panel: the queries are
+    pinned, so that a panel growing a query shows here. On PostgreSQL:
+
+    - the session, the user and the MFA middleware's staff check (every signed-in page);
+    - the layout; whether the connected-apps panel applies (a record link or an app);
+    - profile: the profile, the primary e-mail address, whether MFA is on;
+    - cases: how many open, decided and draft cases (one query), the open ones, the status
+      wording of their services;
+    - card: the open application, the card held;
+    - appointments: the next ones, an open waitlist offer;
+    - health: the account's links, the clinic-staff check of the record's requester, the
+      record's six searches in one statement, their audit rows in one INSERT (with a BEGIN
+      and a COMMIT around it outside a test's transaction), the labels of their codes;
+    - announcements: the profile with its street (the area's list is the street's, kept for
+      its residents; with announcements, what the resident has read too);
+    - connected apps, favourite stops, the inbox and its unread count.
+    """
+    clinic = ClinicFactory()
+    someone, resident = named("Someone"), named("Resident")
+    for user in (someone, resident):
+        book(user, clinic, 24, "Dental check")
+        message(user, 1)
+        open_case(user, "Parking permit")
+        card_factories.submitted(user)
+        weight(patient_for(user), 70)
+    page(signed_in(someone))
+    client = signed_in(resident)
+    # Elsewhere (SQLite) the record's six searches are six statements.
+    assert queries(client) == (25 if connection.vendor == "postgresql" else 30)
