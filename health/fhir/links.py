@@ -43,6 +43,15 @@ def links_of(user):
     return frozenset(patient_id for patient_id, _alive in rows), usable
 
 
+def request_links(request):
+    """links_of() for the request's signed-in account, read once per request: My page's
+    health and connected-apps panels both need them."""
+    links = getattr(request, "_fhir_links", None)
+    if links is None:
+        links = request._fhir_links = links_of(request.user)
+    return links
+
+
 def has_links(user):
     """Whether the account has any link, usable or not."""
     return PatientLink.objects.filter(user=user).exists()

@@ -235,10 +235,11 @@ class Record:
         self._pages = {}
 
     @classmethod
-    def of(cls, user):
+    def of(cls, user, linked=None):
         """The record of the account's first usable link, or None; the links read once for
-        both that and the resident's access (links.links_of)."""
-        linked, patient_id = links.links_of(user)
+        both that and the resident's access (`linked`: links.links_of(user), when read
+        already)."""
+        linked, patient_id = linked or links.links_of(user)
         if patient_id is None:
             return None
         return cls(user, patient_id, requester_for_user(user, linked=linked))

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
+from health.fhir import links
 from health.fhir.models import PatientLink
 from portal.accounts.roles import CLINIC_STAFF, has_role
 from portal.mypage.panels import Panel
@@ -30,7 +31,7 @@ class HealthPanel(Panel):
     invalidated_by = {PatientLink: "user_id"}
 
     def get_context_data(self, request):
-        record = services.Record.of(request.user)
+        record = services.Record.of(request.user, links.request_links(request))
         if record is None:
             return {"linked": False}
         with record.collecting():
