@@ -63,7 +63,12 @@ def area_panel(street, token, seconds):
     key = f"cms:area-panel:{translation.get_language()}:{area}:{token}"
     entry = cache.get(key)
     if entry is None:
-        entry = (list(for_area(street)[:PANEL_SIZE]), announcement_index())
+        announcements, index = list(for_area(street)[:PANEL_SIZE]), announcement_index()
+        for page in [*announcements, index] if index is not None else announcements:
+            # Without a request: relative on a one-site install, absolute with several (it
+            # links from any site); the panel needs no site lookup then.
+            page.listed_url = page.get_url()
+        entry = (announcements, index)
         cache.set(key, entry, seconds)
     return entry
 
