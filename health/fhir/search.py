@@ -651,7 +651,8 @@ def search_pages(searches, requester, **options):
 def _common_order(built):
     """[(sort annotation, descending)] that orders every one of the searches as its own order
     does, or None when they cannot be read together: each must order by date annotations
-    (_sort0, _sort1...: the first of the common ones) then pk, a name one way in all."""
+    (_sort0, _sort1...: the first of the common ones, nulls last) then pk, a name one way in
+    all."""
     if len(built) < 2 or not connection.features.supports_slicing_ordering_in_compound:
         return None
     order = {}
@@ -663,8 +664,10 @@ def _common_order(built):
             return None
         for key in keys:
             name = getattr(key.expression, "name", "")
-            if not name.startswith("_sort") or order.setdefault(name, key.descending) != (
-                key.descending
+            if (
+                not name.startswith("_sort")
+                or not key.nulls_last
+                or order.setdefault(name, key.descending) != key.descending
             ):
                 return None
     names = sorted(order, key=lambda name: int(name[len("_sort") :]))
