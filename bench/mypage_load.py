@@ -8,7 +8,8 @@ order so each is seen several times, as a resident comes back to the page during
 sends as many requests for `/favicon.ico` (a function view that redirects, no session, no
 query) from the same clients: the ceiling, what this server answers at best. Prints both, the
 ratio (goal: My page at least 20 % of the ceiling), and, in-process, My page's query count
-for a first (cold) and a repeated (cached) visit. Not a test; results go in
+for a first (cold) and a repeated (cached) visit. --first-only measures first visits alone
+(each resident once; other residents warm the workers). Not a test; results go in
 docs/benchmarks.md.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench \\
@@ -54,6 +55,7 @@ from portal.notifications.models import Message  # noqa: E402
 
 PREFIX = "bench-mypage"
 WARMED = " (every one's My page visited once before measuring)"
+FIRST_ONLY = " (each one's first visit alone, once)"
 DEMO_PATIENT = "demo-chan-taiman"
 
 
@@ -170,6 +172,12 @@ def main():
         "return visit (default: each resident's first visit is measured too, uncached)",
     )
     parser.add_argument(
+        "--first-only",
+        action="store_true",
+        help="every measured visit a resident's first: each of --residents once, in random "
+        "order (--requests is ignored; the ceiling gets as many requests)",
+    )
+    parser.add_argument(
         "--compare",
         action="store_true",
         help="measure again with the panel cache off (MYPAGE_CACHE_PANELS=false)",
@@ -177,17 +185,25 @@ def main():
     args = parser.parse_args()
 
     call_command("collectstatic", interactive=False, verbosity=0)
-    sessions = seed(args.residents, args.items)
+    sessions = seed(args.residents + (args.workers * 20 if args.first_only else 0), args.items)
+    # With --first-only, the residents that warm the workers, never measured.
+    extra = sessions[args.residents :]
+    sessions = sessions[: args.residents]
     cache.clear()
     cold, warm = in_process(sessions[0][1])
     print(f"My page in-process: {cold} queries on a first visit, {warm} when cached")
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    jobs = [("/me/", session_cookie(random.choice(sessions)[0])) for _ in range(args.requests)]
-    floor_jobs = [(CEILING_PATH, None)] * args.requests
+    if args.first_only:
+        order = random.sample(sessions, len(sessions))
+        jobs = [("/me/", session_cookie(key)) for key, _user in order]
+    else:
+        jobs = [("/me/", session_cookie(random.choice(sessions)[0])) for _ in range(args.requests)]
+    floor_jobs = [(CEILING_PATH, None)] * len(jobs)
     print(
         f"database: {settings.DATABASES['default']['NAME']}, gunicorn workers: {args.workers}, "
         f"{args.clients} clients closed loop, {args.residents} residents with {args.items} "
-        f"appointments and messages each{WARMED if args.warm_all else ''}, "
+        f"appointments and messages each{WARMED if args.warm_all else ''}"
+        f"{FIRST_ONLY if args.first_only else ''}, "
         f"load average before: {load_before}"
     )
     ok = True
@@ -200,7 +216,12 @@ def main():
         process, port = start_server(args.workers, args.port and args.port + run_index)
         try:
             # Warm every worker (templates, translations, URL maps) outside the measurement.
-            warm = jobs[: args.workers * 20] + floor_jobs[: args.workers * 20]
+            # (With --first-only, other residents: the measured ones stay unvisited.)
+            warm = (
+                [("/me/", session_cookie(key)) for key, _user in extra]
+                if args.first_only
+                else jobs[: args.workers * 20]
+            ) + floor_jobs[: args.workers * 20]
             if args.warm_all:
                 warm += [("/me/", session_cookie(key)) for key, _user in sessions]
             run(port, warm, args.workers * 2)

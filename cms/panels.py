@@ -1,11 +1,11 @@
 """My page's announcements panel: what is announced for the resident's street and community."""
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from portal.mypage.panels import Panel
+from portal.mypage.panels import Panel, request_site_epoch
 
 from . import residents
-from .models import announcement_index
 
 
 class AnnouncementsPanel(Panel):
@@ -21,7 +21,9 @@ class AnnouncementsPanel(Panel):
         css = {"all": ["cms/cms.css"]}
 
     def get_context_data(self, request):
-        # Three queries whatever the number of announcements: locales, the list, what was read.
-        context = residents.panel_context(request.user)
-        context["announcement_index"] = announcement_index()
-        return context
+        # The resident's profile and what they read; the area's list and the index shared by
+        # its residents under the site's epoch (a publish or an unpublish replaces it).
+        if not settings.MYPAGE_CACHE_PANELS:
+            return residents.panel_context(request.user)
+        token = request_site_epoch(request)
+        return residents.panel_context(request.user, token, self.cache_seconds)

@@ -9,9 +9,11 @@ import datetime
 import logging
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
+from portal.accounts.models import Profile
 from portal.notifications.services import notify
 
 from .models import (
@@ -19,6 +21,7 @@ from .models import (
     AnnouncementRead,
     UrgentBroadcast,
     UrgentNotice,
+    announcement_index,
     for_street,
     listed,
     live_announcements,
@@ -28,23 +31,56 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 PANEL_SIZE = 5
+PROFILE = Profile._meta.get_field("user").remote_field  # user.profile, as the user caches it
 KIND = "cms.urgent_announcement"
 
 
 def resident_street(user):
+    """The street of the resident's profile (the profile read with it, once per request)."""
+    if not PROFILE.is_cached(user):
+        # The profile and its street in one query; kept on the user as user.profile.
+        user.profile = Profile.objects.select_related("street").filter(user=user).first()
     profile = getattr(user, "profile", None)
     return getattr(profile, "street", None) if profile is not None else None
 
 
 def for_resident(user, language=None):
     """The announcements for the resident's area: urgent ones first, then newest first."""
-    street = resident_street(user)
+    return for_area(resident_street(user), language)
+
+
+def for_area(street, language=None):
     announcements = for_street(one_per_translation(live_announcements(), language), street)
     return listed(announcements).order_by("-urgent", "-first_published_at", "-pk")
 
 
-def panel_context(user):
-    announcements = list(for_resident(user)[:PANEL_SIZE])
+def area_panel(street, token, seconds):
+    """(the first PANEL_SIZE announcements for the street's area in the active language, the
+    announcements index): the same for every resident of the street, so read once and kept
+    for `seconds` under `token`, which every publish and unpublish replaces (My page's site
+    epoch, cms/signals.py). Nothing of a resident's own is in it."""
+    area = f"{street.pk}.{street.community_id}" if street is not None else "-"
+    key = f"cms:area-panel:{translation.get_language()}:{area}:{token}"
+    entry = cache.get(key)
+    if entry is None:
+        announcements, index = list(for_area(street)[:PANEL_SIZE]), announcement_index()
+        for page in [*announcements, index] if index is not None else announcements:
+            # Without a request: relative on a one-site install, absolute with several (it
+            # links from any site); the panel needs no site lookup then.
+            page.listed_url = page.get_url()
+        entry = (announcements, index)
+        cache.set(key, entry, seconds)
+    return entry
+
+
+def panel_context(user, token=None, seconds=0):
+    """My page's announcements panel; the area's list shared between its residents when a
+    `token` is given (area_panel), read for this resident otherwise."""
+    street = resident_street(user)
+    if token is None:
+        announcements, index = list(for_area(street)[:PANEL_SIZE]), announcement_index()
+    else:
+        announcements, index = area_panel(street, token, seconds)
     read = set(
         AnnouncementRead.objects.filter(
             user=user, translation_key__in=[a.translation_key for a in announcements]
@@ -53,7 +89,8 @@ def panel_context(user):
     return {
         "announcements": announcements,
         "unread_ids": {a.pk for a in announcements if a.translation_key not in read},
-        "has_street": resident_street(user) is not None,
+        "has_street": street is not None,
+        "announcement_index": index,
     }
 
 

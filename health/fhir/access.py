@@ -249,9 +249,11 @@ def requester_for(request):
     return requester_for_user(user)
 
 
-def requester_for_user(user):
+def requester_for_user(user, linked=None):
     """The Requester for a signed-in person: clinic staff the patients their clinics know
-    (portal.scoping, PATIENTS; superusers all), residents their own linked records."""
+    (portal.scoping, PATIENTS; superusers all), residents their own linked records
+    (`linked`: every Patient id the account is linked to, when the caller has just read
+    them with links.links_of; read here otherwise)."""
     if has_role(user, CLINIC_STAFF):
         patients = scoping.subjects(user, scoping.PATIENTS)
         return Requester(
@@ -266,7 +268,7 @@ def requester_for_user(user):
         label=user.get_username(),
         scopes=[Scope("patient", "*", "rs")],
         user=user,
-        patient_ids=linked_patient_ids(user),
+        patient_ids=linked_patient_ids(user) if linked is None else frozenset(linked),
     )
 
 

@@ -25,6 +25,33 @@ def usable_links(user):
     return PatientLink.objects.filter(Exists(alive), user=user).order_by("linked_at", "pk")
 
 
+def links_of(user):
+    """(every Patient id the account is linked to, the first usable one or None) in one
+    query: what a resident's Requester needs (linked_patient_ids) and the record they open
+    (usable_links), read together."""
+    alive = Resource.objects.filter(
+        resource_type="Patient", resource_id=OuterRef("patient_id"), deleted=False
+    )
+    rows = (
+        PatientLink.objects.filter(user=user)
+        .annotate(usable=Exists(alive))
+        .order_by("linked_at", "pk")
+        .values_list("patient_id", "usable")
+    )
+    rows = list(rows)
+    usable = next((patient_id for patient_id, alive in rows if alive), None)
+    return frozenset(patient_id for patient_id, _alive in rows), usable
+
+
+def request_links(request):
+    """links_of() for the request's signed-in account, read once per request: My page's
+    health and connected-apps panels both need them."""
+    links = getattr(request, "_fhir_links", None)
+    if links is None:
+        links = request._fhir_links = links_of(request.user)
+    return links
+
+
 def has_links(user):
     """Whether the account has any link, usable or not."""
     return PatientLink.objects.filter(user=user).exists()

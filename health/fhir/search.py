@@ -8,12 +8,14 @@ Unknown parameters and modifiers are a 400 rather than silently ignored: a clini
 believes it filtered by a parameter must not get everybody's data back.
 """
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import DateTimeField, F, OuterRef, Q, Subquery, Value
 
 from . import searchparams as sp
 from . import shaping
@@ -575,10 +577,13 @@ def query_detail(params, total=None):
     return (f"{query} ({total} found)" if total is not None else query)[:500]
 
 
-def fetch(search, requester, *, count_total=None, action="search", detail=None, budget=None):
+def fetch(
+    search, requester, *, count_total=None, action="search", detail=None, budget=None, rows=None
+):
     """Evaluate a Search: the page at its offset, the resources it includes, the total
     (when the search asks for it, or `count_total` says so); audited as `action` on the
-    requester's trail, one row per patient and type.
+    requester's trail, one row per patient and type. `rows`: the page's window already read
+    (search_pages() reads several in one statement).
 
     Memory stays bounded: rows are read in chunks, and a page stops early (`more` set, so
     the next link goes on from there) once its resources reach `budget` bytes
@@ -596,9 +601,9 @@ def fetch(search, requester, *, count_total=None, action="search", detail=None, 
     budget = budget or max_page_bytes()
     matches, size, more = [], 0, False
     if search.count:
-        # One row more than the page tells whether there is a next page without a count.
-        window = search.queryset[search.offset : search.offset + search.count + 1]
-        for row in window.iterator(chunk_size=200):
+        if rows is None:
+            rows = _window(search).iterator(chunk_size=200)
+        for row in rows:
             if len(matches) == search.count or size >= budget:
                 more = True
                 break
@@ -621,6 +626,82 @@ def fetch(search, requester, *, count_total=None, action="search", detail=None, 
 def search_page(resource_type, params, requester, **options):
     """Build and evaluate a search of the store in one call (see build_search, fetch)."""
     return fetch(build_search(resource_type, params, requester), requester, **options)
+
+
+def _window(search, queryset=None):
+    # One row more than the page tells whether there is a next page without a count.
+    queryset = search.queryset if queryset is None else queryset
+    return queryset[search.offset : search.offset + search.count + 1]
+
+
+def search_pages(searches, requester, **options):
+    """Several searches of the store, [(resource_type, params)], evaluated as search_page()
+    evaluates each and audited the same, their pages read in one statement where the
+    database takes ordered, limited parts in one (PostgreSQL) and their orders agree
+    (_together); one after the other otherwise. For a page that shows a few lists (My page's
+    health panel). Returns their Pages in order."""
+    built = [build_search(resource_type, params, requester) for resource_type, params in searches]
+    order = _common_order(built)
+    if order is None:
+        return [fetch(s, requester, **options) for s in built]
+    rows = _together(built, order)
+    return [fetch(s, requester, rows=part, **options) for s, part in zip(built, rows, strict=True)]
+
+
+def _common_order(built):
+    """[(sort annotation, descending)] that orders every one of the searches as its own order
+    does, or None when they cannot be read together: each must order by date annotations
+    (_sort0, _sort1...: the first of the common ones, nulls last) then pk, a name one way in
+    all."""
+    if len(built) < 2 or not connection.features.supports_slicing_ordering_in_compound:
+        return None
+    order = {}
+    for search in built:
+        if search.summary_count or not search.count:
+            return None
+        *keys, last = search.queryset.query.order_by
+        if getattr(last.expression, "name", None) != "pk" or last.descending:
+            return None
+        for key in keys:
+            name = getattr(key.expression, "name", "")
+            if (
+                not name.startswith("_sort")
+                or not key.nulls_last
+                or order.setdefault(name, key.descending) != key.descending
+            ):
+                return None
+    names = sorted(order, key=lambda name: int(name[len("_sort") :]))
+    for search in built:
+        # The same columns in the same places in every part: a search's own sort dates,
+        # then those it has not, as NULL (_together).
+        own = [n for n in search.queryset.query.annotations if n.startswith("_sort")]
+        if own != names[: len(own)]:
+            return None
+    return [(name, order[name]) for name in names]
+
+
+def _together(built, order):
+    """The rows of each Search's window, in its order, read in one statement (a UNION ALL of
+    the windows, streamed in chunks: what a page holds in memory stays bounded as in
+    fetch()): an iterator for each Search in turn, empty for one that found nothing."""
+    parts = []
+    for index, search in enumerate(built):
+        missing = {
+            name: Value(None, output_field=DateTimeField())
+            for name, _descending in order
+            if name not in search.queryset.query.annotations
+        }
+        parts.append(_window(search, search.queryset.annotate(**missing, _part=Value(index))))
+    ordering = [F(n).desc(nulls_last=True) if d else F(n).asc(nulls_last=True) for n, d in order]
+    union = parts[0].union(*parts[1:], all=True).order_by("_part", *ordering, "id")
+    groups = itertools.groupby(union.iterator(chunk_size=200), key=lambda row: row._part)
+    group = next(groups, None)
+    for index in range(len(built)):
+        if group is not None and group[0] == index:
+            yield group[1]
+            group = next(groups, None)
+        else:
+            yield iter(())
 
 
 def supported_params(resource_type):

@@ -22,7 +22,7 @@ from health.fhir import searchparams as sp
 from health.fhir.access import requester_for_user
 from health.fhir.models import Resource
 from health.fhir.patient_operations import concept_text
-from health.fhir.search import search_page
+from health.fhir.search import search_page, search_pages
 from health.fhir.store import read_resource, visible_row
 from health.terminology.services import Terms
 
@@ -177,6 +177,31 @@ def effective(body):
     )
 
 
+# The searches behind the lists of a record, (resource type, parameters, count) with the
+# patient added; a count of None reads the section limit. Named so that a page showing several
+# lists can read them together (Record.read_ahead) with the very searches the lists make.
+ALLERGIES = ("AllergyIntolerance", (("_sort", "-date"),), None)
+CONDITIONS = ("Condition", (("_sort", "-onset-date"),), None)
+ACTIVE_CONDITIONS = (
+    "Condition",
+    (("_sort", "-onset-date"), ("clinical-status", "active,recurrence,relapse")),
+    None,
+)
+MEDICATIONS = (
+    ("MedicationRequest", (("_sort", "-authoredon"),), None),
+    ("MedicationStatement", (("_sort", "-effective"),), None),
+)
+ACTIVE_MEDICATIONS = tuple(
+    (rtype, (*params, ("status", "active")), count) for rtype, params, count in MEDICATIONS
+)
+RECOMMENDATIONS = ("ImmunizationRecommendation", (), 50)
+VITALS = ("Observation", (("category", "vital-signs"), ("_sort", "-date")), 60)
+# What My page's health panel shows (health/records/wagtail_hooks.py).
+SUMMARY = (ALLERGIES, ACTIVE_CONDITIONS, *ACTIVE_MEDICATIONS, RECOMMENDATIONS, VITALS)
+
+READ_OPTIONS = {"count_total": False, "action": "read", "detail": "record page"}
+
+
 @dataclass
 class Item:
     """One line of the record as the resident sees it."""
@@ -198,30 +223,52 @@ class Item:
 class Record:
     """A resident's view of one Patient compartment, audited per page."""
 
-    def __init__(self, user, patient_id):
+    def __init__(self, user, patient_id, requester=None):
         self.user = user
         self.patient_id = patient_id
-        self.requester = requester_for_user(user)
+        self.requester = requester or requester_for_user(user)
         # The largest limit a search hit (more entries exist than were read), or None.
         self.truncated_at = None
         # Codes in the reader's language: every label of a page is read in one query.
         self.terms = Terms()
+        # Pages read ahead (read_ahead), by search, until a list takes them.
+        self._pages = {}
+
+    @classmethod
+    def of(cls, user, linked=None):
+        """The record of the account's first usable link, or None; the links read once for
+        both that and the resident's access (`linked`: links.links_of(user), when read
+        already)."""
+        linked, patient_id = linked or links.links_of(user)
+        if patient_id is None:
+            return None
+        return cls(user, patient_id, requester_for_user(user, linked=linked))
 
     def collecting(self):
         """A block whose reads the store audits in one INSERT at its end (a page's worth)."""
         return self.requester.audit.collecting()
 
+    def _pairs(self, params, count):
+        return (("patient", self.patient_id), *params, ("_count", str(count or section_limit())))
+
+    def read_ahead(self, *searches):
+        """Read these searches (ALLERGIES, VITALS...) in one statement where the store can
+        (search_pages), each audited as it is read; the lists that make them take the pages
+        instead of searching again."""
+        pairs = [(rtype, self._pairs(params, count)) for rtype, params, count in searches]
+        pages = search_pages([(t, list(p)) for t, p in pairs], self.requester, **READ_OPTIONS)
+        self._pages.update(zip(pairs, pages, strict=True))
+
+    def _read(self, search):
+        resource_type, params, count = search
+        return self._search(resource_type, *params, count=count)
+
     def _search(self, resource_type, *params, count=None):
         count = count or section_limit()
-        pairs = [("patient", self.patient_id), *params, ("_count", str(count))]
-        page = search_page(
-            resource_type,
-            pairs,
-            self.requester,
-            count_total=False,
-            action="read",
-            detail="record page",
-        )
+        pairs = self._pairs(params, count)
+        page = self._pages.pop((resource_type, pairs), None)
+        if page is None:
+            page = search_page(resource_type, list(pairs), self.requester, **READ_OPTIONS)
         if page.more:
             self.truncated_at = max(self.truncated_at or 0, count)
         return [json.loads(r.body) for r in page.matches]
@@ -243,14 +290,11 @@ class Record:
                 b["id"],
                 b.get("meta", {}).get("versionId", ""),
             )
-            for b in self._search("AllergyIntolerance", ("_sort", "-date"))
+            for b in self._read(ALLERGIES)
             if _status(b.get("verificationStatus")) != "entered-in-error"
         ]
 
     def conditions(self, active_only=False):
-        params = [("_sort", "-onset-date")]
-        if active_only:
-            params.append(("clinical-status", "active,recurrence,relapse"))
         return [
             Item(
                 "condition",
@@ -261,19 +305,13 @@ class Record:
                 b["id"],
                 b.get("meta", {}).get("versionId", ""),
             )
-            for b in self._search("Condition", *params)
+            for b in self._read(ACTIVE_CONDITIONS if active_only else CONDITIONS)
         ]
 
     def medications(self, active_only=False):
         items = []
-        for rtype, sort in (
-            ("MedicationRequest", "-authoredon"),
-            ("MedicationStatement", "-effective"),
-        ):
-            params = [("_sort", sort)]
-            if active_only:
-                params.append(("status", "active"))
-            for b in self._search(rtype, *params):
+        for search in ACTIVE_MEDICATIONS if active_only else MEDICATIONS:
+            for b in self._read(search):
                 dosage = (b.get("dosageInstruction") or b.get("dosage") or [{}])[0].get("text", "")
                 items.append(
                     Item(
@@ -307,7 +345,7 @@ class Record:
         """The earliest future due date from ImmunizationRecommendation resources, if any."""
         today = timezone.localdate().isoformat()
         best = None
-        for body in self._search("ImmunizationRecommendation", count=50):
+        for body in self._read(RECOMMENDATIONS):
             for rec in body.get("recommendation") or []:
                 for criterion in rec.get("dateCriterion") or []:
                     value = criterion.get("value", "")
@@ -376,9 +414,7 @@ class Record:
         looks at first leading (the My page panel shows only the first few): readings taken
         at the same visit share a time, so their order would otherwise be arbitrary."""
         latest = {}
-        for body in self._search(
-            "Observation", ("category", "vital-signs"), ("_sort", "-date"), count=60
-        ):
+        for body in self._read(VITALS):
             key = concept_text(body.get("code"))
             if key in latest:
                 continue

@@ -65,10 +65,7 @@ def _not_linked(request):
 
 
 def _record_or_none(request):
-    patient_id = services.linked_patient_id(request.user)
-    if patient_id is None:
-        return None
-    return services.Record(request.user, patient_id)
+    return services.Record.of(request.user)
 
 
 def _patient_name(patient):

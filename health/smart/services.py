@@ -1,9 +1,7 @@
 """The rules of residents' connected apps, called by the consent view, My page and the
 connected-apps page: connect (the resident's consent), list, disconnect."""
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from oauth2_provider.models import (
@@ -14,7 +12,6 @@ from oauth2_provider.models import (
 )
 
 from health.fhir.links import usable_links
-from health.fhir.models import PatientLink
 
 from .models import Connection
 
@@ -89,15 +86,6 @@ def disconnect_all(user):
         disconnect(user, connection.pk)
 
 
-def has_record_or_apps(user):
-    """Whether connected apps concern this account at all (My page shows the panel then):
-    a linked record or a connection. One query."""
-    return (
-        get_user_model()
-        .objects.filter(pk=user.pk)
-        .filter(
-            Exists(PatientLink.objects.filter(user=OuterRef("pk")))
-            | Exists(Connection.objects.filter(user=OuterRef("pk")))
-        )
-        .exists()
-    )
+def has_apps(user):
+    """Whether the account has connected an app. One query."""
+    return Connection.objects.filter(user=user).exists()

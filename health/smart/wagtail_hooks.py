@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wagtail import hooks
 
+from health.fhir import links
 from health.fhir.models import PatientLink
 from health.fhir.wagtail_hooks import SuperuserMenuItem
 from portal.mypage.panels import Panel
@@ -25,7 +26,8 @@ def register_apps_menu_item():
 
 class ConnectedAppsPanel(Panel):
     """My page: the apps connected to the resident's health record, with their last use.
-    One query, and one for whether to show it; both kept per resident with the fragment,
+    One query, and for whether to show it the account's links (read once with the health
+    panel's) and, without any, whether it has a connection; kept per resident with the fragment,
     dropped when a record link or a connection is saved or deleted (an app removed deletes
     its connections) and when an app's last use is written (authentication.py and
     validator.py call `changed()`). An app's new name shows within `cache_seconds`."""
@@ -38,7 +40,9 @@ class ConnectedAppsPanel(Panel):
     invalidated_by = {PatientLink: "user_id", Connection: "user_id"}
 
     def is_shown(self, request):
-        return services.has_record_or_apps(request.user)
+        # The account's links as the health panel reads them (once for both).
+        linked, _usable = links.request_links(request)
+        return bool(linked) or services.has_apps(request.user)
 
     def get_context_data(self, request):
         return {"connections": list(services.connections(request.user)[:5])}

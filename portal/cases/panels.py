@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,23 +34,31 @@ class CasesPanel(Panel):
         css = {"all": ["cases/panel.css"]}
 
     def get_context_data(self, request):
-        # A fixed number of queries whatever the number of cases: the open ones and recent
-        # results with their services and status wording, drafts counted, and the calendar.
+        # A fixed number of queries whatever the number of cases: how many open cases,
+        # recent results and drafts there are (one query), then the open ones and the recent
+        # results with their services and status wording, each only when there are some.
         user = request.user
         since = timezone.now() - timedelta(days=RECENT_DAYS)
         wording = Prefetch("service__status_texts", queryset=StatusText.objects.all())
         base = Case.objects.filter(applicant=user).select_related("service", "office")
-        open_cases = list(
-            base.filter(state__in=OPEN_STATES)
-            .order_by("due_date", "pk")
-            .prefetch_related(wording)[:PANEL_LIMIT]
+        decided = Q(state__in=(*DECIDED_STATES, CaseState.WITHDRAWN), updated_at__gte=since)
+        counts = Case.objects.filter(applicant=user).aggregate(
+            open=Count("pk", filter=Q(state__in=OPEN_STATES)),
+            results=Count("pk", filter=decided),
+            drafts=Count("pk", filter=Q(state=CaseState.DRAFT)),
         )
-        results = list(
-            base.filter(state__in=(*DECIDED_STATES, CaseState.WITHDRAWN), updated_at__gte=since)
-            .order_by("-updated_at")
-            .prefetch_related(wording)[:PANEL_LIMIT]
-        )
-        drafts = base.filter(state=CaseState.DRAFT).count()
+        open_cases, results = [], []
+        if counts["open"]:
+            open_cases = list(
+                base.filter(state__in=OPEN_STATES)
+                .order_by("due_date", "pk")
+                .prefetch_related(wording)[:PANEL_LIMIT]
+            )
+        if counts["results"]:
+            results = list(
+                base.filter(decided).order_by("-updated_at").prefetch_related(wording)[:PANEL_LIMIT]
+            )
+        drafts = counts["drafts"]
         rows = []
         for case in open_cases + results:
             rows.append(

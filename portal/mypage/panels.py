@@ -157,13 +157,15 @@ def _resident_key(user):
     return f"{user.pk}.{user.date_joined.timestamp():.6f}"
 
 
-def _token(key):
+def _token(key, missing=False):
     """The token stored at `key`; a new one when none is stored (first use, or evicted:
-    whatever was cached under an older token is never used again)."""
-    token = cache.get(key)
+    whatever was cached under an older token is never used again). `missing`: the caller
+    has just found none there (one call fewer)."""
+    token = None if missing else cache.get(key)
     if token is None:
-        cache.add(key, uuid.uuid4().hex, None)
-        token = cache.get(key) or uuid.uuid4().hex
+        token = uuid.uuid4().hex
+        if not cache.add(key, token, None):  # another request stored one meanwhile
+            token = cache.get(key) or uuid.uuid4().hex
     return token
 
 
@@ -188,8 +190,8 @@ def _read_tokens(request, keys=()):
     generation_key = GENERATION_KEY.format(request.user.pk)
     _read(request.user.pk)
     found = cache.get_many([generation_key, SITE_EPOCH_KEY, *keys])
-    request._mypage_generation = found.get(generation_key) or _token(generation_key)
-    request._mypage_site_epoch = found.get(SITE_EPOCH_KEY) or _token(SITE_EPOCH_KEY)
+    request._mypage_generation = found.get(generation_key) or _token(generation_key, True)
+    request._mypage_site_epoch = found.get(SITE_EPOCH_KEY) or _token(SITE_EPOCH_KEY, True)
     return found
 
 
@@ -316,10 +318,11 @@ def fragment_keys(panels, request, token):
     return {p.slug: f"mypage:panel:{p.slug}:{suffix}" for p in panels if p.cache_seconds}
 
 
-def render_panel(panel, request, key=None, cached=None):
+def render_panel(panel, request, key=None, cached=None, store=None):
     """Render one panel, or take it from `cached` ({key: html}, read for all panels at once)
-    under `key`, storing a fresh rendering there unless the panel declines; a failure is
-    logged and becomes an 'unavailable' placeholder."""
+    under `key`, storing a fresh rendering there unless the panel declines (into `store`,
+    {seconds: {key: html}}, when given: the caller stores them all at once, store_fragments);
+    a failure is logged and becomes an 'unavailable' placeholder."""
     try:
         # Its media too: a file missing from the static manifest must fail this panel alone,
         # not the page's head.
@@ -330,12 +333,20 @@ def render_panel(panel, request, key=None, cached=None):
         if html is not None:
             return RenderedPanel(panel, SafeString(html), live=False)
         html, storable = panel.render_cacheable(request)
-        if storable:
+        if storable and store is not None:
+            store.setdefault(panel.cache_seconds, {})[key] = str(html)
+        elif storable:
             cache.set(key, str(html), panel.cache_seconds)
         return RenderedPanel(panel, SafeString(html), live=not storable)
     except Exception:
         logger.exception("My page panel %r failed for user %s", panel.slug, request.user.pk)
         return RenderedPanel(panel, "", failed=True)
+
+
+def store_fragments(store):
+    """Store the fragments render_panel() collected: one call per cache time."""
+    for seconds, fragments in store.items():
+        cache.set_many(fragments, seconds)
 
 
 def shown_panels(request, panels=None):

@@ -29,6 +29,7 @@ from .panels import (
     request_generation,
     resident_value,
     shown_panels,
+    store_fragments,
 )
 
 LAYOUT_ACTIONS = {"up", "down", "hide", "show"}
@@ -69,7 +70,9 @@ def index(request):
     token = request_generation(request) if settings.MYPAGE_CACHE_PANELS else None
     keys = fragment_keys(shown, request, token)
     cached = cache.get_many(list(keys.values())) if keys else {}
-    visible = [render_panel(p, request, keys.get(p.slug), cached) for p in shown]
+    fresh = {}
+    visible = [render_panel(p, request, keys.get(p.slug), cached, fresh) for p in shown]
+    store_fragments(fresh)
     # The page is rendered with placeholders for what each visit fills in: the CSRF token
     # (each visitor's own) and the panels rendered live.
     entry = {"csrf": _placeholder(), "live": [], "tokens": token and page_tokens(request)}

@@ -1,6 +1,9 @@
 """Residents: My page's announcements for their street and community, unread marked, and a
 notification of an urgent announcement for their area, once."""
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 import pytest
 from bs4 import BeautifulSoup
 
@@ -112,3 +115,22 @@ def test_an_ordinary_announcement_notifies_nobody(django_capture_on_commit_callb
     with django_capture_on_commit_callbacks(execute=True):
         cms.announcement(title="一般消息", slug="normal")
     assert not Message.objects.filter(kind=KIND).exists()
+
+
+def test_the_residents_of_a_street_share_its_list_and_a_publish_shows_at_once(client):
+    street = StreetFactory()
+    cms.announcement(title="本街工程", slug="street", streets=[street])
+    first, second, third = (living_on(street) for _ in range(3))
+    assert titles(panel(client, first)) == ["本街工程"]
+    # The second resident's first visit reads no announcement: the street's list is kept,
+    # what they have read is their own.
+    with CaptureQueriesContext(connection) as captured:
+        html = panel(client, second)
+    assert titles(html) == ["本街工程"] and html.select(".cms-announcement--unread")
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert not [q for q in sql if '"cms_announcementpage"' in q or '"wagtailcore_site"' in q]
+    assert [q for q in sql if '"cms_announcementread"' in q]
+    # A publish replaces the kept list at once (the site's epoch): the next resident's first
+    # visit lists the new announcement.
+    cms.announcement(title="本街停電", slug="power", streets=[street], urgent=True)
+    assert titles(panel(client, third)) == ["本街停電", "本街工程"]

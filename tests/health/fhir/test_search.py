@@ -244,3 +244,55 @@ def test_common_params_on_a_synthea_patient(staff_api):
         f"/fhir/Observation?subject:Patient={pid}"
     )
     assert total(f"/fhir/Observation?patient=Patient/{pid}&code=8867-4,2339-0") == 24
+
+
+def test_searches_read_together_are_the_pages_and_audit_rows_of_one_by_one(create, people):
+    """search_pages(): the pages, their order, `more` and the audit rows of searching one by
+    one; in one statement on PostgreSQL whatever the number of matches, one by one when their
+    orders disagree (one date sorted both ways)."""
+    from health.fhir.access import requester_for_user
+    from health.fhir.models import AuditEvent, PatientLink
+    from health.fhir.search import search_page, search_pages
+    from tests.factories import UserFactory
+
+    chan, wong = people
+    for day, value in ((3, 70), (1, 71), (2, 72), (5, 73)):
+        create(observation_body(chan["id"], value=value, when=f"2024-03-0{day}T10:00:00+08:00"))
+    create(observation_body(chan["id"], code="29463-7", value=60, category="laboratory"))
+    create(observation_body(wong["id"], value=99))  # another patient's: never found
+    user = UserFactory()
+    PatientLink.objects.create(user=user, patient_id=chan["id"])
+    searches = [
+        ("Observation", [("patient", chan["id"]), ("_sort", "-date"), ("_count", "3")]),
+        ("Observation", [("patient", chan["id"]), ("category", "laboratory")]),  # no sort
+        ("Condition", [("patient", chan["id"]), ("_sort", "-onset-date")]),  # nothing
+        ("Observation", [("patient", chan["id"]), ("_sort", "-date"), ("_count", "10")]),
+    ]
+    oldest_first = ("Observation", [("patient", chan["id"]), ("_sort", "date")])
+    options = {"count_total": False, "action": "read", "detail": "record page"}
+
+    def read(searches, together):
+        AuditEvent.objects.all().delete()
+        requester = requester_for_user(user)
+        with requester.audit.collecting(), CaptureQueriesContext(connection) as captured:
+            if together:
+                pages = search_pages(searches, requester, **options)
+            else:
+                pages = [search_page(t, p, requester, **options) for t, p in searches]
+        shown = [([r.resource_id for r in page.matches], page.more) for page in pages]
+        rows = sorted(
+            AuditEvent.objects.values_list("action", "resource_type", "patient_id", "count")
+        )
+        return shown, rows, len(captured)
+
+    shown, rows, statements = read(searches, together=True)
+    assert (shown, rows) == read(searches, together=False)[:2]
+    newest, lab, nothing, all_vitals = shown
+    assert len(newest[0]) == 3 and newest[1] is True  # four vital signs, three a page
+    assert len(lab[0]) == 1 and nothing == ([], False)
+    assert all_vitals == (newest[0] + all_vitals[0][3:], False) and len(all_vitals[0]) == 5
+    assert statements == (1 if connection.vendor == "postgresql" else len(searches))
+    both_ways = [*searches, oldest_first]
+    shown, rows, statements = read(both_ways, together=True)
+    assert (shown, rows) == read(both_ways, together=False)[:2]
+    assert sorted(shown[-1][0]) == sorted(shown[-2][0]) and statements == len(both_ways)

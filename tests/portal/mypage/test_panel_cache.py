@@ -364,3 +364,58 @@ def test_the_changes_of_one_transaction_are_one_cache_call_now_and_one_at_the_co
         calls.clear()
     assert calls == [{first.pk, second.pk}, {first.pk}]  # the first batch, the one after
     assert all(panels.generation(user) != tokens[user.pk] for user in (first, second))
+
+
+def test_a_first_visit_reads_each_panel_in_few_queries():
+    """A resident's first visit to My page (nothing of theirs cached; another resident's visit
+    before it warmed what every page shares) with something in every panel: the queries are
+    pinned, so that a panel growing a query shows here. On PostgreSQL:
+
+    - the session, the user and the MFA middleware's staff check (every signed-in page);
+    - the layout; the account's record links, whether the connected-apps panel applies (read
+      once for it and the health panel; whether an app is connected only without a link);
+    - profile: the profile, the primary e-mail address, whether MFA is on;
+    - cases: how many open, decided and draft cases (one query), the open ones, the status
+      wording of their services;
+    - card: the open application, the card held;
+    - appointments: the next ones, each with whether a waitlist offer is open;
+    - health: the clinic-staff check of the record's requester, the
+      record's six searches in one statement, their audit rows in one INSERT (with a BEGIN
+      and a COMMIT around it outside a test's transaction), the labels of their codes;
+    - announcements: the profile with its street (the area's list is the street's, kept for
+      its residents; with announcements, what the resident has read too);
+    - connected apps, favourite stops, the inbox and its unread count.
+    """
+    clinic = ClinicFactory()
+    someone, resident = named("Someone"), named("Resident")
+    for user in (someone, resident):
+        book(user, clinic, 24, "Dental check")
+        message(user, 1)
+        open_case(user, "Parking permit")
+        card_factories.submitted(user)
+        weight(patient_for(user), 70)
+    page(signed_in(someone))
+    client = signed_in(resident)
+    # Elsewhere (SQLite) the record's six searches are six statements.
+    assert queries(client) == (23 if connection.vendor == "postgresql" else 28)
+
+
+def test_the_appointments_panel_shows_an_open_offer_with_or_without_appointments():
+    from health.booking.models import WaitlistEntry, WaitlistStatus
+
+    clinic = ClinicFactory()
+    offer = "A place you were waiting for is free."
+    booked, waiting = named("Booked"), named("Waiting")
+    book(booked, clinic, 24, "Dental check")
+    assert offer not in panel(signed_in(booked), "appointments")
+    for user in (booked, waiting):
+        WaitlistEntry.objects.create(
+            slot=SlotFactory(clinic=clinic, start=timezone.now() + timedelta(hours=30)),
+            resident=user,
+            status=WaitlistStatus.OFFERED,
+            offered_at=timezone.now(),
+            offer_expires_at=timezone.now() + timedelta(hours=2),
+        )
+    for user in (booked, waiting):  # the entry's save dropped the cached panel
+        assert offer in panel(signed_in(user), "appointments")
+    assert "Dental check" in panel(signed_in(booked), "appointments")
