@@ -381,8 +381,9 @@ def test_a_first_visit_reads_each_panel_in_few_queries():
       wording of their services;
     - card: the open application, the card held;
     - appointments: the next ones, each with whether a waitlist offer is open;
-    - health: the record's six searches in one statement, their audit rows in one INSERT (with a BEGIN
-      and a COMMIT around it outside a test's transaction), the labels of their codes;
+    - health: the record's six searches in one statement, their audit rows in one INSERT
+      (with a BEGIN and a COMMIT around it outside a test's transaction), the labels of their
+      codes;
     - announcements: the profile with its street (the area's list is the street's, kept for
       its residents; with announcements, what the resident has read too);
     - connected apps, favourite stops, the inbox and its unread count.
