@@ -43,12 +43,20 @@ from .models import (
 )
 
 
-def dependant_id(person):
-    """A dependant's id as the booking form posts it ("self" is None), or None for a value that
-    is no id ("²" passes str.isdigit(), not int())."""
-    if person and person.isascii() and person.isdigit() and len(person) <= 18:
-        return int(person)
+def person_lookup(person):
+    """The appointments of `person` as the booking form posts it: "self" (or None) the
+    resident's own, a dependant's id that dependant's; None for a value that is neither ("²"
+    passes str.isdigit(), not int()), which finds nothing."""
+    if person in (None, "self"):
+        return {"dependant__isnull": True}
+    if person.isascii() and person.isdigit() and len(person) <= 18:
+        return {"dependant_id": int(person)}
     return None
+
+
+def active_appointments(resident, **lookup):
+    """The resident's active appointments, narrowed by `lookup` (person_lookup, a slot...)."""
+    return Appointment.objects.filter(resident=resident, status__in=ACTIVE_STATUSES, **lookup)
 
 
 def _slots():
@@ -56,9 +64,7 @@ def _slots():
 
 
 def _own_booking(resident, **person):
-    own = Appointment.objects.filter(
-        resident=resident, status__in=ACTIVE_STATUSES, slot=OuterRef("pk"), **person
-    )
+    own = active_appointments(resident, slot=OuterRef("pk"), **person)
     return Subquery(own.values("pk")[:1])
 
 
@@ -94,15 +100,17 @@ def slot_for_booking(slot_id, resident=None, person=None):
     query, so a double submit of a full slot is answered with the booking it made."""
     if resident is None:
         return _SLOT.first(slot=slot_id)
-    if person in (None, "self"):
-        return _SLOT_FOR_SELF.first(slot=slot_id, resident=resident.pk)
-    dependant = dependant_id(person)
-    if dependant is None:
+    lookup = person_lookup(person)
+    if lookup is None:
         slot = _SLOT.first(slot=slot_id)
         if slot is not None:
             slot.own_booking = None
         return slot
-    return _SLOT_FOR_DEPENDANT.first(slot=slot_id, resident=resident.pk, dependant=dependant)
+    if "dependant_id" in lookup:
+        return _SLOT_FOR_DEPENDANT.first(
+            slot=slot_id, resident=resident.pk, dependant=lookup["dependant_id"]
+        )
+    return _SLOT_FOR_SELF.first(slot=slot_id, resident=resident.pk)
 
 
 def person_name(resident, dependant):
@@ -134,7 +142,7 @@ def get_slot(slot_id, *, lock=False):
         pk = int(slot_id)
     except (TypeError, ValueError):
         raise SlotNotFound() from None
-    queryset = Slot.objects.select_related("clinic", "service", "practitioner")
+    queryset = _slots()
     if lock:
         queryset = queryset.select_for_update(of=("self",))
     try:
@@ -165,7 +173,7 @@ def _person_counts(resident, start, end, now, **person):
     """Of the person's active appointments: how many overlap start–end, how many end after
     now. Grouped by resident, so no appointment is no row."""
     return (
-        Appointment.objects.filter(resident=resident, status__in=ACTIVE_STATUSES, **person)
+        active_appointments(resident, **person)
         .values("resident")
         .annotate(
             overlapping=Count("pk", filter=Q(start__lt=end, end__gt=start)),

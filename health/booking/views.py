@@ -238,22 +238,12 @@ def book(request, slot_id):
     return render(request, "booking/book.html", {"slot": slot, "form": form})
 
 
-def _own_appointments(request, person):
-    """The resident's active appointments for `person` ("self" or a dependant's id, as the
-    form posts it); None for a value that is neither (it finds nothing)."""
-    appointments = Appointment.objects.filter(resident=request.user, status__in=ACTIVE_STATUSES)
-    if person in (None, "self"):
-        return appointments.filter(dependant__isnull=True)
-    dependant = places.dependant_id(person)
-    return None if dependant is None else appointments.filter(dependant_id=dependant)
-
-
 def _already_booked(request, slot, person):
     """The redirect to the resident's active appointment in `slot` for `person`, or None."""
-    appointments = _own_appointments(request, person)
-    if appointments is None:
+    lookup = places.person_lookup(person)
+    if lookup is None:
         return None
-    existing = appointments.filter(slot=slot).only("pk").first()
+    existing = places.active_appointments(request.user, slot=slot, **lookup).only("pk").first()
     return _show_booked(request, existing.pk) if existing is not None else None
 
 

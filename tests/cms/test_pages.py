@@ -16,15 +16,10 @@ from cms.models import (
     StandardPage,
 )
 from tests.cms import factories as cms
+from tests.cms.readers import get
 from tests.factories import StreetFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def get(client, url, language="en"):
-    client.cookies["portal_language"] = language
-    response = client.get(url)
-    return response
 
 
 def soup(response):
