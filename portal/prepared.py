@@ -17,21 +17,33 @@ it. The ORM's guards are kept: the router chooses the database, a locking query 
 transaction is refused, a value of the wrong type is refused, and an integer no database column
 holds finds nothing.
 
+On PostgreSQL the statement is also prepared on the server (settings.DATABASE_PREPARED_STATEMENTS,
+on by default): psycopg sends it once with its parameters bound by the server, PostgreSQL parses
+and plans it once per connection, and each call sends only the values. Only these statements:
+Django's own queries keep client-side binding (under server-side binding Django 5.2 does not
+split a bulk_create or an IN list at PostgreSQL's 65,535-parameter limit, and imports here write
+larger batches). The cursor is still Django's wrapper, so query logging, execute_wrapper()s and
+the tests' query counts see these statements as any other.
+
 Markers are integers, strings and aware datetimes, each handed to the database the way Django
 hands it (a datetime becomes text on SQLite, so a call's datetime is adapted the same way). A
 marker that does not come out of the compiler so, or comes out more than once, is refused when
 the query is first compiled, so a mistake shows in the first test that runs it.
 """
 
+import functools
 import threading
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connections, router
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 _INT64 = range(-(2**63), 2**63)
+# psycopg's prepare_threshold: prepare a statement after this many runs unless asked sooner.
+_NEVER_BY_COUNT = 2**31
 
 
 def _same(value):
@@ -43,6 +55,51 @@ def _check_value(name, value, kind):
         raise TypeError(f"{name!r} must be {kind.__name__}, not {type(value).__name__}.")
     if kind is datetime and not timezone.is_aware(value):
         raise TypeError(f"{name!r} must be an aware datetime.")
+
+
+@functools.cache
+def _preparing_cursor_class():
+    """A psycopg cursor that binds parameters on the server and prepares every statement."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+        def _maybe_prepare_gen(self, pgq, *, prepare=None, binary=None):
+            # psycopg keeps the query it sent, which Django's query log reads
+            # (last_executed_query), only when it sends it unprepared: keep it here too.
+            self._query = pgq
+            return super()._maybe_prepare_gen(pgq, prepare=prepare, binary=binary)
+
+    return PreparingCursor
+
+
+def _cursor(connection):
+    """Django's cursor for `connection`; on PostgreSQL with psycopg 3 (and unless
+    settings.DATABASE_PREPARED_STATEMENTS is off, for a pooler that cannot keep them), one that
+    prepares its statement on the server, in Django's own wrapper."""
+    if (
+        connection.vendor != "postgresql"
+        or not settings.DATABASE_PREPARED_STATEMENTS
+        or connection.features.uses_server_side_binding  # then Django's cursors already bind
+    ):
+        return connection.cursor()
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
+        return connection.cursor()
+    # As BaseDatabaseWrapper.cursor() opens and wraps a cursor, with another psycopg class.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's preparing off (None) for the whole connection; a statement
+        # is prepared only when asked for (prepare=True), which only this cursor asks, and
+        # Django's client-binding cursors never prepare.
+        raw.prepare_threshold = _NEVER_BY_COUNT
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(_preparing_cursor_class()(raw))
 
 
 class PreparedQuery:
@@ -164,7 +221,7 @@ class PreparedQuery:
         for name, value in values.items():
             position, adapt = compiled["positions"][name]
             params[position] = adapt(value)
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(compiled["sql"], params)
             row = cursor.fetchone()
         if row is None:

@@ -148,7 +148,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.accounts.middleware.AuthenticationMiddleware",
     "portal.accounts.middleware.PreferredLanguageMiddleware",
     "cms.middleware.LanguageParameterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -208,6 +208,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The few queries every request runs (portal/prepared.py) are prepared on the PostgreSQL server;
+# off for a connection pooler that cannot keep prepared statements per client.
+DATABASE_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 
 # Redis must never hold up a request: no call waits longer than REDIS_TIMEOUT_SECONDS, and a
 # server that timed out is skipped for REDIS_RETRY_SECONDS (portal/redis_breaker.py) while the
@@ -541,6 +544,11 @@ ACCOUNTS_EXPORT_STALE_MINUTES = env_int("ACCOUNTS_EXPORT_STALE_MINUTES", 30)
 CELERY_BEAT_SCHEDULE["accounts-clean-data-exports"] = {
     "task": "portal.accounts.tasks.clean_data_exports",
     "schedule": env_int("ACCOUNTS_EXPORT_SWEEP_SECONDS", 15 * 60),
+}
+# Expired sessions are deleted once an hour (Django leaves that to `clearsessions`).
+CELERY_BEAT_SCHEDULE["accounts-clear-expired-sessions"] = {
+    "task": "portal.accounts.tasks.clear_expired_sessions",
+    "schedule": 60 * 60,
 }
 
 # Portal ---------------------------------------------------------------------------------------

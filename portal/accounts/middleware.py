@@ -1,11 +1,14 @@
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import middleware as auth_middleware
 from django.shortcuts import redirect
 from django.utils import translation
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from allauth.mfa.models import Authenticator
 
+from .backends import offering
 from .roles import is_staff_member
 
 # Staff without MFA may still reach these, so they can set it up or leave.
@@ -17,6 +20,21 @@ MFA_SETUP_PREFIXES = (
     "/language/",
     settings.STATIC_URL,
 )
+
+
+def get_user(request):
+    """The request's user, as Django's middleware gets it, offered the user that the session
+    store read with the session (portal/accounts/session_store.py) so it is not read again."""
+    with offering(getattr(request.session, "signed_in_user", None)):
+        return auth_middleware.get_user(request)
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, with the user read together with the session (see get_user above)."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: get_user(request))
 
 
 class PreferredLanguageMiddleware:

@@ -1,6 +1,8 @@
 import uuid
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -191,3 +193,33 @@ class DataExport(models.Model):
         if self.status == self.Status.READY:
             return 100
         return int(100 * self.parts_done / self.parts_total) if self.parts_total else 0
+
+
+class Session(AbstractBaseSession):
+    """A browser's session, as Django keeps it, with the signed-in user's id beside the data.
+
+    The id lets each request read the session and its user in one query
+    (portal/accounts/session_store.py) and lets a user's sessions be found without decoding
+    every row. It is written from the session data each time the session is saved: the data
+    stays what Django reads and checks (the user id, the backend, the password hash).
+    """
+
+    # No database constraint: a session saved at the end of a request whose user was deleted
+    # meanwhile must not fail the request; such a session finds no user and is signed out.
+    # Deleting a user through the ORM still deletes their sessions.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "accounts_session"
+
+    @classmethod
+    def get_session_store_class(cls):
+        # The configured store (portal/accounts/session_store.py, which reads this model).
+        return import_module(settings.SESSION_ENGINE).SessionStore

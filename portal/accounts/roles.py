@@ -25,7 +25,7 @@ def staff_roles(user):
 
 
 def _staff_groups_of(user):
-    """The user's staff groups: `user` a user id, or OuterRef("pk") inside a user query."""
+    """The user's staff groups: `user` a user id, or an OuterRef to one inside a query."""
     return Group.objects.filter(user=user, name__in=list(STAFF_GROUPS))
 
 
@@ -34,9 +34,10 @@ def _staff_groups_of(user):
 STAFF_GROUP_FLAG = "_portal_in_staff_group"
 
 
-def in_staff_group():
-    """Whether the user of the surrounding user query is in a staff group (an EXISTS)."""
-    return Exists(_staff_groups_of(OuterRef("pk")))
+def in_staff_group(user_field="pk"):
+    """Whether the user of the surrounding query is in a staff group (an EXISTS): the user
+    query's own row, or the user that `user_field` of another model's query points to."""
+    return Exists(_staff_groups_of(OuterRef(user_field)))
 
 
 def is_staff_member(user):

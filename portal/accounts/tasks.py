@@ -1,3 +1,7 @@
+from importlib import import_module
+
+from django.conf import settings
+
 from celery import shared_task
 
 from . import services
@@ -19,3 +23,10 @@ def clean_data_exports():
 def send_closure_email(address, language):
     """The 'your account is closed' e-mail (the account, and so the outbox, is gone)."""
     services.send_closure_email(address, language)
+
+
+@shared_task
+def clear_expired_sessions():
+    """Beat: delete expired sessions (what `manage.py clearsessions` does), so the table every
+    signed-in request reads holds live sessions only."""
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()

@@ -193,3 +193,24 @@ def test_each_thread_runs_it_on_its_own_connection():
     assert seen["row"] is None
     assert seen["compiler_connection"] is seen["connection"]  # that thread's own
     assert query._local.compiled["default"]["compiler"].connection is connections["default"]
+
+
+@pytest.mark.skipif(
+    connections["default"].vendor != "postgresql", reason="prepared on the PostgreSQL server"
+)
+@pytest.mark.parametrize("on", [True, False])
+def test_on_postgresql_the_statement_is_prepared_on_the_server_unless_turned_off(
+    settings, on, django_assert_num_queries
+):
+    settings.DATABASE_PREPARED_STATEMENTS = on
+    query = PreparedQuery(lambda pk: get_user_model().objects.filter(pk=pk), pk=-918_273_645)
+    users = UserFactory(), UserFactory()
+    with django_assert_num_queries(2):  # still Django's cursor: logged and counted
+        found = [query.first(pk=user.pk) for user in users]
+    assert found == list(users)
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "auth_user" WHERE "auth_user"."id" = $1%'],
+        )
+        assert cursor.fetchone()[0] == (1 if on else 0)

@@ -16,18 +16,19 @@ from .factories import DependantFactory, SlotFactory, tomorrow_at
 
 pytestmark = pytest.mark.django_db
 
-# Session, user (with the staff check and the profile), slot (with the resident's own booking
-# in it); then the transaction: lock the resident, both person rules in one query, appointment,
-# its history row, message, attachments, deliveries, the place, commit. A new query here is a
-# choice. (18 before the workflow: its history row costs one INSERT, and the savepoint around
-# the appointment's INSERT, two statements, went: a refused INSERT now retries the whole
-# attempt. 16 until 2026-11-29: a booking for "self" no longer reads the household for the
-# form. 15 until the staff check, 14 until the profile, were read with the user:
-# portal/accounts/backends.py.)
-MAX_BOOKING_QUERIES = 13
+# Session with its user (the staff check and the profile joined), slot (with the resident's own
+# booking in it); then the transaction: lock the resident, both person rules in one query,
+# appointment, its history row, message, attachments, deliveries, the place, commit. A new query
+# here is a choice. (18 before the workflow: its history row costs one INSERT, and the savepoint
+# around the appointment's INSERT, two statements, went: a refused INSERT now retries the whole
+# attempt. 16 until 2026-11-29: a booking for "self" no longer reads the household for the form. 15
+# until the staff check, 14 until the profile, were read with the user: portal/accounts/backends.py;
+# 13 until the user was read with the session: portal/accounts/session_store.py.)
+MAX_BOOKING_QUERIES = 12
 # A slot read as full is answered before any transaction is opened and before the household is
-# read for the form: session, user with the staff check, slot with the resident's own booking.
-MAX_FULL_QUERIES = 3
+# read for the form: session with its user and the staff check, slot with the resident's own
+# booking.
+MAX_FULL_QUERIES = 2
 
 
 def post_booking(client, slot):
