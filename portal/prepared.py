@@ -22,8 +22,12 @@ on by default): psycopg sends it once with its parameters bound by the server, P
 and plans it once per connection, and each call sends only the values. Only these statements:
 Django's own queries keep client-side binding (under server-side binding Django 5.2 does not
 split a bulk_create or an IN list at PostgreSQL's 65,535-parameter limit, and imports here write
-larger batches). The cursor is still Django's wrapper, so query logging, execute_wrapper()s and
-the tests' query counts see these statements as any other.
+larger batches). The cursor is still Django's wrapper, so execute_wrapper()s and the tests' query
+counts see these statements as any other; the query log shows them as sent, with $1, $2… in
+place of the values. psycopg drops a connection's prepared statements after a ROLLBACK (one
+DEALLOCATE ALL; they are prepared again on their next run). A statement that a migration run
+elsewhere made stale is prepared again at once outside a transaction; in one, the rollback
+that follows the error does it.
 
 Markers are integers, strings and aware datetimes, each handed to the database the way Django
 hands it (a datetime becomes text on SQLite, so a call's datetime is adapted the same way). A
@@ -36,13 +40,13 @@ import threading
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 _INT64 = range(-(2**63), 2**63)
-# psycopg's prepare_threshold: prepare a statement after this many runs unless asked sooner.
+# psycopg's prepare_threshold while a PreparedQuery runs: only the statements asked for.
 _NEVER_BY_COUNT = 2**31
 
 
@@ -64,7 +68,18 @@ def _preparing_cursor_class():
 
     class PreparingCursor(ServerBindingCursor):
         def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True, binary=binary)
+            # Django turns psycopg's preparing off for the connection (prepare_threshold
+            # None), and psycopg then prepares nothing, even when asked. It is turned on for
+            # this statement only: with it on, psycopg would also keep the text of every
+            # other query run on the connection (up to 100, bulk INSERTs included).
+            raw = self.connection
+            previous = raw.prepare_threshold
+            if previous is None:
+                raw.prepare_threshold = _NEVER_BY_COUNT
+            try:
+                return super().execute(query, params, prepare=True, binary=binary)
+            finally:
+                raw.prepare_threshold = previous
 
         def _maybe_prepare_gen(self, pgq, *, prepare=None, binary=None):
             # psycopg keeps the query it sent, which Django's query log reads
@@ -92,14 +107,49 @@ def _cursor(connection):
     # As BaseDatabaseWrapper.cursor() opens and wraps a cursor, with another psycopg class.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        # Django turns psycopg's preparing off (None) for the whole connection; a statement
-        # is prepared only when asked for (prepare=True), which only this cursor asks, and
-        # Django's client-binding cursors never prepare.
-        raw.prepare_threshold = _NEVER_BY_COUNT
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(_preparing_cursor_class()(raw))
+        return connection._prepare_cursor(_preparing_cursor_class()(connection.connection))
+
+
+def _prepared_statement_lost(error):
+    """Whether `error` says this connection's prepared statement no longer fits or exists: a
+    migration changed a table it reads (run by another process, so psycopg did not see it), or
+    a pooler handed the statement to another server connection."""
+    cause = error.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate == "26000" or (
+        sqlstate == "0A000" and "cached plan must not change result type" in str(cause)
+    )
+
+
+def _drop_prepared_statements(connection):
+    """DEALLOCATE ALL, seen by psycopg (it forgets its statements too, as after a ROLLBACK):
+    it looks at what a query did only while preparing is on for the connection."""
+    raw = connection.connection
+    previous = raw.prepare_threshold
+    if previous is None:
+        raw.prepare_threshold = _NEVER_BY_COUNT
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+    finally:
+        raw.prepare_threshold = previous
+
+
+def _run(connection, sql, params):
+    try:
+        with _cursor(connection) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except DatabaseError as error:
+        if not _prepared_statement_lost(error) or not connection.get_autocommit():
+            # In a transaction, its rollback makes psycopg drop the connection's statements.
+            raise
+    # Outside a transaction: drop them now, and run this one again, prepared anew.
+    _drop_prepared_statements(connection)
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 class PreparedQuery:
@@ -221,9 +271,7 @@ class PreparedQuery:
         for name, value in values.items():
             position, adapt = compiled["positions"][name]
             params[position] = adapt(value)
-        with _cursor(connection) as cursor:
-            cursor.execute(compiled["sql"], params)
-            row = cursor.fetchone()
+        row = _run(connection, compiled["sql"], params)
         if row is None:
             return None
         if compiled["converters"]:

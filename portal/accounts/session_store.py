@@ -64,10 +64,11 @@ class SessionStore(DatabaseSessionStore):
 
     @property
     def signed_in_user(self):
-        """The user read with the session, loading it if need be; None when no one is
-        signed in, the session is gone, or its user is."""
-        self._get_session()
-        return self._signed_in_user
+        """The user read with the session, loading it if need be, when the session's data
+        names them; None when no one is signed in, the session is gone, or its user is."""
+        data = self._get_session()
+        user = self._signed_in_user
+        return user if user is not None and user_id_of(data) == user.pk else None
 
     def _get_session_from_db(self):
         self._signed_in_user = None
@@ -87,5 +88,10 @@ class SessionStore(DatabaseSessionStore):
 
     def create_model_instance(self, data):
         session = super().create_model_instance(data)
+        session.user_id = user_id_of(data)
+        return session
+
+    async def acreate_model_instance(self, data):
+        session = await super().acreate_model_instance(data)
         session.user_id = user_id_of(data)
         return session

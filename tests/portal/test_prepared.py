@@ -11,7 +11,7 @@ from django.db.transaction import TransactionManagementError
 import pytest
 
 from health.booking.models import Appointment, Slot
-from portal.prepared import PreparedQuery
+from portal.prepared import PreparedQuery, _drop_prepared_statements
 from tests.factories import UserFactory
 from tests.health.booking.factories import (
     AppointmentFactory,
@@ -203,6 +203,7 @@ def test_on_postgresql_the_statement_is_prepared_on_the_server_unless_turned_off
     settings, on, django_assert_num_queries
 ):
     settings.DATABASE_PREPARED_STATEMENTS = on
+    _drop_prepared_statements(connections["default"])  # what an earlier test left
     query = PreparedQuery(lambda pk: get_user_model().objects.filter(pk=pk), pk=-918_273_645)
     users = UserFactory(), UserFactory()
     with django_assert_num_queries(2):  # still Django's cursor: logged and counted
@@ -214,3 +215,35 @@ def test_on_postgresql_the_statement_is_prepared_on_the_server_unless_turned_off
             ['%FROM "auth_user" WHERE "auth_user"."id" = $1%'],
         )
         assert cursor.fetchone()[0] == (1 if on else 0)
+
+
+@pytest.mark.skipif(
+    connections["default"].vendor != "postgresql", reason="prepared on the PostgreSQL server"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_a_migration_made_stale_elsewhere_is_prepared_again():
+    """Another process's migration changes a column the prepared statement reads: PostgreSQL
+    refuses to run the old plan; outside a transaction it is prepared anew and answers."""
+    query = PreparedQuery(lambda pk: get_user_model().objects.filter(pk=pk), pk=-918_273_645)
+    user = UserFactory()
+    assert query.first(pk=user.pk) == user  # prepared on this connection
+
+    def alter(length):
+        # On a connection of its own, as a migration in another process runs.
+        def run():
+            with connections["default"].cursor() as cursor:
+                cursor.execute(
+                    f"ALTER TABLE auth_user ALTER COLUMN first_name TYPE varchar({length})"
+                )
+            connections["default"].close()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+
+    alter(151)
+    try:
+        assert query.first(pk=user.pk) == user
+        assert query.first(pk=user.pk) == user
+    finally:
+        alter(150)

@@ -8,9 +8,10 @@ from django.db import migrations, models
 
 
 def keep_live_sessions(apps, schema_editor):
-    """Carry the live sessions over from Django's table, with their user's id beside them, so
-    that nobody is signed out by the move. Written here, not imported from the app, so a later
-    change to the app cannot break this migration."""
+    """Move the live sessions over from Django's table, with their user's id beside them, so
+    that nobody is signed out by the move, and empty Django's table, so that a sign-out made
+    after the move can never come back through it. Written here, not imported from the app,
+    so a later change to the app cannot break this migration."""
     from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
 
@@ -36,11 +37,32 @@ def keep_live_sessions(apps, schema_editor):
             New.objects.using(alias).bulk_create(batch, ignore_conflicts=True)
             batch = []
     New.objects.using(alias).bulk_create(batch, ignore_conflicts=True)
+    Old.objects.using(alias).all().delete()
+
+
+def move_live_sessions_back(apps, schema_editor):
+    """Undoing: the live sessions go back to Django's table (the data is the same), so that
+    neither a sign-in nor a sign-out made since is lost."""
+    from django.utils import timezone
+
+    Old = apps.get_model("sessions", "Session")
+    New = apps.get_model("accounts", "Session")
+    alias = schema_editor.connection.alias
+    live = New.objects.using(alias).filter(expire_date__gt=timezone.now())
+    Old.objects.using(alias).all().delete()
+    Old.objects.using(alias).bulk_create(
+        (
+            Old(session_key=s.session_key, session_data=s.session_data, expire_date=s.expire_date)
+            for s in live.iterator(chunk_size=2000)
+        ),
+        batch_size=2000,
+    )
 
 
 def keep_live_sessions_quietly(apps, schema_editor):
-    # Data signed with an older secret key is only not carried over: one warning per such
-    # session, as decoding would log it, would flood the deploy's log.
+    # A session whose data was signed with another secret key is moved without its user's
+    # id (Django refuses its data anyway): one warning per such session, as decoding logs it,
+    # would flood the deploy's log.
     suspicious = logging.getLogger("django.security.SuspiciousSession")
     was_disabled, suspicious.disabled = suspicious.disabled, True
     try:
@@ -73,5 +95,5 @@ class Migration(migrations.Migration):
                 'abstract': False,
             },
         ),
-        migrations.RunPython(keep_live_sessions_quietly, migrations.RunPython.noop, elidable=True),
+        migrations.RunPython(keep_live_sessions_quietly, move_live_sessions_back, elidable=True),
     ]

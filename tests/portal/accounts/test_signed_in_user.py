@@ -60,12 +60,35 @@ def test_the_session_keeps_its_users_id_from_sign_in_to_sign_out(client):
 
 
 def test_a_session_without_a_user_has_none():
-    store = DjangoSessionStore  # not the portal's: only to show the portal's differs
-    assert store.get_model_class() is not Session
     session = Session.get_session_store_class()()
     session["anything"] = 1
     session.create()
     assert Session.objects.get(session_key=session.session_key).user_id is None
+    assert session.signed_in_user is None
+
+
+def test_a_session_naming_a_user_deleted_meanwhile_is_saved_without_an_error():
+    """A request still running while its user is deleted in another process saves its session
+    at the end (its sign-in, say); without a database constraint that is no error (with one,
+    Django would retry the INSERT for ever), and the session then signs in nobody."""
+    user = UserFactory()
+    pk = user.pk
+    user.delete()
+    store = Session.get_session_store_class()()
+    store[SESSION_KEY] = str(pk)
+    store.create()  # an INSERT naming the deleted user
+    assert Session.objects.get(session_key=store.session_key).user_id == pk
+    assert Session.get_session_store_class()(store.session_key).signed_in_user is None
+
+
+def test_the_stores_user_is_offered_only_when_the_data_names_them():
+    user, other = UserFactory(), UserFactory()
+    store = Session.get_session_store_class()()
+    store[SESSION_KEY] = str(user.pk)
+    store.create()
+    assert Session.get_session_store_class()(store.session_key).signed_in_user == user
+    Session.objects.filter(session_key=store.session_key).update(user=other)
+    assert Session.get_session_store_class()(store.session_key).signed_in_user is None
 
 
 def test_the_session_data_not_the_column_names_the_user(client):
@@ -123,12 +146,19 @@ def test_the_move_keeps_live_sessions_signed_in_with_their_user(client):
         expire_date=timezone.now() + timedelta(hours=1),
     )
     migration = importlib.import_module("portal.accounts.migrations.0004_sessions_with_user")
-    migration.keep_live_sessions(apps, SimpleNamespace(connection=connection))
+    schema_editor = SimpleNamespace(connection=connection)
+    migration.keep_live_sessions_quietly(apps, schema_editor)
     assert Session.objects.get(session_key=old.session_key).user_id == user.pk
     assert not Session.objects.filter(session_key=expired.session_key).exists()
     assert Session.objects.get(session_key=tampered.session_key).user_id is None
+    # Django's table is emptied: nothing signed out later can come back through it.
+    assert not Old.objects.exists()
     client.cookies["sessionid"] = old.session_key
     assert client.get(MY_PAGE).status_code == 200
+    # Undone, the live sessions go back, as they are.
+    client.post(reverse("account_logout"))
+    migration.move_live_sessions_back(apps, schema_editor)
+    assert set(Old.objects.values_list("session_key", flat=True)) == {tampered.session_key}
 
 
 def test_a_role_given_while_signed_in_counts_from_the_next_request(client):
