@@ -19,6 +19,7 @@ from portal.csrf import reader_csrf_token
 from .models import PanelLayout
 from .panels import (
     fragment_keys,
+    nothing_kept,
     page_key,
     page_seconds,
     page_tokens,
@@ -29,7 +30,7 @@ from .panels import (
     request_generation,
     resident_value,
     shown_panels,
-    store_fragments,
+    stores_collected,
 )
 
 LAYOUT_ACTIONS = {"up", "down", "hide", "show"}
@@ -61,18 +62,21 @@ def index(request):
             html = _fill(request, entry, registered)
             if html is not None:
                 return HttpResponse(html)
-    layout = _layout_for(request)
-    arranged = layout.arrange(shown_panels(request, registered))
-    hidden = set(layout.hidden)
-    shown = [p for p in arranged if p.slug not in hidden]
-    # The resident's generation is read before any panel reads its data; then the cached
-    # fragments of all panels in one call.
-    token = request_generation(request) if settings.MYPAGE_CACHE_PANELS else None
-    keys = fragment_keys(shown, request, token)
-    cached = cache.get_many(list(keys.values())) if keys else {}
-    fresh = {}
-    visible = [render_panel(p, request, keys.get(p.slug), cached, fresh) for p in shown]
-    store_fragments(fresh)
+    # What is computed for the resident's cache (layout, panels shown, unread count) and the
+    # fresh fragments are stored together, one call per cache time.
+    with stores_collected(request) as fresh:
+        layout = _layout_for(request)
+        arranged = layout.arrange(shown_panels(request, registered))
+        hidden = set(layout.hidden)
+        shown = [p for p in arranged if p.slug not in hidden]
+        # The resident's generation is read before any panel reads its data; then the cached
+        # fragments of all panels in one call (none under a generation this visit made).
+        token = request_generation(request) if settings.MYPAGE_CACHE_PANELS else None
+        keys = fragment_keys(shown, request, token)
+        cached = {}
+        if keys and not nothing_kept(request):
+            cached = cache.get_many(list(keys.values()))
+        visible = [render_panel(p, request, keys.get(p.slug), cached, fresh) for p in shown]
     # The page is rendered with placeholders for what each visit fills in: the CSRF token
     # (each visitor's own) and the panels rendered live.
     entry = {"csrf": _placeholder(), "live": [], "tokens": token and page_tokens(request)}
