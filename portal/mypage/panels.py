@@ -261,8 +261,8 @@ def nothing_kept(request):
 @contextmanager
 def stores_collected(request):
     """A block in which resident_value() keeps what it computes in the {seconds: {key:
-    value}} it yields, where render_panel() puts fresh fragments too: stored at its end, one
-    call per cache time (store_fragments), unless it raises."""
+    value}} it yields, where render_panel() puts fresh fragments and My page the page itself:
+    stored at its end, one call per cache time (store_fragments), unless it raises."""
     request._mypage_pending = pending = {}
     try:
         yield pending
