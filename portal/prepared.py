@@ -136,20 +136,61 @@ def _drop_prepared_statements(connection):
         raw.prepare_threshold = previous
 
 
-def _run(connection, sql, params):
-    try:
+def run(connection, sql, params, *, fetch="one"):
+    """Run SQL a compiler built once (and prepared on PostgreSQL, see _cursor) with this
+    call's parameters: its first row (`fetch="one"`, or None) or all of them (`"all"`)."""
+
+    def execute():
         with _cursor(connection) as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            return cursor.fetchone() if fetch == "one" else cursor.fetchall()
+
+    try:
+        return execute()
     except DatabaseError as error:
         if not _prepared_statement_lost(error) or not connection.get_autocommit():
             # In a transaction, its rollback makes psycopg drop the connection's statements.
             raise
     # Outside a transaction: drop them now, and run this one again, prepared anew.
     _drop_prepared_statements(connection)
-    with _cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    return execute()
+
+
+class ModelRows:
+    """What Django's compiler worked out about a model query's rows, kept to turn rows of its
+    SQL into instances as Django's ModelIterable does: converters, the model's columns, the
+    related objects of select_related(), the annotations. Bound to the compiler's (this
+    thread's) connection."""
+
+    def __init__(self, compiler, alias):
+        select = compiler.select
+        self.alias = alias
+        self.compiler = compiler
+        self.converters = compiler.get_converters([s[0] for s in select[: compiler.col_count]])
+        klass_info = compiler.klass_info
+        fields = klass_info["select_fields"]
+        self.model = klass_info["model"]
+        self.span = (fields[0], fields[-1] + 1)
+        self.init_list = [column[0].target.attname for column in select[slice(*self.span)]]
+        self.populators = get_related_populators(klass_info, select, alias)
+        self.annotations = dict(compiler.annotation_col_map or {})
+
+    def convert(self, rows):
+        if self.converters:
+            return self.compiler.apply_converters(rows, self.converters)
+        return rows
+
+    def instance(self, row):
+        start, end = self.span
+        obj = self.model.from_db(self.alias, self.init_list, row[start:end])
+        for populator in self.populators:
+            populator.populate(row, obj)
+        for name, position in self.annotations.items():
+            setattr(obj, name, row[position])
+        return obj
+
+    def instances(self, rows):
+        return (self.instance(row) for row in self.convert(rows))
 
 
 class PreparedQuery:
@@ -226,27 +267,19 @@ class PreparedQuery:
             "params": params,
             "positions": positions,
             "for_update": query.select_for_update,
-            "converters": compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
-            "compiler": compiler,  # for apply_converters, with this thread's connection
         }
         if queryset._iterable_class is ValuesListIterable:
             names = [*query.extra_select, *query.values_select, *query.annotation_select]
             if list(queryset._fields) != names:
                 raise ValueError("A PreparedQuery reads values_list() rows in select order.")
-            return compiled
+            return {
+                **compiled,
+                "converters": compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
+                "compiler": compiler,  # for apply_converters, with this thread's connection
+            }
         if queryset._iterable_class is not ModelIterable:
             raise ValueError("A PreparedQuery reads model rows or values_list() rows.")
-        klass_info = compiler.klass_info
-        fields = klass_info["select_fields"]
-        start, end = fields[0], fields[-1] + 1
-        return {
-            **compiled,
-            "model": klass_info["model"],
-            "init_list": [column[0].target.attname for column in select[start:end]],
-            "span": (start, end),
-            "populators": get_related_populators(klass_info, select, alias),
-            "annotations": dict(compiler.annotation_col_map or {}),
-        }
+        return {**compiled, "rows": ModelRows(compiler, alias)}
 
     def first(self, using=None, **values):
         if values.keys() != self._markers.keys():
@@ -271,17 +304,11 @@ class PreparedQuery:
         for name, value in values.items():
             position, adapt = compiled["positions"][name]
             params[position] = adapt(value)
-        row = _run(connection, compiled["sql"], params)
+        row = run(connection, compiled["sql"], params)
         if row is None:
             return None
+        if "rows" in compiled:
+            return next(compiled["rows"].instances([row]))
         if compiled["converters"]:
             row = next(iter(compiled["compiler"].apply_converters([row], compiled["converters"])))
-        if "model" not in compiled:
-            return tuple(row)
-        start, end = compiled["span"]
-        obj = compiled["model"].from_db(using, compiled["init_list"], row[start:end])
-        for populator in compiled["populators"]:
-            populator.populate(row, obj)
-        for name, position in compiled["annotations"].items():
-            setattr(obj, name, row[position])
-        return obj
+        return tuple(row)

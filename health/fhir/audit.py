@@ -19,6 +19,8 @@ import of thousands of resources does not write thousands of rows.
 from collections import defaultdict
 from contextlib import contextmanager
 
+from django.db import connections, router
+from django.db.models import AutoField
 from django.utils import timezone
 
 from .models import AuditEvent
@@ -154,7 +156,27 @@ class AuditTrail:
             pid for action, _t, _i, pid, _d, _c in self._entries if pid and action in WRITES
         )
         self._entries = []
-        AuditEvent.objects.bulk_create(rows)
+        _insert(rows)
         if written:
             compartments_written.send(sender=AuditTrail, patient_ids=written)
         return len(rows)
+
+
+def _insert(rows):
+    """Write the rows in one INSERT. Outside a transaction it is sent alone, as a model's save()
+    sends its INSERT: bulk_create() would wrap it in a BEGIN and a COMMIT, two more round
+    trips for a statement that is atomic by itself. Rows beyond one batch of the database's
+    (SQLite's parameter limit) go through bulk_create(), in one transaction."""
+    alias = router.db_for_write(AuditEvent)
+    connection = connections[alias]
+    fields = [
+        f
+        for f in AuditEvent._meta.concrete_fields
+        if not isinstance(f, AutoField) and not f.generated
+    ]
+    if connection.in_atomic_block or connection.ops.bulk_batch_size(fields, rows) < len(rows):
+        AuditEvent.objects.using(alias).bulk_create(rows)
+        return
+    for row in rows:
+        row._prepare_related_fields_for_save(operation_name="bulk_create")
+    AuditEvent._base_manager.using(alias)._insert(rows, fields=fields, using=alias)

@@ -10,16 +10,20 @@ believes it filtered by a parameter must not get everybody's data back.
 
 import itertools
 import re
-from dataclasses import dataclass, field
+import threading
+import uuid
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import DateTimeField, F, OuterRef, Q, Subquery, Value
+
+from portal.prepared import ModelRows, run
 
 from . import searchparams as sp
 from . import shaping
-from .errors import InvalidSearch
+from .errors import Forbidden, InvalidSearch
 from .models import DateIndex, QuantityIndex, ReferenceIndex, Resource, StringIndex, TokenIndex
 from .references import HTTP, parse_local
 from .validation import is_resource_type
@@ -680,10 +684,8 @@ def _common_order(built):
     return [(name, order[name]) for name in names]
 
 
-def _together(built, order):
-    """The rows of each Search's window, in its order, read in one statement (a UNION ALL of
-    the windows, streamed in chunks: what a page holds in memory stays bounded as in
-    fetch()): an iterator for each Search in turn, empty for one that found nothing."""
+def _union(built, order):
+    """The UNION ALL of the searches' windows, in the parts' order (see _together)."""
     parts = []
     for index, search in enumerate(built):
         missing = {
@@ -693,15 +695,184 @@ def _together(built, order):
         }
         parts.append(_window(search, search.queryset.annotate(**missing, _part=Value(index))))
     ordering = [F(n).desc(nulls_last=True) if d else F(n).asc(nulls_last=True) for n, d in order]
-    union = parts[0].union(*parts[1:], all=True).order_by("_part", *ordering, "id")
-    groups = itertools.groupby(union.iterator(chunk_size=200), key=lambda row: row._part)
+    return parts[0].union(*parts[1:], all=True).order_by("_part", *ordering, "id")
+
+
+def _by_part(rows, count):
+    """An iterator of the rows of each of `count` parts in turn (rows ordered by `_part`),
+    empty for a part that found nothing."""
+    groups = itertools.groupby(rows, key=lambda row: row._part)
     group = next(groups, None)
-    for index in range(len(built)):
+    for index in range(count):
         if group is not None and group[0] == index:
             yield group[1]
             group = next(groups, None)
         else:
             yield iter(())
+
+
+def _together(built, order):
+    """The rows of each Search's window, in its order, read in one statement (a UNION ALL of
+    the windows, streamed in chunks: what a page holds in memory stays bounded as in
+    fetch()): an iterator for each Search in turn, empty for one that found nothing."""
+    return _by_part(_union(built, order).iterator(chunk_size=200), len(built))
+
+
+# -- one patient's searches, their SQL built once per thread -----------------------------------
+
+# How many linked records a requester's compartment may name for its searches to be prepared
+# (each number is another statement kept; a larger compartment is searched as usual).
+PREPARED_COMPARTMENT_LIMIT = 8
+# Statements kept per thread (different searches, section limits, compartment sizes).
+PREPARED_KEPT = 32
+
+
+class _Marked:
+    """Stands in for the requester while a prepared statement is built: its compartment for
+    every type is the markers' (the patient's first)."""
+
+    def __init__(self, compartment):
+        self._compartment = compartment
+
+    def compartment(self, resource_type, permission):
+        return self._compartment
+
+
+class _PreparedPages:
+    """One statement of search_patient_pages(), built with markers in place of the patient and
+    the requester's other linked records: the SQL, where each marker's values go, the
+    Searches as built (for their counts and includes), and how a row becomes a Resource."""
+
+    def __init__(self, alias, shape, compartment_size):
+        token = uuid.uuid4().hex  # unguessable: no search value can equal a marker
+        self.patient = f"patient-{token}"
+        self.others = [f"other{n}-{token}" for n in range(1, compartment_size or 1)]
+        compartment = None
+        if compartment_size is not None:
+            compartment = frozenset([self.patient, *self.others])
+        requester = _Marked(compartment)
+        self.built = [
+            build_search(
+                resource_type,
+                [(k, self.patient if v is None else v) for k, v in params],
+                requester,
+            )
+            for resource_type, params in shape
+        ]
+        order = _common_order(self.built)
+        if order is None:
+            raise _NotPrepared
+        compiler = _union(self.built, order).query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        markers = {self.patient, *self.others}
+        self.sql = sql
+        self.params = list(params)
+        # How a row becomes a Resource (with `_part`), as the ORM builds it: portal.prepared.
+        self.model_rows = ModelRows(compiler, alias)
+        self.positions = []  # (index in params, marker)
+        for index, value in enumerate(self.params):
+            if type(value) is str and value in markers:
+                self.positions.append((index, value))
+            elif isinstance(value, str) and token in value:
+                raise _NotPrepared  # a marker inside another value (a pattern): not ours to fill
+        if not any(marker == self.patient for _index, marker in self.positions):
+            raise _NotPrepared
+
+    def rows(self, alias, values):
+        """The statement's rows for these marker values, as Resources with `_part` (run as
+        portal.prepared runs its statements: prepared on the PostgreSQL server)."""
+        params = list(self.params)
+        for index, marker in self.positions:
+            params[index] = values[marker]
+        return self.model_rows.instances(run(connections[alias], self.sql, params, fetch="all"))
+
+
+class _NotPrepared(Exception):
+    """These searches cannot be read with a prepared statement: search them as usual."""
+
+
+_prepared = threading.local()
+
+
+def _prepared_pages(alias, shape, compartment_size):
+    kept = getattr(_prepared, "statements", None)
+    if kept is None:
+        kept = _prepared.statements = {}
+    key = (alias, shape, compartment_size)
+    if key not in kept:
+        if len(kept) >= PREPARED_KEPT:
+            kept.clear()
+        try:
+            kept[key] = _PreparedPages(alias, shape, compartment_size)
+        except _NotPrepared:
+            kept[key] = None
+    return kept[key]
+
+
+def search_patient_pages(searches, patient_id, requester, **options):
+    """search_pages() for searches of one Patient's record, [(resource_type, params)] each
+    with ("patient", patient_id) among its params: the same pages, audited the same. With
+    `count_total=False`, searches of a fixed shape (My page's health panel) are read with a
+    statement Django builds once per thread and database, with markers in place of the
+    patient and the requester's linked records (building the SQL of six searches cost more
+    CPU than running it), and fetched whole: a bounded read (each part is its window, at most
+    `_count` + 1 rows), so no server-side cursor and its extra round trips. Searches that
+    cannot be read so (SQLite, chains, `_has`, limits that differ by type, a compartment of
+    more than PREPARED_COMPARTMENT_LIMIT records) are read by search_pages()."""
+    prepared = None
+    if options.get("count_total") is False:
+        prepared, alias, values = _prepare(searches, patient_id, requester)
+    if prepared is None:
+        return search_pages(searches, requester, **options)
+    parts = _by_part(prepared.rows(alias, values), len(searches))
+    return [
+        fetch(replace(search, params=list(params), queryset=None), requester, rows=part, **options)
+        for search, (_type, params), part in zip(prepared.built, searches, parts, strict=True)
+    ]
+
+
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR's id syntax, as a marker is written
+
+
+def _prepare(searches, patient_id, requester):
+    """(the prepared statement, its database, its marker values) for these searches, or
+    Nones when they are searched as usual."""
+    nothing = None, None, None
+    alias = router.db_for_read(Resource)
+    if (
+        not searches
+        or not isinstance(patient_id, str)
+        or not _ID.fullmatch(patient_id)
+        or not connections[alias].features.supports_slicing_ordering_in_compound
+    ):
+        return nothing
+    limits = set()
+    shape = []
+    for resource_type, params in searches:
+        marked = []
+        for key, value in params:
+            if "." in key or key.startswith("_has"):
+                return nothing  # chains read the requester's compartments for reading
+            marked.append((key, None if key == "patient" and value == patient_id else value))
+        if marked.count(("patient", None)) != 1:
+            return nothing
+        shape.append((resource_type, tuple(marked)))
+        try:
+            limits.add(requester.compartment(resource_type, "s"))
+        except Forbidden:
+            return nothing  # search_pages() refuses it as it always did
+    if len(limits) != 1:
+        return nothing
+    (limit,) = limits
+    if limit is not None and (patient_id not in limit or len(limit) > PREPARED_COMPARTMENT_LIMIT):
+        return nothing
+    prepared = _prepared_pages(alias, tuple(shape), None if limit is None else len(limit))
+    if prepared is None:
+        return nothing
+    values = {prepared.patient: patient_id}
+    others = sorted(limit - {patient_id}) if limit is not None else []
+    values.update(zip(prepared.others, others, strict=True))
+    return prepared, alias, values
 
 
 def supported_params(resource_type):

@@ -22,7 +22,7 @@ from health.fhir import searchparams as sp
 from health.fhir.access import requester_for_user
 from health.fhir.models import Resource
 from health.fhir.patient_operations import concept_text
-from health.fhir.search import search_page, search_pages
+from health.fhir.search import search_page, search_patient_pages
 from health.fhir.store import read_resource, visible_row
 from health.terminology.services import Terms
 
@@ -253,10 +253,12 @@ class Record:
 
     def read_ahead(self, *searches):
         """Read these searches (ALLERGIES, VITALS...) in one statement where the store can
-        (search_pages), each audited as it is read; the lists that make them take the pages
-        instead of searching again."""
+        (search_patient_pages: its SQL built once per thread), each audited as it is read;
+        the lists that make them take the pages instead of searching again."""
         pairs = [(rtype, self._pairs(params, count)) for rtype, params, count in searches]
-        pages = search_pages([(t, list(p)) for t, p in pairs], self.requester, **READ_OPTIONS)
+        pages = search_patient_pages(
+            [(t, list(p)) for t, p in pairs], self.patient_id, self.requester, **READ_OPTIONS
+        )
         self._pages.update(zip(pairs, pages, strict=True))
 
     def _read(self, search):

@@ -40,7 +40,7 @@ class ProfilePanel(Panel):
 
     def get_context_data(self, request):
         user = request.user
-        profile = Profile.objects.select_related("street__community").get(user=user)
+        profile = _profile_with_street(user)
         email = EmailAddress.objects.filter(user=user, primary=True).first()
         channels = [_("Inbox")]
         if profile.notify_email:
@@ -57,6 +57,18 @@ class ProfilePanel(Panel):
             "email_verified": bool(email and email.verified),
             "mfa_enabled": has_mfa(user),
         }
+
+
+def _profile_with_street(user):
+    """The user's profile with its street and community: the profile the user was read with
+    (portal/accounts/backends.py), its street read once and kept on it (the announcements
+    panel reads it there too), or all three in one query."""
+    if not Profile._meta.get_field("user").remote_field.is_cached(user):
+        return Profile.objects.select_related("street__community").get(user=user)
+    profile = user.profile  # no profile: DoesNotExist, as the query above raises
+    if profile.street_id and not Profile._meta.get_field("street").is_cached(profile):
+        profile.street = Street.objects.select_related("community").get(pk=profile.street_id)
+    return profile
 
 
 @hooks.register("register_mypage_panel")

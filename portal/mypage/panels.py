@@ -59,6 +59,7 @@ panels' media once, in the page's head (CSS) and at the end of its body (JS):
 import hashlib
 import logging
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -161,12 +162,19 @@ def _token(key, missing=False):
     """The token stored at `key`; a new one when none is stored (first use, or evicted:
     whatever was cached under an older token is never used again). `missing`: the caller
     has just found none there (one call fewer)."""
+    return _new_token(key, missing)[0]
+
+
+def _new_token(key, missing=False):
+    """(the token at `key`, whether this call made it): a token this call made is known to
+    nobody else yet, so nothing can be stored under it."""
     token = None if missing else cache.get(key)
-    if token is None:
-        token = uuid.uuid4().hex
-        if not cache.add(key, token, None):  # another request stored one meanwhile
-            token = cache.get(key) or uuid.uuid4().hex
-    return token
+    if token is not None:
+        return token, False
+    token = uuid.uuid4().hex
+    if cache.add(key, token, None):
+        return token, True
+    return cache.get(key) or uuid.uuid4().hex, False  # another request stored one meanwhile
 
 
 def generation(user):
@@ -190,7 +198,10 @@ def _read_tokens(request, keys=()):
     generation_key = GENERATION_KEY.format(request.user.pk)
     _read(request.user.pk)
     found = cache.get_many([generation_key, SITE_EPOCH_KEY, *keys])
-    request._mypage_generation = found.get(generation_key) or _token(generation_key, True)
+    generation = found.get(generation_key)
+    if generation is None:
+        generation, request._mypage_new_generation = _new_token(generation_key, True)
+    request._mypage_generation = generation
     request._mypage_site_epoch = found.get(SITE_EPOCH_KEY) or _token(SITE_EPOCH_KEY, True)
     return found
 
@@ -225,11 +236,39 @@ def resident_value(request, name, compute, seconds=300):
     if not settings.MYPAGE_CACHE_PANELS or not user.is_authenticated:
         return compute()
     key = f"mypage:value:{name}:{_resident_key(user)}:{request_generation(request)}"
-    value = cache.get(key, _MISSING)
+    pending = getattr(request, "_mypage_pending", None)
+    value = _MISSING
+    if pending is not None:
+        value = pending.get(seconds, {}).get(key, _MISSING)
+    if value is _MISSING and not nothing_kept(request):
+        value = cache.get(key, _MISSING)
     if value is _MISSING:
         value = compute()
-        cache.set(key, value, seconds)
+        if pending is not None:
+            pending.setdefault(seconds, {})[key] = value  # stored with the page's fragments
+        else:
+            cache.set(key, value, seconds)
     return value
+
+
+def nothing_kept(request):
+    """Whether the resident's generation was made by this request (a first visit, or the
+    token evicted): nothing can be stored under it yet, so nothing is looked up."""
+    request_generation(request)
+    return getattr(request, "_mypage_new_generation", False)
+
+
+@contextmanager
+def stores_collected(request):
+    """A block in which resident_value() keeps what it computes in the {seconds: {key:
+    value}} it yields, where render_panel() puts fresh fragments and My page the page itself:
+    stored at its end, one call per cache time (store_fragments), unless it raises."""
+    request._mypage_pending = pending = {}
+    try:
+        yield pending
+    finally:
+        request._mypage_pending = None
+    store_fragments(pending)
 
 
 def _bump(ids):

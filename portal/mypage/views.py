@@ -19,6 +19,7 @@ from portal.csrf import reader_csrf_token
 from .models import PanelLayout
 from .panels import (
     fragment_keys,
+    nothing_kept,
     page_key,
     page_seconds,
     page_tokens,
@@ -29,7 +30,7 @@ from .panels import (
     request_generation,
     resident_value,
     shown_panels,
-    store_fragments,
+    stores_collected,
 )
 
 LAYOUT_ACTIONS = {"up", "down", "hide", "show"}
@@ -61,43 +62,46 @@ def index(request):
             html = _fill(request, entry, registered)
             if html is not None:
                 return HttpResponse(html)
-    layout = _layout_for(request)
-    arranged = layout.arrange(shown_panels(request, registered))
-    hidden = set(layout.hidden)
-    shown = [p for p in arranged if p.slug not in hidden]
-    # The resident's generation is read before any panel reads its data; then the cached
-    # fragments of all panels in one call.
-    token = request_generation(request) if settings.MYPAGE_CACHE_PANELS else None
-    keys = fragment_keys(shown, request, token)
-    cached = cache.get_many(list(keys.values())) if keys else {}
-    fresh = {}
-    visible = [render_panel(p, request, keys.get(p.slug), cached, fresh) for p in shown]
-    store_fragments(fresh)
-    # The page is rendered with placeholders for what each visit fills in: the CSRF token
-    # (each visitor's own) and the panels rendered live.
-    entry = {"csrf": _placeholder(), "live": [], "tokens": token and page_tokens(request)}
-    in_page = []
-    for item in visible:
-        if item.live and not item.failed:
-            marker = _placeholder()
-            entry["live"].append([item.slug, marker])
-            item = dataclasses.replace(item, html=SafeString(marker))
-        in_page.append(item)
-    context = {
-        "panels": in_page,
-        "media": panels_media(visible),
-        "hidden_panels": [p for p in arranged if p.slug in hidden],
-        "first_slug": visible[0].slug if visible else None,
-        "last_slug": visible[-1].slug if visible else None,
-        "csrf_token": entry["csrf"],
-    }
-    entry["html"] = render_to_string("mypage/index.html", context, request=request)
-    seconds = page_seconds(registered)
-    # A nonce is this response's alone (portal/security.py): such a page is not stored.
-    nonce = getattr(request, "_csp_nonce", None)
-    storable = not nonce and not any(item.failed for item in visible)
-    if key is not None and seconds and storable:
-        cache.set(key, entry, seconds)
+    # What is computed for the resident's cache (layout, panels shown, unread count), the
+    # fresh fragments and the page are stored together, one call per cache time.
+    with stores_collected(request) as fresh:
+        layout = _layout_for(request)
+        arranged = layout.arrange(shown_panels(request, registered))
+        hidden = set(layout.hidden)
+        shown = [p for p in arranged if p.slug not in hidden]
+        # The resident's generation is read before any panel reads its data; then the cached
+        # fragments of all panels in one call (none under a generation this visit made).
+        token = request_generation(request) if settings.MYPAGE_CACHE_PANELS else None
+        keys = fragment_keys(shown, request, token)
+        cached = {}
+        if keys and not nothing_kept(request):
+            cached = cache.get_many(list(keys.values()))
+        visible = [render_panel(p, request, keys.get(p.slug), cached, fresh) for p in shown]
+        # The page is rendered with placeholders for what each visit fills in: the CSRF token
+        # (each visitor's own) and the panels rendered live.
+        entry = {"csrf": _placeholder(), "live": [], "tokens": token and page_tokens(request)}
+        in_page = []
+        for item in visible:
+            if item.live and not item.failed:
+                marker = _placeholder()
+                entry["live"].append([item.slug, marker])
+                item = dataclasses.replace(item, html=SafeString(marker))
+            in_page.append(item)
+        context = {
+            "panels": in_page,
+            "media": panels_media(visible),
+            "hidden_panels": [p for p in arranged if p.slug in hidden],
+            "first_slug": visible[0].slug if visible else None,
+            "last_slug": visible[-1].slug if visible else None,
+            "csrf_token": entry["csrf"],
+        }
+        entry["html"] = render_to_string("mypage/index.html", context, request=request)
+        seconds = page_seconds(registered)
+        # A nonce is this response's alone (portal/security.py): such a page is not stored.
+        nonce = getattr(request, "_csp_nonce", None)
+        storable = not nonce and not any(item.failed for item in visible)
+        if key is not None and seconds and storable:
+            fresh.setdefault(seconds, {})[key] = entry  # with the fragments of its time
     live = {item.slug: item.html for item in visible if item.live and not item.failed}
     return HttpResponse(_fill(request, entry, registered, live))
 

@@ -3,13 +3,14 @@ from portal.mypage.panels import resident_value
 from .services import unread_count
 
 
-def request_unread_count(request):
+def request_unread_count(request, count=None):
     """The signed-in user's unread count, counted at most once per request and kept in the
     cache under the resident's My page generation: a message written or deleted (the inbox
-    panel's `invalidated_by`), folded into a burst or marked read (services.py) drops it."""
+    panel's `invalidated_by`), folded into a burst or marked read (services.py) drops it.
+    `count()`: how to count it when it is not kept (the inbox panel counts with its list)."""
     if not hasattr(request, "_notifications_unread"):
         request._notifications_unread = resident_value(
-            request, "unread", lambda: unread_count(request.user)
+            request, "unread", count or (lambda: unread_count(request.user))
         )
     return request._notifications_unread
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -382,9 +382,21 @@ def inbox_messages(user):
     return Message.objects.filter(user=user).order_by("-updated_at", "-pk")
 
 
+def _unread(user):
+    return Message.objects.filter(user=user, read_at__isnull=True)
+
+
 def unread_count(user):
     """How many of the user's messages are unread (one COUNT query)."""
-    return Message.objects.filter(user=user, read_at__isnull=True).count()
+    return _unread(user).count()
+
+
+def latest_and_unread(user, count):
+    """(the user's `count` latest messages, how many of all theirs are unread) in one query:
+    the count rides on the list (a user without messages has none unread)."""
+    unread = _unread(user).order_by().values("user").annotate(n=Count("pk")).values("n")
+    latest = list(inbox_messages(user).annotate(unread_total=Subquery(unread))[:count])
+    return latest, (latest[0].unread_total or 0) if latest else 0
 
 
 def mark_read(message):

@@ -20,7 +20,7 @@ from portal.mypage.panels import Panel
 
 from .context_processors import request_unread_count
 from .models import Delivery, Message
-from .services import inbox_messages
+from .services import inbox_messages, latest_and_unread
 
 
 class InboxPanel(Panel):
@@ -39,10 +39,17 @@ class InboxPanel(Panel):
     invalidated_by = {Message: "user_id"}
 
     def get_context_data(self, request):
-        return {
-            "latest_messages": list(inbox_messages(request.user)[: self.latest]),
-            "unread": request_unread_count(request),
-        }
+        read = []
+
+        def count():
+            # Not kept for the header yet: the list and the count in one query.
+            latest, unread = latest_and_unread(request.user, self.latest)
+            read.append(latest)
+            return unread
+
+        unread = request_unread_count(request, count)
+        latest = read[0] if read else list(inbox_messages(request.user)[: self.latest])
+        return {"latest_messages": latest, "unread": unread}
 
 
 @hooks.register("register_mypage_panel")

@@ -182,7 +182,9 @@ def test_each_thread_runs_it_on_its_own_connection():
     def other_thread():
         try:
             seen["row"] = query.first(pk=10**12)
-            seen["compiler_connection"] = query._local.compiled["default"]["compiler"].connection
+            seen["compiler_connection"] = query._local.compiled["default"][
+                "rows"
+            ].compiler.connection
             seen["connection"] = connections["default"]
         finally:
             connections.close_all()
@@ -192,7 +194,7 @@ def test_each_thread_runs_it_on_its_own_connection():
     thread.join()
     assert seen["row"] is None
     assert seen["compiler_connection"] is seen["connection"]  # that thread's own
-    assert query._local.compiled["default"]["compiler"].connection is connections["default"]
+    assert query._local.compiled["default"]["rows"].compiler.connection is connections["default"]
 
 
 @pytest.mark.skipif(

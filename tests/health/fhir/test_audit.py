@@ -123,3 +123,30 @@ def test_booking_registers_its_projections_from_its_own_app():
     assert projections.is_projected("Location", "booking-clinic-3")
     assert not projections.is_projected("Location", "some-stored-location")
     assert not projections.is_projected("Location")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_reads_outside_a_transaction_are_written_in_one_statement():
+    """A read's audit rows outside any transaction are one INSERT, sent alone (no BEGIN and
+    COMMIT round trips around a statement that is atomic by itself); inside a transaction
+    they are written in it, and roll back with it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    system = system_requester("lab system")
+    pid = store.create_resource("Patient", patient_body(), requester=system).resource.resource_id
+    store.create_resource("Observation", observation_body(pid), requester=system)
+    reader = system_requester("reader")
+    searches = ([("patient", pid)], [("patient", pid), ("category", "vital-signs")])
+    with CaptureQueriesContext(connection) as captured, reader.audit.collecting():
+        for params in searches:
+            search_page("Observation", params, reader, count_total=False)
+    writes = [q["sql"] for q in captured.captured_queries if "fhir_auditevent" in q["sql"]]
+    control = [q["sql"] for q in captured.captured_queries if q["sql"] in ("BEGIN", "COMMIT")]
+    assert len(writes) == 1 and writes[0].startswith("INSERT") and control == []
+    assert rows(actor="reader") == [("search", pid, 1)] * 2
+    with pytest.raises(RuntimeError), transaction.atomic():
+        search_page("Observation", searches[0], reader, count_total=False)
+        assert len(rows(actor="reader")) == 3
+        raise RuntimeError
+    assert len(rows(actor="reader")) == 2

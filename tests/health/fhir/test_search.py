@@ -296,3 +296,86 @@ def test_searches_read_together_are_the_pages_and_audit_rows_of_one_by_one(creat
     shown, rows, statements = read(both_ways, together=True)
     assert (shown, rows) == read(both_ways, together=False)[:2]
     assert sorted(shown[-1][0]) == sorted(shown[-2][0]) and statements == len(both_ways)
+
+
+def test_one_patients_searches_prepared_answer_as_the_orm_does(create, people, staff_user):
+    """search_patient_pages(): for each of two patients in one thread (and a resident with
+    both records, and clinic staff), the pages and audit rows of searching one by one; on
+    PostgreSQL one plain statement (no server-side cursor), its SQL built once per thread and
+    shape, never holding a patient's values for the next."""
+    from unittest import mock
+
+    from health.fhir import search
+    from health.fhir.access import requester_for_user
+    from health.fhir.models import AuditEvent, PatientLink
+    from tests.factories import UserFactory
+
+    chan, wong = people
+    for day, value in ((3, 70), (1, 71), (2, 72), (5, 73)):
+        create(observation_body(chan["id"], value=value, when=f"2024-03-0{day}T10:00:00+08:00"))
+    create(observation_body(chan["id"], code="29463-7", value=60, category="laboratory"))
+    create(observation_body(wong["id"], value=99))
+    create(observation_body(wong["id"], value=98, when="2024-04-01T10:00:00+08:00"))
+    alone_chan, alone_wong, both = UserFactory(), UserFactory(), UserFactory()
+    PatientLink.objects.create(user=alone_chan, patient_id=chan["id"])
+    PatientLink.objects.create(user=alone_wong, patient_id=wong["id"])
+    for patient in (chan, wong):
+        PatientLink.objects.create(user=both, patient_id=patient["id"])
+    options = {"count_total": False, "action": "read", "detail": "record page"}
+
+    def searches(pid):
+        return [
+            ("Observation", [("patient", pid), ("_sort", "-date"), ("_count", "3")]),
+            ("Observation", [("patient", pid), ("category", "laboratory"), ("_count", "5")]),
+            ("Condition", [("patient", pid), ("_sort", "-onset-date"), ("_count", "5")]),
+            ("Observation", [("patient", pid), ("_sort", "-date"), ("_count", "10")]),
+        ]
+
+    def read(user, pid, prepared):
+        AuditEvent.objects.all().delete()
+        requester = requester_for_user(user)
+        with requester.audit.collecting(), CaptureQueriesContext(connection) as captured:
+            if prepared:
+                pages = search.search_patient_pages(searches(pid), pid, requester, **options)
+            else:
+                pages = [search.search_page(t, p, requester, **options) for t, p in searches(pid)]
+        shown = [([(r.resource_id, r.body) for r in page.matches], page.more) for page in pages]
+        rows = sorted(
+            AuditEvent.objects.values_list(
+                "action", "resource_type", "patient_id", "count", "detail", "user"
+            )
+        )
+        sql = [q["sql"] for q in captured.captured_queries if "fhir_auditevent" not in q["sql"]]
+        return shown, rows, sql
+
+    search._prepared.statements = {}
+    built = mock.patch.object(search, "build_search", wraps=search.build_search)
+    cases = [
+        (alone_chan, chan),
+        (alone_wong, wong),
+        (alone_chan, chan),
+        (both, wong),
+        (both, chan),
+        (staff_user, wong),
+        (staff_user, chan),
+    ]
+    for index, (user, patient) in enumerate(cases):
+        with built as spy:
+            shown, rows, sql = read(user, patient["id"], prepared=True)
+        assert (shown, rows) == read(user, patient["id"], prepared=False)[:2]
+        assert rows and all(row[2] in ("", patient["id"]) for row in rows)
+        found = {rid for page, _more in shown for rid, _body in page}
+        other = wong if patient is chan else chan
+        assert found and not found & {r["id"] for r in (other,)}
+        if connection.vendor == "postgresql":
+            assert len(sql) == 1 and "DECLARE" not in sql[0] and "CURSOR" not in sql[0]
+            # Built once per shape (one record, two records, staff): not for a second patient.
+            assert spy.call_count == (len(searches("x")) if index in (0, 3, 5) else 0)
+    chan_vitals = read(alone_chan, chan["id"], prepared=True)[0][0]
+    assert len(chan_vitals[0]) == 3 and chan_vitals[1] is True
+    # Another patient's record through a resident's own requester: what search_pages() finds
+    # (nothing), audited as it audits.
+    assert (
+        read(alone_chan, wong["id"], prepared=True)[:2]
+        == read(alone_chan, wong["id"], prepared=False)[:2]
+    )

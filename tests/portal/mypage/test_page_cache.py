@@ -212,14 +212,24 @@ def stored_pages(monkeypatch):
     """The keys of whole pages My page stores from now on."""
     from portal.mypage import views
 
-    keys, real = [], views.cache.set
+    keys, inside = [], []  # a backend's set_many() may call its own set(): noted once
 
-    def noting(key, *args, **kwargs):
-        if key.startswith("mypage:page:"):
-            keys.append(key)
-        return real(key, *args, **kwargs)
+    def spy(name, keys_of):
+        real = getattr(views.cache, name)
 
-    monkeypatch.setattr(views.cache, "set", noting)
+        def noting(first, *args, **kwargs):
+            if not inside:
+                keys.extend(key for key in keys_of(first) if key.startswith("mypage:page:"))
+            inside.append(name)
+            try:
+                return real(first, *args, **kwargs)
+            finally:
+                inside.pop()
+
+        monkeypatch.setattr(views.cache, name, noting)
+
+    spy("set", lambda key: [key])
+    spy("set_many", list)  # a page is stored with the fragments of its time
     return keys
 
 
@@ -252,3 +262,58 @@ def test_no_whole_page_is_stored_while_redis_is_away(monkeypatch):
         breaker.reset()
     page(client)
     assert len(keys) == 1
+
+
+def test_a_first_visit_looks_up_nothing_under_the_generation_it_made(monkeypatch):
+    """A visit that finds no generation of the resident's (none made yet, or evicted) makes
+    one: nothing can be stored under it yet, so neither their layout, the panels shown, the
+    unread count nor any fragment is looked up; what they compute is stored with the fresh
+    fragments and the page, one call per cache time, and serves the next page that needs it
+    (the inbox's header count: no COUNT)."""
+    from django.core.cache import cache
+
+    from portal.mypage import panels
+
+    user = UserFactory()
+    client = signed_in(user)
+    cache.delete(panels.GENERATION_KEY.format(user.pk))  # made when the account was saved
+    looked_up, stored = [], []
+    inside = []  # a backend's set_many() may call its own set(): one call is counted once
+
+    def spy(name, keys_of, calls):
+        method = getattr(cache, name)
+
+        def wrapper(*args, **kwargs):
+            if not inside:
+                calls.append(keys_of(args[0]))
+            inside.append(name)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                inside.pop()
+
+        monkeypatch.setattr(cache, name, wrapper)
+
+    spy("get", lambda key: [key], looked_up)
+    spy("get_many", list, looked_up)
+    spy("set", lambda key: [key], stored)
+    spy("set_many", list, stored)
+    page(client)
+    monkeypatch.undo()
+    resident = [key for keys in looked_up for key in keys if "mypage:value:" in key]
+    fragments = [key for keys in looked_up for key in keys if "mypage:panel:" in key]
+    assert resident == [] and fragments == []
+    batches = [keys for keys in stored if any("mypage:value:" in key for key in keys)]
+    values = {key.split(":")[2] for keys in batches for key in keys if "mypage:value:" in key}
+    assert {"layout", "unread"} <= values
+    # Stored with the fragments of their cache time: one call per time (5 minutes, 1 minute).
+    assert len(batches) <= 2
+    assert all(any("mypage:panel:" in key for key in keys) for keys in batches)
+    assert any("mypage:page:" in key for keys in batches for key in keys)  # the page too
+    assert not any("mypage:page:" in key for keys in stored if keys not in batches for key in keys)
+    generation = panels.generation(user)
+    layout = [k for keys in batches for k in keys if ":layout:" in k]
+    assert layout and all(generation in key for key in layout)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/inbox/").status_code == 200
+    assert not any("COUNT(" in q["sql"] and "read_at" in q["sql"] for q in captured)

@@ -376,17 +376,19 @@ def test_a_first_visit_reads_each_panel_in_few_queries():
       clinic-staff check read it);
     - the layout; the account's record links, whether the connected-apps panel applies (read
       once for it and the health panel; whether an app is connected only without a link);
-    - profile: the profile, the primary e-mail address, whether MFA is on;
+    - profile: the primary e-mail address, whether MFA is on (the profile came with the user;
+      its street, when it has one, is one more query, which the announcements panel then
+      reads from it);
     - cases: how many open, decided and draft cases (one query), the open ones, the status
       wording of their services;
     - card: the open application, the card held;
     - appointments: the next ones, each with whether a waitlist offer is open;
-    - health: the record's six searches in one statement, their audit rows in one INSERT
-      (with a BEGIN and a COMMIT around it outside a test's transaction), the labels of their
-      codes;
-    - announcements: the profile with its street (the area's list is the street's, kept for
-      its residents; with announcements, what the resident has read too);
-    - connected apps, favourite stops, the inbox and its unread count.
+    - health: the record's six searches in one statement (built once per thread, read without
+      a server-side cursor), their audit rows in one INSERT (alone outside a transaction: no
+      BEGIN and COMMIT), the labels of their codes;
+    - announcements: the area's list is the street's, kept for its residents; with
+      announcements, what the resident has read too;
+    - connected apps, favourite stops, the inbox with its unread count (one query).
     """
     clinic = ClinicFactory()
     someone, resident = named("Someone"), named("Resident")
@@ -399,7 +401,7 @@ def test_a_first_visit_reads_each_panel_in_few_queries():
     page(signed_in(someone))
     client = signed_in(resident)
     # Elsewhere (SQLite) the record's six searches are six statements.
-    assert queries(client) == (19 if connection.vendor == "postgresql" else 24)
+    assert queries(client) == (17 if connection.vendor == "postgresql" else 22)
 
 
 def test_the_appointments_panel_shows_an_open_offer_with_or_without_appointments():
@@ -421,3 +423,22 @@ def test_the_appointments_panel_shows_an_open_offer_with_or_without_appointments
     for user in (booked, waiting):  # the entry's save dropped the cached panel
         assert offer in panel(signed_in(user), "appointments")
     assert "Dental check" in panel(signed_in(booked), "appointments")
+
+
+def test_the_profile_panel_reads_the_street_once_for_itself_and_the_announcements():
+    """The profile came with the user: the profile panel shows its name and home address
+    (street and community) reading only the street, with its community, and the
+    announcements panel finds that street on the profile."""
+    from tests.factories import StreetFactory
+
+    user = named("Street Person")
+    street = StreetFactory(name_en="Praya Road", community__name_en="Harbour")
+    user.profile.street = street
+    user.profile.save()
+    client = signed_in(user)
+    with CaptureQueriesContext(connection) as captured:
+        html = panel(client, "profile")
+    assert "Street Person" in html and "Praya Road, Harbour" in html
+    profile_reads = [q for q in captured if 'FROM "accounts_profile"' in q["sql"]]
+    street_reads = [q for q in captured if 'FROM "accounts_street"' in q["sql"]]
+    assert profile_reads == [] and len(street_reads) == 1

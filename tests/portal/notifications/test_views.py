@@ -307,5 +307,25 @@ def test_my_page_queries_do_not_grow_with_the_inbox(inbox_client, user, settings
         MessageFactory(user=user)
     many = queries_for_my_page()
     assert len(many) == len(few)
-    # The header badge and the panel share one COUNT.
-    assert sum("COUNT(*)" in sql and "notifications_message" in sql for sql in many) == 1
+    # The header badge and the panel share one count, read with the panel's list.
+    counts = [sql for sql in many if "COUNT(" in sql and "notifications_message" in sql]
+    assert len(counts) == 1 and "unread_total" in counts[0]
+
+
+def test_the_latest_messages_and_the_unread_count_are_one_query(user, django_assert_num_queries):
+    """My page's inbox panel reads its list and the count (all the user's unread, not only
+    those listed; nobody else's) together, as inbox_messages() and unread_count() answer."""
+    from portal.notifications.services import inbox_messages, latest_and_unread, unread_count
+
+    for _n in range(4):
+        MessageFactory(user=user)
+    MessageFactory(user=user, read_at=timezone.now())
+    MessageFactory()  # someone else's, unread
+    reader, nobody = UserFactory(), UserFactory()
+    MessageFactory(user=reader, read_at=timezone.now())
+    for account in (user, reader, nobody):
+        with django_assert_num_queries(1):
+            latest, unread = latest_and_unread(account, 3)
+        assert [m.pk for m in latest] == [m.pk for m in inbox_messages(account)[:3]]
+        assert unread == unread_count(account)
+    assert latest_and_unread(user, 3)[1] == 4 and latest_and_unread(reader, 3)[1] == 0
