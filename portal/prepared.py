@@ -35,6 +35,7 @@ marker that does not come out of the compiler so, or comes out more than once, i
 the query is first compiled, so a mistake shows in the first test that runs it.
 """
 
+import contextlib
 import functools
 import threading
 from datetime import datetime
@@ -61,6 +62,22 @@ def _check_value(name, value, kind):
         raise TypeError(f"{name!r} must be an aware datetime.")
 
 
+@contextlib.contextmanager
+def _preparing(raw):
+    """psycopg's preparing on for the psycopg connection `raw` during the block. Django turns
+    it off for the connection (prepare_threshold None), and psycopg then prepares nothing,
+    even when asked, nor looks at what a query did to its statements. It is on only while one
+    of these statements (or their DEALLOCATE ALL) runs: with it on, psycopg would also keep
+    the text of every other query run on the connection (up to 100, bulk INSERTs included)."""
+    previous = raw.prepare_threshold
+    if previous is None:
+        raw.prepare_threshold = _NEVER_BY_COUNT
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = previous
+
+
 @functools.cache
 def _preparing_cursor_class():
     """A psycopg cursor that binds parameters on the server and prepares every statement."""
@@ -68,18 +85,8 @@ def _preparing_cursor_class():
 
     class PreparingCursor(ServerBindingCursor):
         def execute(self, query, params=None, *, prepare=None, binary=None):
-            # Django turns psycopg's preparing off for the connection (prepare_threshold
-            # None), and psycopg then prepares nothing, even when asked. It is turned on for
-            # this statement only: with it on, psycopg would also keep the text of every
-            # other query run on the connection (up to 100, bulk INSERTs included).
-            raw = self.connection
-            previous = raw.prepare_threshold
-            if previous is None:
-                raw.prepare_threshold = _NEVER_BY_COUNT
-            try:
+            with _preparing(self.connection):
                 return super().execute(query, params, prepare=True, binary=binary)
-            finally:
-                raw.prepare_threshold = previous
 
         def _maybe_prepare_gen(self, pgq, *, prepare=None, binary=None):
             # psycopg keeps the query it sent, which Django's query log reads
@@ -123,17 +130,9 @@ def _prepared_statement_lost(error):
 
 
 def _drop_prepared_statements(connection):
-    """DEALLOCATE ALL, seen by psycopg (it forgets its statements too, as after a ROLLBACK):
-    it looks at what a query did only while preparing is on for the connection."""
-    raw = connection.connection
-    previous = raw.prepare_threshold
-    if previous is None:
-        raw.prepare_threshold = _NEVER_BY_COUNT
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("DEALLOCATE ALL")
-    finally:
-        raw.prepare_threshold = previous
+    """DEALLOCATE ALL, seen by psycopg (it forgets its statements too, as after a ROLLBACK)."""
+    with _preparing(connection.connection), connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
 
 
 def run(connection, sql, params, *, fetch="one"):
