@@ -7,9 +7,15 @@ chose text messages; a resident cannot turn them off. The reminder is theirs to 
 
 from django.utils.translation import gettext_lazy as _
 
+from portal.notifications.attachments import register_maker
 from portal.notifications.kinds import EMAIL, INBOX, SMS, NotificationKind, register
 
+from .qr import qr_png
+
 GROUP = _("Clinic appointments")
+# The confirmation's QR image of the check-in code, drawn when the e-mail is sent.
+CHECK_IN_QR = "booking.check_in_qr"
+register_maker(CHECK_IN_QR, qr_png)
 ALL = frozenset({INBOX, EMAIL, SMS})
 
 

@@ -2,19 +2,16 @@
 code), cancellations, waitlist offers, and the reminder the day before. Each message is a
 kind declared in notification_kinds.py, put in the outbox in the caller's transaction."""
 
-import io
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-import segno
-from PIL import Image
-
 from . import ics
 from .conf import absolute_url, current_time, local_midnight, reminder_time
 from .models import Appointment, AppointmentStatus
+from .notification_kinds import CHECK_IN_QR
 from .places import person_name
 
 
@@ -35,9 +32,15 @@ def send(user, kind, context, *, url="", appointment=None, cancelled=False):
                 ),
             )
             if not cancelled:
-                # The QR image of the check-in code, for the counter's scanner, offline.
+                # The QR image of the check-in code, for the counter's scanner, offline: drawn
+                # when the e-mail is sent (the code decides it), not while the resident waits.
                 attachments += (
-                    Attachment("check-in-code.png", qr_png(appointment.check_in_code), "image/png"),
+                    Attachment(
+                        "check-in-code.png",
+                        mimetype="image/png",
+                        made_by=CHECK_IN_QR,
+                        made_from=appointment.check_in_code,
+                    ),
                 )
     # The outbox stores the portal path; the text carries the absolute link for e-mail.
     return notify(
@@ -48,20 +51,6 @@ def send(user, kind, context, *, url="", appointment=None, cancelled=False):
         url=url,
         attachments=attachments,
     )
-
-
-def qr_png(code, border=2, scale=8):
-    """The QR code of `code` as a black-and-white PNG, `scale` pixels a module, `border`
-    modules of white around: segno makes the code, Pillow scales and encodes the image (in C;
-    segno's own PNG writer loops over every pixel in Python, about half a booking's time)."""
-    qr = segno.make(code, error="m")
-    size = qr.symbol_size(scale=1, border=border)[0]
-    modules = qr.matrix_iter(scale=1, border=border)
-    image = Image.frombytes("L", (size, size), bytes(0 if d else 255 for r in modules for d in r))
-    image = image.convert("1").resize((size * scale, size * scale), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def appointment_url(appointment):

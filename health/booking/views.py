@@ -15,8 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-import segno
-
 from portal.workflow import history
 
 from . import conf, errors, household, ics, places, rules, selectors, waitlists
@@ -31,6 +29,7 @@ from .models import (
     WaitlistEntry,
     WaitlistStatus,
 )
+from .qr import qr_svg
 
 
 def _service_or_404(code):
@@ -297,11 +296,6 @@ def appointments(request):
             ).select_related("slot__clinic", "slot__service", "dependant"),
         },
     )
-
-
-def qr_svg(code, title):
-    """The check-in code as an inline SVG QR image (no external service, works offline)."""
-    return segno.make(code, error="m").svg_inline(scale=6, border=2, title=title, omitsize=True)
 
 
 @login_required

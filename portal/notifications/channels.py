@@ -16,6 +16,7 @@ from django.utils import translation
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from .attachments import UnknownMaker
 from .models import Delivery
 from .recipients import recipient_language_code, recipient_profile
 from .sms import get_sms_backend
@@ -94,7 +95,11 @@ class EmailChannel:
         )
         email.attach_alternative(html, "text/html")
         for attachment in message.attachments.all():
-            email.attach(attachment.filename, bytes(attachment.content), attachment.mimetype)
+            try:
+                content = attachment.file_content()
+            except UnknownMaker as exc:
+                raise PermanentDeliveryError(str(exc)) from exc
+            email.attach(attachment.filename, content, attachment.mimetype)
         email.send(fail_silently=False)
         return address
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from . import attachments
 from .kinds import INBOX, text_for
 
 
@@ -103,7 +104,9 @@ class MessageAttachment(models.Model):
     """A file sent with the e-mail of a message (for example a booking's .ics).
 
     Kept in the database, not in file storage, because it must be written in the same
-    transaction as the message: a rollback must leave no orphan file behind.
+    transaction as the message: a rollback must leave no orphan file behind. A file fully
+    decided by a short value (a check-in code's QR image) keeps only the value and the name of
+    the maker that draws it when the e-mail is sent (see attachments.py); `content` is empty.
     """
 
     message = models.ForeignKey(
@@ -111,7 +114,9 @@ class MessageAttachment(models.Model):
     )
     filename = models.CharField(_("file name"), max_length=255)
     mimetype = models.CharField(_("type"), max_length=127)
-    content = models.BinaryField(_("content"))
+    content = models.BinaryField(_("content"), blank=True, default=b"")
+    made_by = models.CharField(_("made by"), max_length=64, blank=True)
+    made_from = models.CharField(_("made from"), max_length=255, blank=True)
 
     class Meta:
         ordering = ["pk"]
@@ -120,6 +125,12 @@ class MessageAttachment(models.Model):
 
     def __str__(self):
         return self.filename
+
+    def file_content(self):
+        """The file's bytes: kept, or made now by its maker (UnknownMaker if it is gone)."""
+        if self.made_by:
+            return attachments.make(self.made_by, self.made_from)
+        return bytes(self.content)
 
 
 class Delivery(models.Model):

@@ -36,7 +36,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from portal.celery import publish
 from portal.mypage.panels import changed as mypage_changed
 
-from . import tasks
+from . import attachments, tasks
 from .channels import CHANNELS, absolute_url
 from .delivery import (
     SweepResult,
@@ -72,15 +72,22 @@ logger = logging.getLogger(__name__)
 
 URL_MAX_LENGTH = Message._meta.get_field("url").max_length
 ABOUT_MAX_LENGTH = Message._meta.get_field("about").max_length
+MADE_FROM_MAX_LENGTH = MessageAttachment._meta.get_field("made_from").max_length
 
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file sent with the e-mail of a notification; `content` is str (sent as UTF-8) or bytes."""
+    """A file sent with the e-mail of a notification; `content` is str (sent as UTF-8) or bytes.
+
+    Or, for a file fully decided by a short value, no content but `made_by`, a maker registered
+    in attachments.py, and `made_from`, the value it is made of when the e-mail is sent.
+    """
 
     filename: str
-    content: str | bytes
+    content: str | bytes | None = None
     mimetype: str = "application/octet-stream"
+    made_by: str = ""
+    made_from: str = ""
 
 
 def _setting(name, default):
@@ -205,6 +212,9 @@ def _clean_attachment(attachment):
     filename = "".join(ch for ch in filename if ch.isprintable()).strip()
     if not filename:
         raise ValueError("An attachment needs a file name.")
+    mimetype = str(attachment.mimetype or "application/octet-stream")[:127]
+    if attachment.made_by:
+        return _made_later(attachment, filename, mimetype)
     content = attachment.content
     if isinstance(content, str):
         content = content.encode("utf-8")
@@ -215,10 +225,25 @@ def _clean_attachment(attachment):
     if len(content) > _setting("NOTIFICATIONS_MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024):
         # Mail servers refuse large messages, so it could never be delivered; link to it.
         raise ValueError(f"Attachment {filename!r} is too large to send by e-mail.")
+    return MessageAttachment(filename=filename[:255], mimetype=mimetype, content=content)
+
+
+def _made_later(attachment, filename, mimetype):
+    if attachment.content is not None:
+        raise ValueError(f"Attachment {filename!r} has content and a maker: give one of them.")
+    if not attachments.is_registered(attachment.made_by):
+        raise ValueError(f"Attachment {filename!r}: no maker {attachment.made_by!r} is registered.")
+    value = attachment.made_from
+    if not isinstance(value, str) or len(value) > MADE_FROM_MAX_LENGTH or not value.isprintable():
+        raise ValueError(
+            f"Attachment {filename!r}: made_from is a printable string of at most "
+            f"{MADE_FROM_MAX_LENGTH} characters, not {value!r}."
+        )
     return MessageAttachment(
         filename=filename[:255],
-        mimetype=str(attachment.mimetype or "application/octet-stream")[:127],
-        content=content,
+        mimetype=mimetype,
+        made_by=attachment.made_by,
+        made_from=value,
     )
 
 
@@ -235,7 +260,9 @@ def notify(kind, recipient, context=None, *, about=None, url="", attachments=())
       a merge window fold a burst about one object into one message.
     - `url`: optional path on the portal ("/clinics/appointments/12/"), linked from the inbox
       and added to e-mail and SMS as an absolute link (templates get it as `link`).
-    - `attachments`: `Attachment(filename, content, mimetype)` items, sent with the e-mail.
+    - `attachments`: `Attachment(filename, content, mimetype)` items, sent with the e-mail;
+      or `Attachment(filename, mimetype=..., made_by=maker, made_from=value)` for a file its
+      maker draws when the e-mail is sent (attachments.py).
 
     Channels follow the kind and the resident's choices (see chosen_channels). Returns the
     Message (the inbox entry), or None when the resident has turned this kind off.

@@ -85,21 +85,3 @@ def test_confirmation_e_mail_carries_the_ics(slot, resident):
     assert filename == f"appointment-{appointment.pk}.ics"
     assert mimetype.startswith("text/calendar")
     assert "BEGIN:VEVENT" in (content if isinstance(content, str) else content.decode())
-
-
-@pytest.mark.parametrize("code", ["K7Q2MX9P", "AAAAAAAA", "Z" * 40])
-def test_the_check_in_qr_image_is_segnos_own_pixel_for_pixel(code):
-    import io
-
-    import segno
-    from PIL import Image
-
-    from health.booking.notifications import qr_png
-
-    reference = io.BytesIO()
-    segno.make(code, error="m").save(reference, kind="png", scale=8, border=2)
-    ours, theirs = (Image.open(io.BytesIO(data)) for data in (qr_png(code), reference.getvalue()))
-    assert ours.size == theirs.size
-    assert ours.convert("L").tobytes() == theirs.convert("L").tobytes()
-    # Dark modules really are there: a blank image would be "equal" to nothing else.
-    assert 0 in ours.convert("L").tobytes() and 255 in ours.convert("L").tobytes()

@@ -1,6 +1,6 @@
 import pytest
 
-from portal.notifications import kinds, sms
+from portal.notifications import attachments, kinds, sms
 
 from .kinds import ALL as TEST_KINDS
 from .kinds import TEMPLATE_DIR
@@ -36,3 +36,17 @@ def test_kinds(settings):
 @pytest.fixture
 def sms_outbox():
     return sms.outbox
+
+
+@pytest.fixture
+def upper_maker():
+    """An attachment maker for one test: the value in capitals; `calls` lists what it made."""
+    calls = []
+
+    def make(value):
+        calls.append(value)
+        return value.upper().encode()
+
+    attachments.register_maker("tests.upper", make)
+    yield calls
+    attachments.unregister_maker("tests.upper")

@@ -132,6 +132,38 @@ def test_attachment_arrives_on_the_email(django_capture_on_commit_callbacks):
     assert "text/calendar" in raw
 
 
+def noted_with_made_attachment():
+    made = Attachment("code.txt", mimetype="text/plain", made_by="tests.upper", made_from="k7q2")
+    return note(UserFactory(), attachments=[made])
+
+
+@pytest.mark.django_db
+def test_an_attachment_is_made_when_the_email_is_sent(upper_maker):
+    message = noted_with_made_attachment()
+    assert upper_maker == []  # recorded, not made
+    outbox.deliver_message(message.pk)
+    assert upper_maker == ["k7q2"]
+    [attachment] = mail.outbox[0].attachments
+    assert (attachment.filename, attachment.content, attachment.mimetype) == (
+        "code.txt",
+        "K7Q2",
+        "text/plain",
+    )
+
+
+@pytest.mark.django_db
+def test_an_attachment_whose_maker_is_gone_fails_its_email_for_good(upper_maker):
+    from portal.notifications import attachments
+
+    message = noted_with_made_attachment()
+    attachments.unregister_maker("tests.upper")  # the app that drew it was removed
+    outbox.deliver_message(message.pk)
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED and delivery.attempts == 1
+    assert "tests.upper" in delivery.last_error
+    assert mail.outbox == []
+
+
 @pytest.mark.django_db
 def test_failing_delivery_backs_off_then_fails(settings, django_capture_on_commit_callbacks):
     settings.EMAIL_BACKEND = f"{BACKENDS}.BrokenEmailBackend"

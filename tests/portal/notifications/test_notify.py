@@ -332,6 +332,43 @@ def test_attachments_are_stored_with_the_message():
     assert bytes(rows[1].content) == b"%PDF-1.4\x00\xff"
 
 
+def test_an_attachment_made_when_sent_keeps_only_its_value(upper_maker):
+    message = note(
+        UserFactory(),
+        attachments=[
+            Attachment("code.txt", mimetype="text/plain", made_by="tests.upper", made_from="k7q2")
+        ],
+    )
+    [row] = message.attachments.all()
+    assert (row.filename, row.mimetype, row.made_by, row.made_from) == (
+        "code.txt",
+        "text/plain",
+        "tests.upper",
+        "k7q2",
+    )
+    assert bytes(row.content) == b""
+    assert upper_maker == []  # nothing is made while the message is recorded
+    assert row.file_content() == b"K7Q2"
+
+
+@pytest.mark.parametrize(
+    "attachment, error",
+    [
+        (Attachment("a.txt", made_by="tests.nobody", made_from="x"), "no maker"),
+        (Attachment("a.txt", b"kept", made_by="tests.upper", made_from="x"), "content and a maker"),
+        (Attachment("a.txt", made_by="tests.upper", made_from="x" * 256), "made_from"),
+        (Attachment("a.txt", made_by="tests.upper", made_from="line\nbreak"), "made_from"),
+        (Attachment("a.txt", made_by="tests.upper", made_from=12), "made_from"),
+    ],
+)
+def test_a_made_attachment_without_its_maker_or_a_good_value_is_refused(
+    upper_maker, attachment, error
+):
+    with pytest.raises(ValueError, match=error):
+        note(UserFactory(), attachments=[attachment])
+    assert not Message.objects.exists() and not MessageAttachment.objects.exists()
+
+
 def test_oversized_attachment_is_refused(settings):
     settings.NOTIFICATIONS_MAX_ATTACHMENT_BYTES = 1024
     with pytest.raises(ValueError, match="too large"):
