@@ -115,7 +115,7 @@ class MessageAttachment(models.Model):
     filename = models.CharField(_("file name"), max_length=255)
     mimetype = models.CharField(_("type"), max_length=127)
     content = models.BinaryField(_("content"), blank=True, default=b"")
-    made_by = models.CharField(_("made by"), max_length=64, blank=True)
+    made_by = models.CharField(_("attachment maker"), max_length=64, blank=True)
     made_from = models.CharField(_("made from"), max_length=255, blank=True)
 
     class Meta:

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='messageattachment',
             name='made_by',
-            field=models.CharField(blank=True, max_length=64, verbose_name='made by'),
+            field=models.CharField(blank=True, max_length=64, verbose_name='attachment maker'),
         ),
         migrations.AddField(
             model_name='messageattachment',
