@@ -63,6 +63,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from health.booking.conf import horizon_days  # noqa: E402
 from health.booking.models import Appointment, Clinic, Service, Slot  # noqa: E402
 from portal.accounts.models import Profile  # noqa: E402
 
@@ -182,7 +183,7 @@ def _classify(status, location):
     return f"error {status}"
 
 
-async def _attempt(port, job):
+async def _attempt(port, job, started=None):
     """One booking attempt over its own connection (gunicorn's sync workers close it). A job
     without a session is the floor: the same URL asked for by a visitor who is not signed in,
     which the portal answers with its sign-in redirect without touching the database."""
@@ -205,7 +206,9 @@ async def _attempt(port, job):
             f"Cookie: sessionid={session_key}; csrftoken={token}; portal_language=en\r\n"
             "Connection: close\r\n\r\n"
         ).encode()
-    started = time.perf_counter()
+    # In the open loop, from when the attempt was due: time spent waiting for a free client
+    # is latency too.
+    started = started if started is not None else time.perf_counter()
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(head + body)
@@ -245,8 +248,9 @@ async def _open_loop(port, jobs, clients, rate):
 
     async def one(index, job):
         await asyncio.sleep(max(0.0, begin + index / rate - loop.time()))
+        due = time.perf_counter()
         async with limit:
-            return await _attempt(port, job)
+            return await _attempt(port, job, started=due)
 
     return await asyncio.gather(*(one(i, job) for i, job in enumerate(jobs)))
 
@@ -389,6 +393,12 @@ def main():
     call_command("collectstatic", interactive=False, verbosity=0)
     warmup = args.workers * 20
     sets = args.rounds + (1 if args.rate else 0)
+    days = (args.slots * sets + 2 + 31) // 32  # seed() lays 32 slots a day from tomorrow
+    if days > horizon_days():
+        sys.exit(
+            f"{args.slots * sets + 2} slots take {days} days, beyond the booking horizon of "
+            f"{horizon_days()} days: use fewer --slots or --rounds."
+        )
     slot_ids, sessions, warm_slots, warm_sessions = seed(
         args.slots * sets, args.capacity, args.attempts * sets, warmup
     )
@@ -412,7 +422,10 @@ def main():
         # A server runs for days: warm every worker (templates, URL maps, translations) on
         # bookings and "full" answers of slots outside the measurement.
         warm_jobs = [(warm_slots[i % 2], session) for i, session in enumerate(warm_sessions)]
-        run(port, warm_jobs, args.workers * 2)
+        warm_results, _wall = run(port, warm_jobs, args.workers * 2)
+        warm_outcomes = {outcome for outcome, _ in warm_results}
+        if not warm_outcomes <= {"booked", "full"}:
+            sys.exit(f"The warm-up was refused or failed: {sorted(warm_outcomes)}")
         pg_pids = database_pids()
         for number, (slots, jobs) in enumerate(rounds[: args.rounds], start=1):
             results, wall, floor, floor_wall, cpu, pg_cpu, floor_cpu = closed_round(

@@ -7,6 +7,7 @@ read; make_qr() never does, and raises the error correction as far as the size a
 """
 
 import io
+from functools import lru_cache
 
 import segno
 from PIL import Image
@@ -17,11 +18,15 @@ def check_in_qr(code):
     return segno.make_qr(code, error="m")
 
 
+# A code never changes and drawing it costs milliseconds (segno scores eight masks in Python):
+# each process keeps the latest images, for a resident who opens their appointment again.
+@lru_cache(maxsize=512)
 def qr_svg(code, title, scale=6):
     """The code as an inline SVG image with a <title> for screen readers."""
     return check_in_qr(code).svg_inline(scale=scale, title=title, omitsize=True)
 
 
+@lru_cache(maxsize=512)
 def qr_png(code, scale=8):
     """The code as a black-and-white PNG, `scale` pixels a module. segno makes the code, Pillow
     scales and encodes the image in C (segno's own PNG writer loops over every pixel in

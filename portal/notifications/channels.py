@@ -97,8 +97,9 @@ class EmailChannel:
         for attachment in message.attachments.all():
             try:
                 content = attachment.file_content()
-            except UnknownMaker as exc:
-                raise PermanentDeliveryError(str(exc)) from exc
+            except (UnknownMaker, TypeError, ValueError) as exc:
+                # Made of the same value, it would fail the same way on every retry.
+                raise PermanentDeliveryError(f"{attachment.filename}: {exc}") from exc
             email.attach(attachment.filename, content, attachment.mimetype)
         email.send(fail_silently=False)
         return address

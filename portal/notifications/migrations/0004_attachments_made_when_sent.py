@@ -3,6 +3,17 @@
 from django.db import migrations, models
 
 
+def draw_for_older_code(apps, schema_editor):
+    """Undone: code before this migration sends `content` as it is, so draw what is kept
+    only as a maker's value (the makers are registered: Django is set up)."""
+    from portal.notifications import attachments
+
+    MessageAttachment = apps.get_model("notifications", "MessageAttachment")
+    for row in MessageAttachment.objects.exclude(made_by="").iterator():
+        row.content = attachments.make(row.made_by, row.made_from)
+        row.save(update_fields=["content"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -25,4 +36,6 @@ class Migration(migrations.Migration):
             name='content',
             field=models.BinaryField(blank=True, default=b'', verbose_name='content'),
         ),
+        # Last, so that undoing the migration draws the files while the columns still exist.
+        migrations.RunPython(migrations.RunPython.noop, draw_for_older_code),
     ]

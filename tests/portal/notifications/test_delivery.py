@@ -165,6 +165,19 @@ def test_an_attachment_whose_maker_is_gone_fails_its_email_for_good(upper_maker)
 
 
 @pytest.mark.django_db
+def test_an_attachment_its_maker_cannot_make_fails_its_email_for_good(monkeypatch, upper_maker):
+    from portal.notifications import attachments
+
+    message = noted_with_made_attachment()
+    monkeypatch.setitem(attachments._makers, "tests.upper", lambda value: value)  # str, not bytes
+    outbox.deliver_message(message.pk)
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED and delivery.attempts == 1
+    assert "code.txt" in delivery.last_error and "returned str" in delivery.last_error
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
 def test_failing_delivery_backs_off_then_fails(settings, django_capture_on_commit_callbacks):
     settings.EMAIL_BACKEND = f"{BACKENDS}.BrokenEmailBackend"
     user = UserFactory()
