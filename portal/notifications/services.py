@@ -393,34 +393,40 @@ def _fold_into(message, fields, attachment_rows, external, send_at):
     return message
 
 
+# The nudge is due this long after its window: the workers' clocks may run a little ahead of
+# this process's, and a nudge that ran early could miss the last message of its window.
+NUDGE_MARGIN_SECONDS = 0.5
+
+
 class _Nudges:
     """When this process last asked the workers to sweep the outbox, so that a rush of
     messages (the morning the vaccination slots open) costs one task a second, not one each.
 
-    A nudge is the sweep task, due at the end of its window: it runs after every message
-    recorded while it waited was committed (each was committed before it asked), so each of
-    them is delivered by it. Behind a lock: a process may serve requests in threads.
+    A nudge is the sweep task, due after its window: it runs after every message recorded
+    while it waited was committed (each was committed before it asked), so each of them is
+    delivered by it. Behind a lock, held while publishing (at most about
+    REDIS_TIMEOUT_SECONDS), so that a publish that failed is never taken for a nudge on its
+    way: a process may serve requests in threads.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self.due = 0.0  # time.time() at which the latest nudge runs
+        self.due = 0.0  # time.monotonic() until which the latest nudge has not run
 
     def reset(self):
         with self._lock:
             self.due = 0.0
 
     def ask(self, window):
-        """Publish a sweep due in `window` seconds unless one that runs later is on its way.
-        Returns whether the workers will deliver (a nudge was or is published)."""
+        """Publish a sweep due after `window` seconds (and the margin) unless one is on its
+        way. Returns whether the workers will deliver (a nudge was or is published)."""
         with self._lock:
-            now = time.time()
+            now = time.monotonic()
             if now < self.due:
                 return True
-            due = now + window
-            if not publish(tasks.sweep_outbox, countdown=window):
+            if not publish(tasks.sweep_outbox, countdown=window + NUDGE_MARGIN_SECONDS):
                 return False
-            self.due = due
+            self.due = now + window
             return True
 
 
@@ -436,7 +442,8 @@ def queue_delivery(message_id):
     """Ask a Celery worker to deliver a committed message soon. Never raises, never waits long.
 
     With a broker, at most one sweep a NOTIFICATIONS_NUDGE_SECONDS per process (see _Nudges);
-    0, or tasks run eagerly (tests, `make run`), delivers this message's own task at once.
+    0 (the embedded profile's default), or tasks run eagerly (the tests), publishes this
+    message's own task at once.
     Publishing fails when the broker is down or frozen (portal.celery.publish gives up after
     REDIS_TIMEOUT_SECONDS). The message is already safe in the outbox and the periodic sweep
     will deliver it, so the request that recorded it must not fail or hang because of that.

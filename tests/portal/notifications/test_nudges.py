@@ -81,3 +81,34 @@ def test_a_nudge_that_could_not_be_published_is_asked_for_by_the_next_message(
     assert run_queued_tasks(celery_app) == 1
     assert sorted(m.subject for m in mail.outbox) == ["After the outage", "During the outage"]
     assert during.deliveries.get().attempts == 1
+
+
+def test_a_nudge_is_due_after_its_window_and_asked_for_once_per_window(monkeypatch):
+    """The rule, on a clock of the test's own: the task is due after the window and the margin
+    for the workers' clocks, and no message of the window asks again."""
+    from portal.notifications import services
+
+    clock = [1000.0]
+    published = []
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(
+        services, "publish", lambda task, **options: published.append(options) or True
+    )
+    nudges = services._Nudges()
+    assert nudges.ask(1.0)
+    assert published == [{"countdown": 1.0 + services.NUDGE_MARGIN_SECONDS}]
+    clock[0] += 0.99  # the last message of the window: the nudge on its way runs after it
+    assert nudges.ask(1.0) and len(published) == 1
+    clock[0] += 0.01  # the window is over: the nudge may already have looked
+    assert nudges.ask(1.0) and len(published) == 2
+
+
+def test_a_failed_publish_is_not_taken_for_a_nudge_on_its_way(monkeypatch):
+    from portal.notifications import services
+
+    answers = [False, True]
+    monkeypatch.setattr(services, "publish", lambda task, **options: answers.pop(0))
+    nudges = services._Nudges()
+    assert not nudges.ask(1.0)
+    assert nudges.ask(1.0)  # at once, not a window later
+    assert answers == []
