@@ -449,6 +449,10 @@ NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
 NOTIFICATIONS_LEASE_SECONDS = env_int("NOTIFICATIONS_LEASE_SECONDS", 300)
 # Notifications of a merging kind about one object within this many seconds become one message.
 NOTIFICATIONS_MERGE_SECONDS = env_int("NOTIFICATIONS_MERGE_SECONDS", 300)
+# A process asks the workers to deliver at most once per this many seconds: the messages it
+# records meanwhile go out together (0: one task per message, at once). Not on the embedded
+# profile's file broker, whose worker runs tasks due later in a thread of their own.
+NOTIFICATIONS_NUDGE_SECONDS = env_float("NOTIFICATIONS_NUDGE_SECONDS", 1 if REDIS_URL else 0)
 
 # Wagtail --------------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "District Portal"

@@ -113,6 +113,9 @@ def _test_settings(settings, tmp_path):
     from portal.redis_breaker import reset_all as reset_redis_breakers
 
     reset_redis_breakers()  # a Redis one test froze is not skipped by the next
+    from portal.notifications.services import forget_delivery_nudges
+
+    forget_delivery_nudges()  # a nudge published to one test's broker is not the next one's
     cache.clear()  # rate-limit counters and cached fragments must not leak between tests
     if "pages" in settings.CACHES:
         caches["pages"].clear()  # nor public pages cached by one test (cms/page_cache.py)

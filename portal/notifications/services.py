@@ -16,15 +16,19 @@ The one function other apps call is `notify`; kinds are declared in each app's
         )
 
 The message is written to the outbox in the caller's transaction; nothing is sent unless that
-transaction commits. After the commit a Celery task delivers it, and the periodic sweep
-delivers whatever the task could not (broker or worker down, a channel failing), so an outage
-delays messages but loses none. Each message is sent at most once per channel.
+transaction commits. After the commit a Celery task delivers it (a sweep of the outbox that
+this process publishes at most once a NOTIFICATIONS_NUDGE_SECONDS, see _Nudges), and the
+periodic sweep delivers whatever the task could not (broker or worker down, a channel
+failing), so an outage delays messages but loses none. Each message is sent at most once per
+channel.
 
 Recording, the resident's choices and the inbox rules are plain functions here; delivery is
 in delivery.py; the Celery tasks and the views only call them.
 """
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -33,6 +37,7 @@ from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from portal.celery import app as celery_app
 from portal.celery import publish
 from portal.mypage.panels import changed as mypage_changed
 
@@ -57,6 +62,7 @@ __all__ = [
     "kind_choices",
     "save_kind_choices",
     "queue_delivery",
+    "forget_delivery_nudges",
     "attempt_delivery",
     "deliver_message",
     "fail_abandoned_deliveries",
@@ -387,14 +393,67 @@ def _fold_into(message, fields, attachment_rows, external, send_at):
     return message
 
 
-def queue_delivery(message_id):
-    """Ask a Celery worker to deliver a message now. Never raises, never waits long.
+# The nudge is due this long after its window: the workers' clocks may run a little ahead of
+# this process's, and a nudge that ran early could miss the last message of its window.
+NUDGE_MARGIN_SECONDS = 0.5
 
-    Publishing fails when the broker is down or frozen (portal.celery.publish gives up after
-    REDIS_TIMEOUT_SECONDS). The message is already safe in the outbox and the sweep will
-    deliver it, so the request that recorded it must not fail or hang because of that.
+
+class _Nudges:
+    """When this process last asked the workers to sweep the outbox, so that a rush of
+    messages (the morning the vaccination slots open) costs one task a second, not one each.
+
+    A nudge is the sweep task, due after its window: it runs after every message recorded
+    while it waited was committed (each was committed before it asked), so each of them is
+    delivered by it. Behind a lock, held while publishing (at most about
+    REDIS_TIMEOUT_SECONDS), so that a publish that failed is never taken for a nudge on its
+    way: a process may serve requests in threads.
     """
-    if not publish(tasks.deliver_message, args=[message_id]):
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.due = 0.0  # time.monotonic() until which the latest nudge has not run
+
+    def reset(self):
+        with self._lock:
+            self.due = 0.0
+
+    def ask(self, window):
+        """Publish a sweep due after `window` seconds (and the margin) unless one is on its
+        way. Returns whether the workers will deliver (a nudge was or is published)."""
+        with self._lock:
+            now = time.monotonic()
+            if now < self.due:
+                return True
+            if not publish(tasks.sweep_outbox, countdown=window + NUDGE_MARGIN_SECONDS):
+                return False
+            self.due = now + window
+            return True
+
+
+_nudges = _Nudges()
+
+
+def forget_delivery_nudges():
+    """Forget the nudge on its way (tests, each with a broker of its own)."""
+    _nudges.reset()
+
+
+def queue_delivery(message_id):
+    """Ask a Celery worker to deliver a committed message soon. Never raises, never waits long.
+
+    With a broker, at most one sweep a NOTIFICATIONS_NUDGE_SECONDS per process (see _Nudges);
+    0 (the embedded profile's default), or tasks run eagerly (the tests), publishes this
+    message's own task at once.
+    Publishing fails when the broker is down or frozen (portal.celery.publish gives up after
+    REDIS_TIMEOUT_SECONDS). The message is already safe in the outbox and the periodic sweep
+    will deliver it, so the request that recorded it must not fail or hang because of that.
+    """
+    window = _setting("NOTIFICATIONS_NUDGE_SECONDS", 1)
+    if window > 0 and not celery_app.conf.task_always_eager:
+        queued = _nudges.ask(window)
+    else:
+        queued = publish(tasks.deliver_message, args=[message_id])
+    if not queued:
         logger.warning(
             "Could not queue delivery of notification %s; the outbox sweep will send it.",
             message_id,

@@ -25,6 +25,8 @@ def test_a_correction_requested_while_redis_is_down_reaches_the_resident_after(
     broker, caplog, settings, client
 ):
     settings.REDIS_RETRY_SECONDS = 0
+    # A task per message, at once (test_nudges.py has the rush, one task a second).
+    settings.NOTIFICATIONS_NUDGE_SECONDS = 0
     settings.LANGUAGE_CODE = "en"
     office = OfficeFactory(code="OUT")
     officer = officer_of(office)

@@ -422,6 +422,16 @@ def test_first_attempt_does_not_wait_for_the_workers_clock():
 
 
 @pytest.mark.django_db
+def test_the_sweep_task_takes_batch_after_batch_while_they_come_back_full(settings):
+    settings.NOTIFICATIONS_SWEEP_BATCH_SIZE = 2
+    for _ in range(5):
+        DeliveryFactory(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    tasks.sweep_outbox.apply()
+    assert len(mail.outbox) == 5
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+
+@pytest.mark.django_db
 def test_sweep_task_runs_the_sweep():
     DeliveryFactory(next_attempt_at=timezone.now() - timedelta(minutes=5))
     tasks.sweep_outbox.apply()

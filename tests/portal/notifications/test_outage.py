@@ -48,6 +48,8 @@ def test_message_recorded_while_redis_is_down_is_delivered_once_later(broker, ca
     # A publish that failed makes this process skip Redis for REDIS_RETRY_SECONDS; here it
     # tries again at once, so the last step shows publishing works again after the restart.
     settings.REDIS_RETRY_SECONDS = 0
+    # A task per message, at once (test_nudges.py has the rush, one task a second).
+    settings.NOTIFICATIONS_NUDGE_SECONDS = 0
     user = UserFactory()
 
     # Redis up: the delivery task goes to *this* Redis and a worker would send it.

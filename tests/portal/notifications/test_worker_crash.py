@@ -148,7 +148,8 @@ def test_worker_killed_mid_delivery_loses_no_email_and_doubles_none(broker, work
     second = sweep_outbox()
     assert (second.reclaimed, second.sent) == (1, 1)
 
-    # The tasks the dead worker never took are still queued; running them now sends nothing.
+    # Whatever task is still queued (the dead worker's reserved one is not, until its
+    # visibility timeout) finds nothing left to send.
     run_queued_tasks(celery_app)
     sweep_outbox()
 
