@@ -2,7 +2,7 @@
 
 Some files are fully decided by a short value the message can keep: the QR image of a check-in
 code is the code, drawn. Drawing it while a resident waits for their booking to be confirmed
-costs more than the rest of the message; the e-mail worker can draw it instead. An app
+costs more than rendering the message's texts; the e-mail worker can draw it instead. An app
 registers a maker under a dotted name in its `notification_kinds.py`:
 
     register_maker("booking.check_in_qr", qr_png)  # qr_png(code) -> bytes

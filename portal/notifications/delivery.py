@@ -181,9 +181,11 @@ def fail_abandoned_deliveries(*, now=None):
 def sweep_outbox(*, now=None, batch_size=None):
     """Deliver what is pending and due, and what dead workers left in "sending", oldest first.
 
-    Run periodically (Celery beat). It is what delivers messages whose task was never
-    published or never ran, retries failed attempts once their backoff has passed, and
-    sends again the deliveries whose worker died before recording a result (lease expired).
+    Run periodically (Celery beat), and as the nudge a process publishes after recording
+    messages (services._Nudges), so it is also the usual way a message goes out. It delivers
+    messages whose task was never published or never ran, retries failed attempts once their
+    backoff has passed, and sends again the deliveries whose worker died before recording a
+    result (lease expired).
 
     That last case is the one place a message can go out twice: the worker may have died
     after the mail server accepted the message and before the row said so, and there is no

@@ -41,7 +41,8 @@ from portal.celery import app as celery_app
 from portal.celery import publish
 from portal.mypage.panels import changed as mypage_changed
 
-from . import attachments, tasks
+from . import tasks
+from .attachments import is_registered as maker_registered
 from .channels import CHANNELS, absolute_url
 from .delivery import (
     SweepResult,
@@ -237,7 +238,7 @@ def _clean_attachment(attachment):
 def _made_later(attachment, filename, mimetype):
     if attachment.content is not None:
         raise ValueError(f"Attachment {filename!r} has content and a maker: give one of them.")
-    if not attachments.is_registered(attachment.made_by):
+    if not maker_registered(attachment.made_by):
         raise ValueError(f"Attachment {filename!r}: no maker {attachment.made_by!r} is registered.")
     value = attachment.made_from
     if not isinstance(value, str) or len(value) > MADE_FROM_MAX_LENGTH or not value.isprintable():

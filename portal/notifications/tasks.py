@@ -23,6 +23,8 @@ def deliver_message(message_id):
 
 
 # Batches one sweep task takes before it leaves the rest to the next (beat's, or a nudge).
+# A sweep running long is harmless: a delivery is claimed before it is sent, and a task handed
+# out again after the broker's visibility timeout finds its deliveries taken.
 MAX_BATCHES = 20
 
 
