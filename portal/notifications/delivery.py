@@ -25,6 +25,7 @@ __all__ = [
     "fail_abandoned_deliveries",
     "lease_duration",
     "sweep_outbox",
+    "drain_outbox",
     "max_attempts",
     "retry_delay",
 ]
@@ -48,6 +49,10 @@ def _setting(name, default):
 
 def max_attempts():
     return max(1, int(_setting("NOTIFICATIONS_MAX_ATTEMPTS", 8)))
+
+
+def sweep_batch_size():
+    return max(1, int(_setting("NOTIFICATIONS_SWEEP_BATCH_SIZE", 500)))
 
 
 def retry_delay(attempts):
@@ -194,7 +199,7 @@ def sweep_outbox(*, now=None, batch_size=None):
     """
     now = now or timezone.now()
     abandoned = fail_abandoned_deliveries(now=now)
-    batch_size = batch_size or _setting("NOTIFICATIONS_SWEEP_BATCH_SIZE", 500)
+    batch_size = batch_size or sweep_batch_size()
     # Two queries, so that each can use its own partial index.
     orphans = list(
         Delivery.objects.filter(_abandoned(now), attempts__lt=max_attempts())
@@ -216,3 +221,27 @@ def sweep_outbox(*, now=None, batch_size=None):
     reclaimed = len(orphans)
     sent = sum(attempt_delivery(pk, now=now) for pk in due)
     return SweepResult(attempted=len(due), sent=sent, reclaimed=reclaimed, abandoned=abandoned)
+
+
+# Batches one drain takes before it leaves the rest to the next (beat's, or a nudge). A drain
+# running long is harmless: a delivery is claimed before it is sent, and a task handed out
+# again after the broker's visibility timeout finds its deliveries taken.
+MAX_BATCHES = 20
+
+
+def drain_outbox(*, max_batches=MAX_BATCHES):
+    """sweep_outbox() batch after batch while batches come back full, so the nudge after a
+    rush does not leave all but the first batch for beat's next sweep. Returns the totals."""
+    batch_size = sweep_batch_size()
+    total = SweepResult()
+    for _batch in range(max_batches):
+        result = sweep_outbox(batch_size=batch_size)
+        total = SweepResult(
+            attempted=total.attempted + result.attempted,
+            sent=total.sent + result.sent,
+            reclaimed=total.reclaimed + result.reclaimed,
+            abandoned=total.abandoned + result.abandoned,
+        )
+        if result.attempted < batch_size:
+            break
+    return total
