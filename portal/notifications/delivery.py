@@ -39,7 +39,7 @@ ERROR_MAX_LENGTH = 2000
 class SweepResult:
     attempted: int = 0
     sent: int = 0
-    reclaimed: int = 0  # of `attempted`: claimed again after their worker's lease expired
+    reclaimed: int = 0  # of `attempted`: found abandoned, their worker's lease expired
     abandoned: int = 0  # marked failed: their workers died on every attempt
 
 
@@ -96,9 +96,11 @@ def _error_text(exc):
     return f"{type(exc).__name__}: {exc}"[:ERROR_MAX_LENGTH]
 
 
-def attempt_delivery(delivery_id, *, now=None):
+def attempt_delivery(delivery_id, *, now=None, abandoned_at=None):
     """Try to send one delivery if it is pending and due, or abandoned by a dead worker.
-    Returns True if this call sent it.
+    Returns True if this call sent it. A sweep that found it abandoned passes the dead
+    worker's claim time, `abandoned_at`, for the log: only the caller whose claim wins says
+    that it sends the delivery again, not every sweep that saw it waiting.
 
     The claim is one conditional UPDATE (-> sending, with a lease): of any number of workers,
     task retries and sweeps racing for the same row exactly one gets rowcount 1, and only that
@@ -118,6 +120,13 @@ def attempt_delivery(delivery_id, *, now=None):
     )
     if claimed != 1:
         return False
+    if abandoned_at is not None:
+        logger.warning(
+            "Notification delivery %s: the worker that claimed it at %s stopped before "
+            "recording a result; sending it again.",
+            delivery_id,
+            abandoned_at,
+        )
     still_mine = Q(pk=delivery_id, status=Delivery.Status.SENDING, claimed_at=claimed_at)
 
     # The profile too: it says which language the recipient reads now.
@@ -201,26 +210,18 @@ def sweep_outbox(*, now=None, batch_size=None):
     abandoned = fail_abandoned_deliveries(now=now)
     batch_size = batch_size or sweep_batch_size()
     # Two queries, so that each can use its own partial index.
-    orphans = list(
+    orphans = dict(
         Delivery.objects.filter(_abandoned(now), attempts__lt=max_attempts())
         .order_by("lease_expires_at", "pk")
         .values_list("pk", "claimed_at")[:batch_size]
     )
-    for pk, claimed_at in orphans:
-        logger.warning(
-            "Notification delivery %s: the worker that claimed it at %s stopped before "
-            "recording a result; sending it again.",
-            pk,
-            claimed_at,
-        )
-    due = [pk for pk, _claimed_at in orphans] + list(
+    due = list(orphans) + list(
         Delivery.objects.filter(_due(now))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[: batch_size - len(orphans)]
     )
-    reclaimed = len(orphans)
-    sent = sum(attempt_delivery(pk, now=now) for pk in due)
-    return SweepResult(attempted=len(due), sent=sent, reclaimed=reclaimed, abandoned=abandoned)
+    sent = sum(attempt_delivery(pk, now=now, abandoned_at=orphans.get(pk)) for pk in due)
+    return SweepResult(attempted=len(due), sent=sent, reclaimed=len(orphans), abandoned=abandoned)
 
 
 # Batches one drain takes before it leaves the rest to the next (beat's, or a nudge). A drain

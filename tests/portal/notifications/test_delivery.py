@@ -306,6 +306,36 @@ def test_delivery_left_sending_by_a_dead_worker_is_sent_once_after_its_lease(cap
 
 
 @pytest.mark.django_db
+def test_two_sweeps_that_find_one_abandoned_delivery_send_and_log_it_once(monkeypatch, caplog):
+    """Both sweeps list the dead worker's delivery; the second claims and sends it before the
+    first gets to it. Only the one whose claim wins logs that it sends it again."""
+    now = timezone.now()
+    message = note(UserFactory(), "Your letter is ready", "Body.")
+    Delivery.objects.filter(message=message).update(
+        status=Delivery.Status.SENDING,
+        attempts=1,
+        claimed_at=now - timedelta(hours=1),
+        lease_expires_at=now - timedelta(seconds=1),
+    )
+    original = outbox.attempt_delivery
+    other_sweep = []
+
+    def another_sweep_gets_there_first(pk, **kwargs):
+        monkeypatch.setattr(outbox, "attempt_delivery", original)  # the other sweep runs plain
+        other_sweep.append(sweep_outbox(now=now))
+        return original(pk, **kwargs)
+
+    monkeypatch.setattr(outbox, "attempt_delivery", another_sweep_gets_there_first)
+    with caplog.at_level(logging.WARNING, logger="portal.notifications"):
+        first = sweep_outbox(now=now)
+
+    assert (other_sweep[0].reclaimed, other_sweep[0].sent) == (1, 1)
+    assert (first.reclaimed, first.sent) == (1, 0)  # found it, lost the claim
+    assert caplog.text.count("stopped before recording a result") == 1
+    assert [m.subject for m in mail.outbox] == ["Your letter is ready"]
+
+
+@pytest.mark.django_db
 def test_claiming_gives_a_lease_and_a_result_clears_it(monkeypatch):
     now = timezone.now()
     message = note(UserFactory(), "s", "b")
