@@ -147,6 +147,7 @@ def start_server(workers, port=None):
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "portal.wsgi",
+            "--preload",  # as the README runs it in production
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
