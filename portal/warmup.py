@@ -1,13 +1,12 @@
 """What a web process does once, after the application loads and before its first request.
 
-portal/wsgi.py calls prepare_to_serve() last. Without it a fresh gunicorn worker paid, inside
-the requests of whoever came first: the translation catalogues of each language (read and
-merged from every app), the URL maps of each language (Django keeps one per language), and,
-within its first few hundred requests, a full garbage collection over the half a million
-objects that importing Django, Wagtail and the FHIR models leaves behind, a quarter of a
-second on a 2-core VM during which that worker answered nobody (docs/benchmarks.md, "a fresh
-worker"). With gunicorn's --preload the master does all this once and the workers it forks
-inherit it.
+portal/wsgi.py calls prepare_to_serve() last. Without it a fresh gunicorn worker read, inside
+the requests of whoever came first, the translation catalogues of each language (merged from
+every app) and built the URL map of each language (Django keeps one per language); and every
+full garbage collection, whenever one came, walked the half a million objects that importing
+Django, Wagtail and the FHIR models leaves behind: a quarter of a second or more on a 2-vCPU
+VM during which that worker answered nobody (docs/benchmarks.md, "A fresh web process"). With
+gunicorn's --preload the master does all this once and the workers it forks inherit it.
 """
 
 import gc
