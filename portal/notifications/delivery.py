@@ -96,7 +96,12 @@ def _error_text(exc):
     return f"{type(exc).__name__}: {exc}"[:ERROR_MAX_LENGTH]
 
 
-def attempt_delivery(delivery_id, *, now=None, abandoned_at=None):
+# attempt_delivery()'s default: the caller did not find the delivery abandoned. Not None: a row
+# the code before leases left "sending" has no claim time, and is abandoned all the same.
+NOT_ABANDONED = object()
+
+
+def attempt_delivery(delivery_id, *, now=None, abandoned_at=NOT_ABANDONED):
     """Try to send one delivery if it is pending and due, or abandoned by a dead worker.
     Returns True if this call sent it. A sweep that found it abandoned passes the dead
     worker's claim time, `abandoned_at`, for the log: only the caller whose claim wins says
@@ -120,7 +125,7 @@ def attempt_delivery(delivery_id, *, now=None, abandoned_at=None):
     )
     if claimed != 1:
         return False
-    if abandoned_at is not None:
+    if abandoned_at is not NOT_ABANDONED:
         logger.warning(
             "Notification delivery %s: the worker that claimed it at %s stopped before "
             "recording a result; sending it again.",
@@ -220,7 +225,9 @@ def sweep_outbox(*, now=None, batch_size=None):
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[: batch_size - len(orphans)]
     )
-    sent = sum(attempt_delivery(pk, now=now, abandoned_at=orphans.get(pk)) for pk in due)
+    sent = sum(
+        attempt_delivery(pk, now=now, abandoned_at=orphans.get(pk, NOT_ABANDONED)) for pk in due
+    )
     return SweepResult(attempted=len(due), sent=sent, reclaimed=len(orphans), abandoned=abandoned)
 
 

@@ -306,6 +306,24 @@ def test_delivery_left_sending_by_a_dead_worker_is_sent_once_after_its_lease(cap
 
 
 @pytest.mark.django_db
+def test_a_row_left_sending_before_leases_is_logged_when_sent_again(caplog):
+    """Migration 0003 gave rows the old code left "sending" a lease, but some have no claim
+    time: they are abandoned all the same, and the log says so."""
+    now = timezone.now()
+    message = note(UserFactory(), "Your letter is ready", "Body.")
+    Delivery.objects.filter(message=message).update(
+        status=Delivery.Status.SENDING,
+        attempts=1,
+        claimed_at=None,
+        lease_expires_at=now - timedelta(seconds=1),
+    )
+    with caplog.at_level(logging.WARNING, logger="portal.notifications"):
+        result = sweep_outbox(now=now)
+    assert (result.reclaimed, result.sent) == (1, 1)
+    assert "claimed it at None stopped before recording a result" in caplog.text
+
+
+@pytest.mark.django_db
 def test_two_sweeps_that_find_one_abandoned_delivery_send_and_log_it_once(monkeypatch, caplog):
     """Both sweeps list the dead worker's delivery; the second claims and sends it before the
     first gets to it. Only the one whose claim wins logs that it sends it again."""
