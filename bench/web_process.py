@@ -1,10 +1,11 @@
 """A fresh web process's first requests: what it pays before it is warm, and what Python's
 garbage collector costs it. Not a test; results go in docs/benchmarks.md.
 
-Seeds booking data as bench/booking_load.py does, then loads the application as a gunicorn
-worker does (portal/wsgi.py: the FHIR warm-up, each language's catalogues and URL map, the
-loaded objects frozen; --plain loads Django's bare WSGI handler and the FHIR warm-up only, as
-before portal/warmup.py), then sends --attempts booking attempts (3 bookings and 7 "full"
+Seeds booking data as bench/booking_load.py does, then, in the same process (Django is set up
+by then, and the seeding's objects are alive), loads the WSGI application as gunicorn does
+(portal/wsgi.py: the FHIR warm-up, each language's catalogues and URL maps, the loaded objects
+frozen; --plain loads Django's bare WSGI handler and the FHIR warm-up only, as before
+portal/warmup.py), then sends --attempts booking attempts (3 bookings and 7 "full"
 answers per slot, in random order) through Django's test client on one handler. Prints the
 first attempts' CPU, the mean CPU per hundred, every garbage collection during the attempts
 (and the first request before them): how many of each generation, the longest pause; then the
