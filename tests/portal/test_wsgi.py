@@ -1,6 +1,6 @@
 """The WSGI entry point prepares a web process before it takes requests: the FHIR layer (issue
 10's soak: a fresh worker's first /fhir/metadata took 9–13 s and workers started together timed
-out), each language's catalogues and URL map, and the loaded objects frozen out of the garbage
+out), each language's catalogues and URL maps, and the loaded objects frozen out of the garbage
 collector's full collections (a quarter of a second per collection without)."""
 
 import importlib
