@@ -5,12 +5,12 @@ Seeds booking data as bench/booking_load.py does, then, in the same process (Dja
 by then, and the seeding's objects are alive), loads the WSGI application as gunicorn does
 (portal/wsgi.py: the FHIR warm-up, each language's catalogues and URL maps, the loaded objects
 frozen; --plain loads Django's bare WSGI handler and the FHIR warm-up only, as before
-portal/warmup.py), then sends --attempts booking attempts (3 bookings and 7 "full"
-answers per slot, in random order) through Django's test client on one handler. Prints the
-first attempts' CPU, the mean CPU per hundred, every garbage collection during the attempts
-(and the first request before them): how many of each generation, the longest pause; then the
-cost of one full collection at the end, over the objects the collector tracks (those not
-frozen).
+portal/warmup.py), then sends --attempts booking attempts (3 bookings and 7 "full" answers per
+slot, in random order) through bench/booking_profile.py's attempt() (Django's test client, one
+handler). Prints the first attempts' CPU, the mean CPU per hundred, every garbage collection
+during the attempts (and the first request before them): how many of each generation, the
+longest pause; then the cost of one full collection at the end, over the objects the collector
+tracks (those not frozen).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_booking_bench \\
         REDIS_URL=redis://127.0.0.1:6379/6 SECRET_KEY=bench-only \\
@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DEBUG", "false")
 
 from django.db import connections  # noqa: E402
-from django.test import Client  # noqa: E402
 
-from bench.booking_load import _classify, seed  # noqa: E402
+from bench.booking_load import seed  # noqa: E402
+from bench.booking_profile import CLIENT, attempt  # noqa: E402
 
 
 class Collections:
@@ -80,24 +80,16 @@ def main():
     )
 
     collections = Collections()
-    client = Client(HTTP_HOST="127.0.0.1", enforce_csrf_checks=True)
     before = time.process_time()
-    client.get("/favicon.ico")  # the test client loads the middleware here, a worker at start
+    CLIENT.get("/favicon.ico")  # the test client loads the middleware here, a worker at start
     print(f"first request (a redirect): {(time.process_time() - before) * 1000:.1f} ms of CPU")
     targets = [slots[i % len(slots)] for i in range(args.attempts)]
     random.shuffle(targets)
     cpu, outcomes = [], []
-    for slot_id, (session_key, token) in zip(targets, sessions, strict=True):
-        client.cookies.clear()
-        client.cookies["sessionid"] = session_key
-        client.cookies["csrftoken"] = token
-        client.cookies["portal_language"] = "en"
+    for slot_id, session in zip(targets, sessions, strict=True):
         before = time.process_time()
-        response = client.post(
-            f"/clinics/slot/{slot_id}/book/", {"person": "self", "csrfmiddlewaretoken": token}
-        )
+        outcomes.append(attempt(slot_id, session))
         cpu.append((time.process_time() - before) * 1000)
-        outcomes.append(_classify(response.status_code, response.get("Location", "")))
     gc.callbacks.remove(collections)
 
     print("first attempts, CPU ms: " + ", ".join(f"{t:.1f}" for t in cpu[:5]))
